@@ -1,0 +1,61 @@
+# volatility-slo — SLO-as-code. `make generate` and `make test` are the two entry points.
+SHELL := /bin/bash
+.DEFAULT_GOAL := generate
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SLOGEN := $(BIN)/slogen
+SLO_DIR := slo
+GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md
+
+.PHONY: venv generate generate-check validate test test-fast promtool-test lint bench docs \
+        install-system-deps train drift stack stack-down snapshot import-dashboards clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[services,test,dev]'
+	@touch $(STAMP)
+
+## Compile slo/ into alerts/ (rules + promtool tests), dashboards/ and docs/slo.md.
+generate: $(STAMP)
+	$(SLOGEN) generate $(GEN_FLAGS)
+
+## Fail when the committed generated files differ from a fresh generation (CI runs this).
+generate-check: $(STAMP)
+	$(SLOGEN) generate $(GEN_FLAGS) --check
+
+validate: $(STAMP)
+	$(SLOGEN) validate -i $(SLO_DIR)
+
+## Debian's prometheus brings promtool; installed only when missing and we are root.
+install-system-deps:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      prometheus prometheus-alertmanager >/dev/null; \
+	  else echo "promtool missing: install Debian's 'prometheus' package (as root)" >&2; exit 2; fi; \
+	fi
+
+promtool-test: install-system-deps
+	promtool check rules $$(find alerts -maxdepth 1 -name '*.yaml' -o -maxdepth 1 -name '*.yml' | sort)
+	promtool test rules $$(find alerts/tests tests/promtool -name '*_test.yaml' 2>/dev/null | sort)
+
+## The whole suite: promtool checks and tests, then pytest (real services included).
+test: $(STAMP) install-system-deps promtool-test
+	$(BIN)/pytest -q
+
+lint: $(STAMP) install-system-deps
+	$(BIN)/ruff check codegen services tests bench
+	$(BIN)/mypy codegen
+	promtool check rules $$(find alerts -maxdepth 1 -name '*.yaml' | sort)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .work site

@@ -1,0 +1,139 @@
+"""``slogen``: Sloth's ``generate``/``validate`` flags, plus our renderers. Exit codes: 0 ok, 1 invalid spec,
+2 usage error, 3 generated files are stale (``--check``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen import __version__
+from codegen.errors import SpecErrors
+from codegen.model import CompileOptions
+from codegen.parse import LABEL_KEY_RE, load_specs
+from codegen.pipeline import Layout, render_all
+from codegen.writer import write_outputs
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE = 0, 1, 2, 3
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    """Every flag can also come from ``SLOTH_<FLAG>`` like in Sloth."""
+    return os.environ.get(f"SLOTH_{name.upper().replace('-', '_')}", default)
+
+
+def _label(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not LABEL_KEY_RE.match(key) or not value:
+        raise argparse.ArgumentTypeError(f"invalid extra label {text!r}: expected key=value")
+    return key, value
+
+
+def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", required=_env("input") is None, default=_env("input"),
+                        help="SLO spec file or directory (read recursively for .yml/.yaml)")
+    parser.add_argument("--default-slo-period", default=_env("default-slo-period", "30d"),
+                        help="SLO period for specs without a per-SLO `period` (default: 30d)")
+    parser.add_argument("--slo-period-windows-path", default=_env("slo-period-windows-path"),
+                        help="directory of Sloth AlertWindows specs; replaces the built-in 30d/28d windows")
+    parser.add_argument("-l", "--extra-labels", action="append", type=_label, default=[], metavar="KEY=VALUE",
+                        help="label added to every recording rule (repeatable; overrides spec labels)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slogen",
+        description="Compile Sloth-compatible SLO specs into Prometheus rules, promtool tests, Grafana "
+                    "dashboards and docs.",
+        epilog="Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 generated files are stale (--check).",
+    )
+    parser.add_argument("--version", action="version", version=f"slogen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="generate rules (and optionally tests, dashboards, docs)",
+                         description="Generate Prometheus rules from SLO specs. A directory input mirrors into a "
+                                     "directory output.")
+    _add_spec_flags(gen)
+    gen.add_argument("-o", "--out", default=_env("out", "-"),
+                     help="output file, or directory for a directory input; '-' writes to stdout (default)")
+    gen.add_argument("--tests-out", help="directory for generated promtool tests")
+    gen.add_argument("--dashboards-out", help="directory for generated Grafana dashboards (JSON)")
+    gen.add_argument("--docs-out", help="path of the generated SLO document (Markdown)")
+    gen.add_argument("--disable-alerts", action="store_true", help="do not generate alert rules")
+    gen.add_argument("--disable-recordings", action="store_true", help="do not generate recording rules")
+    gen.add_argument("--sloth-compat", action="store_true",
+                     help="emit exactly Sloth v0.16's expressions (no NaN guards, no-data alerts, severity, "
+                          "description or runbook_url additions; one YAML document per spec document)")
+    gen.add_argument("--runbook-base-url", default=CompileOptions.runbook_base_url,
+                     help="base URL of docs/runbook.md; alerts link to <base>#<alertname-lowercase>")
+    gen.add_argument("--check", action="store_true",
+                     help="write nothing; exit 3 if any generated file differs from what is on disk")
+
+    val = sub.add_parser("validate", help="validate SLO specs and report every error",
+                         description="Validate specs: runs the whole compilation and discards the output.")
+    _add_spec_flags(val)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    options = CompileOptions(
+        extra_labels=tuple(sorted(dict(args.extra_labels).items())),
+        sloth_compat=getattr(args, "sloth_compat", False),
+        disable_alerts=getattr(args, "disable_alerts", False),
+        disable_recordings=getattr(args, "disable_recordings", False),
+        runbook_base_url=getattr(args, "runbook_base_url", CompileOptions.runbook_base_url),
+    )
+    input_is_dir = Path(args.input).is_dir()
+    if args.command == "generate" and input_is_dir and args.out != "-":
+        if Path(args.out).resolve() == Path(args.input).resolve():
+            print("slogen: the output directory must differ from the input directory", file=sys.stderr)
+            return EXIT_USAGE
+        if Path(args.out).is_file():
+            print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
+    except SpecErrors as exc:
+        for error in exc.errors:
+            print(f"error: {error}", file=sys.stderr)
+        print(f"slogen: {len(exc.errors)} error(s); nothing was written", file=sys.stderr)
+        return EXIT_INVALID
+    if args.command == "validate":
+        print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
+        return EXIT_OK
+    layout = Layout(
+        input_root=args.input,
+        input_is_dir=input_is_dir,
+        rules_out=args.out,
+        tests_out=args.tests_out,
+        dashboards_out=args.dashboards_out,
+        docs_out=args.docs_out,
+    )
+    outputs = render_all(specs, layout)
+    stdout = outputs.pop("-", None)
+    if stdout is not None:
+        sys.stdout.write(stdout)
+    managed = [Path(p) for p in (args.tests_out, args.dashboards_out) if p]
+    if input_is_dir and args.out != "-":
+        managed.append(Path(args.out))
+    report = write_outputs({Path(k): v for k, v in outputs.items()}, managed, check=args.check)
+    if args.check:
+        if report.stale:
+            for path in report.stale:
+                print(f"stale: {path}", file=sys.stderr)
+            print("slogen: generated files are out of date; run `make generate`", file=sys.stderr)
+            return EXIT_STALE
+        print(f"{len(report.unchanged)} generated file(s) up to date")
+        return EXIT_OK
+    for path in report.written:
+        print(f"wrote {path}", file=sys.stderr)
+    for path in report.removed:
+        print(f"removed stale {path}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,123 @@
+"""Read spec files into plain data plus a map from field path to source line, for precise error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codegen.errors import SpecError
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """One YAML document and the line of every key and item in it (1-based)."""
+
+    path: str
+    index: int
+    data: Any
+    lines: dict[FieldPath, int] = field(default_factory=dict)
+
+    def line(self, path: FieldPath) -> int | None:
+        """The line of ``path``, or of its nearest ancestor the parser saw."""
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+@dataclass
+class LoadedFile:
+    path: str
+    relative: str
+    documents: list[Document]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """The composer for spec files; duplicate keys are rejected in ``_construct`` (Sloth keeps the last one)."""
+
+
+def _construct(
+    node: yaml.Node, doc: Document, path: FieldPath, errors: list[SpecError], scalars: yaml.SafeLoader
+) -> Any:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":merge"):
+                errors.append(SpecError(doc.path, key_node.start_mark.line + 1, None, _dotted(path),
+                                        "YAML merge keys are not supported"))
+                continue
+            if key in out:
+                errors.append(SpecError(doc.path, key_node.start_mark.line + 1, None, _dotted((*path, key)),
+                                        f"duplicate key {key!r}"))
+            child = (*path, key)
+            out[key] = _construct(value_node, doc, child, errors, scalars)
+            doc.lines[child] = key_node.start_mark.line + 1
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, doc, (*path, i), errors, scalars) for i, item in enumerate(node.value)]
+    return scalars.construct_object(node, deep=True)
+
+
+def _dotted(path: FieldPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
+    """Parse every ``---`` document of one file, skipping empty ones."""
+    errors: list[SpecError] = []
+    documents: list[Document] = []
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_StrictLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        return [], [SpecError(path, line, None, "", f"invalid YAML: {problem}")]
+    scalars = _StrictLoader("")
+    for index, node in enumerate(nodes):
+        if node is None:
+            continue
+        doc = Document(path, index, None)
+        doc.data = _construct(node, doc, (), errors, scalars)
+        documents.append(doc)
+    scalars.dispose()
+    return documents, errors
+
+
+def discover(input_path: str) -> tuple[list[tuple[Path, str]], list[SpecError]]:
+    """A file, or a directory read recursively for ``.yml``/``.yaml`` (sorted, so output order is stable)."""
+    root = Path(input_path)
+    if root.is_file():
+        return [(root, root.name)], []
+    if root.is_dir():
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
+        if not files:
+            return [], [SpecError(str(root), None, None, "", "no .yaml/.yml spec files found")]
+        return [(p, p.relative_to(root).as_posix()) for p in files], []
+    return [], [SpecError(str(root), None, None, "", "input does not exist")]
+
+
+def load_files(input_path: str) -> tuple[list[LoadedFile], list[SpecError]]:
+    found, errors = discover(input_path)
+    loaded: list[LoadedFile] = []
+    for path, relative in found:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.append(SpecError(str(path), None, None, "", f"cannot read: {exc}"))
+            continue
+        documents, errs = load_text(text, str(path))
+        errors.extend(errs)
+        loaded.append(LoadedFile(str(path), relative, documents))
+    return loaded, errors

@@ -1,0 +1,307 @@
+"""The one SLO model every renderer reads. Frozen: parsing builds it once, renderers never change it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from codegen.dashboard_spec import DashboardSpec
+
+from codegen.durations import format_duration
+
+WINDOW_TEMPLATE_RE = re.compile(r"{{\s*\.window\s*}}")
+
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1"]
+Severity = Literal["page", "ticket"]
+TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
+
+
+def render_window(template: str, window: str) -> str:
+    """Replace Sloth's ``{{.window}}`` placeholder (any spacing) with a concrete range."""
+    return WINDOW_TEMPLATE_RE.sub(window, template)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a spec element came from, for error messages and generated headers."""
+
+    path: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EventsSLI:
+    """Sloth's events SLI: error events over total events, both ``{{.window}}`` templates."""
+
+    error_query: str
+    total_query: str
+    kind: Literal["events"] = "events"
+
+
+@dataclass(frozen=True)
+class RawSLI:
+    """Sloth's raw SLI: a ready error-ratio template."""
+
+    error_ratio_query: str
+    kind: Literal["raw"] = "raw"
+
+
+@dataclass(frozen=True)
+class LatencySLI:
+    """Extension: bad events are requests slower than ``threshold`` seconds, read off a classic histogram."""
+
+    histogram: str
+    threshold: float
+    matchers: str = ""
+    buckets: tuple[float, ...] | None = None
+    kind: Literal["latency"] = "latency"
+
+    @property
+    def le_matcher(self) -> str:
+        """Match the bucket whichever client formatted it (Go writes ``1``, Python and Prometheus 3 ``1.0``)."""
+        if float(self.threshold).is_integer():
+            whole = int(self.threshold)
+            return f'le=~"{whole}|{whole}\\\\.0"'
+        return f'le="{self.threshold!r}"'
+
+    def _selector(self, suffix: str, extra: str = "") -> str:
+        parts = [m for m in (self.matchers, extra) if m]
+        return f"{self.histogram}_{suffix}{{{','.join(parts)}}}"
+
+    @property
+    def total_query(self) -> str:
+        return f"sum(rate({self._selector('count')}[{{{{.window}}}}]))"
+
+    @property
+    def good_query(self) -> str:
+        return f"sum(rate({self._selector('bucket', self.le_matcher)}[{{{{.window}}}}]))"
+
+    @property
+    def error_query(self) -> str:
+        return f"{self.total_query} - {self.good_query}"
+
+    @property
+    def presence_query(self) -> str:
+        return self._selector("count")
+
+
+@dataclass(frozen=True)
+class TimesliceSLI:
+    """Extension: bad *time* is when a condition on a gauge holds (optionally: or the target is not scraped)."""
+
+    query: str
+    operator: str
+    threshold: float
+    missing_is_bad: bool = False
+    up_query: str | None = None
+    resolution: str = "30s"
+    kind: Literal["timeslice"] = "timeslice"
+
+    @property
+    def condition(self) -> str:
+        return f"{self.operator} {_num(self.threshold)}"
+
+    def bad_indicator(self) -> str:
+        """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
+        expr = f"max({self.query} {self.operator} bool {_num(self.threshold)})"
+        if self.missing_is_bad and self.up_query:
+            expr = f"({expr} or on() (max({self.up_query}) * 0 + 1))"
+        return expr
+
+    def ratio_query(self, window: str) -> str:
+        return f"avg_over_time({self.bad_indicator()}[{window}:{self.resolution}])"
+
+
+SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI
+
+
+@dataclass(frozen=True)
+class AlertTier:
+    """One multi-window tier of the SRE workbook: fires when both windows burn faster than ``burn_factor``."""
+
+    name: TierName
+    severity: Severity
+    budget_percent: float
+    short_window: int
+    long_window: int
+    period: int
+
+    @property
+    def burn_factor(self) -> float:
+        """Sloth's exact float order: budget% x period hours / 100 / long-window hours."""
+        return self.budget_percent * (self.period / 3600) / 100 / (self.long_window / 3600)
+
+    @property
+    def short(self) -> str:
+        return format_duration(self.short_window)
+
+    @property
+    def long(self) -> str:
+        return format_duration(self.long_window)
+
+
+@dataclass(frozen=True)
+class WindowCatalog:
+    """A Sloth ``AlertWindows`` spec: the four tiers for one SLO period."""
+
+    period: int
+    page_quick: AlertTier
+    page_slow: AlertTier
+    ticket_quick: AlertTier
+    ticket_slow: AlertTier
+
+    @property
+    def tiers(self) -> tuple[AlertTier, AlertTier, AlertTier, AlertTier]:
+        return (self.page_quick, self.page_slow, self.ticket_quick, self.ticket_slow)
+
+    def windows(self) -> list[int]:
+        """Unique alert windows ascending, as Sloth orders the SLI recordings."""
+        return sorted({w for t in self.tiers for w in (t.short_window, t.long_window)})
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    """Page or ticket alert settings (Sloth) plus our optional ``for``."""
+
+    disabled: bool = False
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    for_: str | None = None
+
+
+@dataclass(frozen=True)
+class NoDataAlert:
+    """Extension: fires when the SLI's metrics are absent, so a silent exporter cannot look like a perfect SLO."""
+
+    disabled: bool = False
+    for_: str = "10m"
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Alerting:
+    name: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+    page: AlertOptions = AlertOptions()
+    ticket: AlertOptions = AlertOptions()
+    no_data: NoDataAlert = NoDataAlert()
+
+    @property
+    def enabled(self) -> bool:
+        return not (self.page.disabled and self.ticket.disabled)
+
+
+@dataclass(frozen=True)
+class SLO:
+    """One SLO after validation; ``labels`` are spec labels merged with SLO labels (SLO wins)."""
+
+    service: str
+    name: str
+    objective: float
+    description: str
+    labels: tuple[tuple[str, str], ...]
+    sli: SLI
+    alerting: Alerting
+    windows: WindowCatalog
+    source: Source
+    spec_kind: SpecKind = "prometheus/v1"
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}-{self.name}"
+
+    @property
+    def period(self) -> int:
+        return self.windows.period
+
+    @property
+    def objective_ratio(self) -> float:
+        return self.objective / 100
+
+    @property
+    def error_budget_ratio(self) -> float:
+        """Sloth's float: ``(100 - objective) / 100`` (so 99.9 gives 0.0009999999999999432)."""
+        return (100 - self.objective) / 100
+
+
+@dataclass(frozen=True)
+class ThresholdAlert:
+    """Extension: a plain threshold alert (``HighLatency`` and friends) kept beside the SLOs in ``slo/``."""
+
+    name: str
+    expr: str
+    severity: str
+    for_: str | None
+    labels: tuple[tuple[str, str], ...]
+    annotations: tuple[tuple[str, str], ...]
+    source: Source
+
+
+@dataclass(frozen=True)
+class K8sMeta:
+    name: str
+    namespace: str | None
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """One YAML document of one spec file."""
+
+    source: Source
+    kind: SpecKind
+    service: str
+    slos: tuple[SLO, ...]
+    threshold_alerts: tuple[ThresholdAlert, ...] = ()
+    k8s: K8sMeta | None = None
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """All documents of one input file; ``relative`` is its path below the input root, mirrored on output."""
+
+    path: str
+    relative: str
+    documents: tuple[SpecDocument, ...]
+    dashboards: tuple[DashboardSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Run-wide switches, mostly Sloth's CLI flags."""
+
+    extra_labels: tuple[tuple[str, str], ...] = ()
+    sloth_compat: bool = False
+    disable_alerts: bool = False
+    disable_recordings: bool = False
+    runbook_base_url: str = "https://github.com/volatility-slo/volatility-slo/blob/main/docs/runbook.md"
+
+
+@dataclass(frozen=True)
+class SpecSet:
+    """Everything a run compiles: the renderers' single input."""
+
+    files: tuple[SpecFile, ...]
+    options: CompileOptions = field(default_factory=CompileOptions)
+
+    @property
+    def slos(self) -> tuple[SLO, ...]:
+        return tuple(slo for f in self.files for d in f.documents for slo in d.slos)
+
+    @property
+    def threshold_alerts(self) -> tuple[ThresholdAlert, ...]:
+        return tuple(a for f in self.files for d in f.documents for a in d.threshold_alerts)
+
+    @property
+    def dashboards(self) -> tuple[DashboardSpec, ...]:
+        return tuple(d for f in self.files for d in f.dashboards)
+
+
+def _num(value: float) -> str:
+    """Shortest float text, integers without a trailing ``.0`` (PromQL accepts both)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -1,0 +1,38 @@
+"""PromQL syntax checks without a Prometheus binary (PyPI ``promql-parser``)."""
+
+from __future__ import annotations
+
+import promql_parser
+
+from codegen.model import render_window
+
+
+def check_expression(expr: str) -> str | None:
+    """Return the parser's complaint about ``expr``, or None when it parses as an instant expression."""
+    try:
+        parsed = promql_parser.parse(expr)
+    except ValueError as exc:
+        return str(exc) or "invalid PromQL"
+    if isinstance(parsed, promql_parser.MatrixSelector | promql_parser.SubqueryExpr):
+        return "must be an instant vector or scalar expression, not a range vector"
+    if isinstance(parsed, promql_parser.StringLiteral):
+        return "must be an instant vector or scalar expression, not a string"
+    return None
+
+
+def check_template(template: str) -> str | None:
+    """Sloth renders templates with a 1m window before parsing; so do we."""
+    return check_expression(render_window(template, "1m"))
+
+
+def absent_labels(expr: str) -> dict[str, str]:
+    """Labels ``absent(expr)`` returns: a plain selector's equality matchers (not ``__name__``), else none."""
+    try:
+        parsed = promql_parser.parse(expr)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, promql_parser.VectorSelector):
+        return {}
+    equal = [m for m in parsed.matchers.matchers if m.op == promql_parser.MatchOp.Equal and m.name != "__name__"]
+    names = [m.name for m in equal]
+    return {m.name: m.value for m in equal if names.count(m.name) == 1}

@@ -1,0 +1,164 @@
+"""Promtool test renderer: proves each SLO's generated alerts on Prometheus' own engine.
+
+For every SLO with alerts it writes scenarios that feed the SLI recording series directly (the raw metrics are
+absent, so the SLI rules themselves stay silent): each tier fires when both of its windows burn above its factor,
+neither window alone fires it, nothing fires just below the lowest tier, and the no-data alert fires when the
+metrics vanish. Expected alerts are computed from the same thresholds Prometheus evaluates, including labels and
+expanded annotations, so a wrong factor, window or label fails ``promtool test rules``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from codegen.durations import format_duration, parse_duration
+from codegen.model import SLO, AlertTier, CompileOptions, SpecFile
+from codegen.promql import absent_labels
+from codegen.rules import AlertingRule, go_float, id_labels, merge, presence_expr, slo_alerts, slo_labels
+from codegen.yamlfmt import dump
+
+INTERVAL = 60  # seconds between input samples and rule evaluations
+_LABEL_TEMPLATE = re.compile(r"{{\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    values: dict[int, float]  # window seconds -> constant error ratio; missing windows have no series
+
+
+def threshold(slo: SLO, tier: AlertTier) -> float:
+    """The float Prometheus compares against: ``burn_factor * error_budget`` (same operands, same order)."""
+    return tier.burn_factor * slo.error_budget_ratio
+
+
+def firing_severities(slo: SLO, values: dict[int, float]) -> set[str]:
+    """Severities whose alert condition holds for constant ratios ``values`` (the model of ``mwmb_expr``)."""
+    fired: set[str] = set()
+    for tier in slo.windows.tiers:
+        limit = threshold(slo, tier)
+        short, long = values.get(tier.short_window), values.get(tier.long_window)
+        if short is not None and long is not None and short > limit and long > limit:
+            fired.add(tier.severity)
+    return fired
+
+
+def scenarios(slo: SLO) -> list[Scenario]:
+    windows = slo.windows.windows()
+    out: list[Scenario] = []
+    for tier in slo.windows.tiers:
+        burn = min(threshold(slo, tier) * 1.1, 1.0)
+        factor = go_float(round(tier.burn_factor, 4))
+        both = {w: 0.0 for w in windows} | {tier.short_window: burn, tier.long_window: burn}
+        out.append(Scenario(f"{tier.name} fires: {tier.short} and {tier.long} burn above {factor}x", both))
+        out.append(Scenario(f"{tier.name} needs both windows: only {tier.short} above {factor}x",
+                            {w: 0.0 for w in windows} | {tier.short_window: burn}))
+        out.append(Scenario(f"{tier.name} needs both windows: only {tier.long} above {factor}x",
+                            {w: 0.0 for w in windows} | {tier.long_window: burn}))
+    lowest = min(threshold(slo, t) for t in slo.windows.tiers)
+    out.append(Scenario("nothing fires just below the lowest tier (0.9x its threshold on every window)",
+                        {w: lowest * 0.9 for w in windows}))
+    return out
+
+
+def expand(template: str, labels: dict[str, str]) -> str | None:
+    """Expand ``{{$labels.x}}``; None when the template uses anything we cannot predict (``$value``...)."""
+    text = _LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), "<no value>"), template)
+    return None if "{{" in text else text
+
+
+def _fmt(value: float) -> str:
+    text = f"{value:.15f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def _series_name(slo: SLO, window: int, options: CompileOptions) -> str:
+    labels = merge(slo_labels(slo, options), id_labels(slo), (("sloth_window", format_duration(window)),))
+    body = ", ".join(f'{k}="{v}"' for k, v in labels)
+    return f"slo:sli_error:ratio_rate{format_duration(window)}{{{body}}}"
+
+
+def _expected_alerts(slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
+                     ) -> dict[str, Any] | None:
+    labels = {**output_labels, **dict(rule.labels)}
+    annotations: dict[str, str] = {}
+    for key, value in rule.annotations:
+        expanded = expand(value, output_labels)
+        if expanded is None:
+            return None
+        annotations[key] = expanded
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
+    group = slo_alerts(slo, options)
+    if group is None:
+        return []
+    rules = [r for r in group.rules if isinstance(r, AlertingRule)]
+    burn_rules = {dict(r.labels)["sloth_severity"]: r for r in rules if r.alert == slo.alerting.name}
+    if not burn_rules:
+        return []
+    wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
+    eval_seconds = wait + 5 * INTERVAL
+    samples = eval_seconds // INTERVAL + 5
+    series_labels = dict(merge(slo_labels(slo, options), id_labels(slo)))
+    tests: list[dict[str, Any]] = []
+    for scenario in scenarios(slo):
+        fired = firing_severities(slo, scenario.values) & set(burn_rules)
+        expected = []
+        for severity in sorted(fired):
+            exp = _expected_alerts(slo, options, burn_rules[severity], series_labels)
+            if exp is None:
+                expected = None
+                break
+            expected.append(exp)
+        test: dict[str, Any] = {
+            "name": f"{slo.id}: {scenario.name}",
+            "interval": format_duration(INTERVAL),
+            "input_series": [
+                {"series": _series_name(slo, w, options), "values": f"{_fmt(v)}x{samples}"}
+                for w, v in sorted(scenario.values.items())
+            ],
+        }
+        if expected is None:  # unpredictable annotations: check the ALERTS series instead
+            test["promql_expr_test"] = [{
+                "eval_time": format_duration(eval_seconds),
+                "expr": f'count(ALERTS{{alertname="{slo.alerting.name}", sloth_id="{slo.id}", '
+                        f'alertstate="firing"}}) or vector(0)',
+                "exp_samples": [{"labels": "{}", "value": len(fired)}],
+            }]
+        else:
+            test["alert_rule_test"] = [{"eval_time": format_duration(eval_seconds),
+                                        "alertname": slo.alerting.name, "exp_alerts": expected}]
+        tests.append(test)
+    no_data = next((r for r in rules if r.alert != slo.alerting.name), None)
+    if no_data is not None and no_data.for_:
+        at = parse_duration(no_data.for_) + 2 * INTERVAL
+        exp = _expected_alerts(slo, options, no_data, absent_labels(presence_expr(slo)))
+        tests.append({
+            "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
+            "interval": format_duration(INTERVAL),
+            "input_series": [],
+            "alert_rule_test": [
+                {"eval_time": format_duration(parse_duration(no_data.for_) // 2), "alertname": no_data.alert,
+                 "exp_alerts": []},
+                {"eval_time": format_duration(at), "alertname": no_data.alert,
+                 "exp_alerts": [exp] if exp else []},
+            ],
+        })
+    return tests
+
+
+def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
+    """A promtool test file for every SLO with alerts in ``spec_file``; None when there is nothing to prove."""
+    if options.disable_alerts:
+        return None
+    tests = [t for doc in spec_file.documents for slo in doc.slos for t in slo_tests(slo, options)]
+    if not tests:
+        return None
+    relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")
+    body = {"rule_files": [relative], "evaluation_interval": format_duration(INTERVAL), "tests": tests}
+    return dump(body)

@@ -1,0 +1,113 @@
+"""Alert-window catalogs: Sloth's built-in 30d/28d SRE-workbook windows, or ``AlertWindows`` files that replace them."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codegen.durations import DurationError, format_duration, parse_duration
+from codegen.errors import SpecError
+from codegen.model import AlertTier, TierName, WindowCatalog
+
+_TIERS: tuple[tuple[TierName, str, str], ...] = (
+    ("page-quick", "page", "quick"),
+    ("page-slow", "page", "slow"),
+    ("ticket-quick", "ticket", "quick"),
+    ("ticket-slow", "ticket", "slow"),
+)
+
+
+def builtin_catalogs() -> dict[int, WindowCatalog]:
+    """The 30d and 28d catalogs shipped with the package."""
+    catalogs: dict[int, WindowCatalog] = {}
+    folder = resources.files("codegen").joinpath("windows")
+    for name in ("google-30d.yaml", "google-28d.yaml"):
+        text = folder.joinpath(name).read_text(encoding="utf-8")
+        catalog, errors = parse_alert_windows(yaml.safe_load(text), f"<builtin>/{name}")
+        assert catalog is not None and not errors, errors
+        catalogs[catalog.period] = catalog
+    return catalogs
+
+
+def load_catalogs(directory: str | None) -> tuple[dict[int, WindowCatalog], list[SpecError]]:
+    """Sloth semantics: a ``--slo-period-windows-path`` directory *replaces* the built-in catalogs."""
+    if directory is None:
+        return builtin_catalogs(), []
+    root = Path(directory)
+    if not root.is_dir():
+        return {}, [SpecError(str(root), None, None, "", "SLO period windows path is not a directory")]
+    catalogs: dict[int, WindowCatalog] = {}
+    errors: list[SpecError] = []
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            errors.append(SpecError(str(path), None, None, "", f"invalid YAML: {exc}"))
+            continue
+        catalog, errs = parse_alert_windows(data, str(path))
+        errors.extend(errs)
+        if catalog is not None:
+            if catalog.period in catalogs:
+                errors.append(
+                    SpecError(str(path), None, None, "spec.sloPeriod",
+                              f"period {format_duration(catalog.period)} is defined twice")
+                )
+            catalogs[catalog.period] = catalog
+    if not catalogs and not errors:
+        errors.append(SpecError(str(root), None, None, "", "no AlertWindows specs found"))
+    return catalogs, errors
+
+
+def parse_alert_windows(data: Any, path: str) -> tuple[WindowCatalog | None, list[SpecError]]:
+    """Validate one ``sloth.slok.dev/v1 AlertWindows`` document; every tier and window is required."""
+    errors: list[SpecError] = []
+
+    def err(fld: str, msg: str) -> None:
+        errors.append(SpecError(path, None, None, fld, msg))
+
+    if not isinstance(data, dict) or data.get("kind") != "AlertWindows":
+        err("kind", "expected an AlertWindows spec (apiVersion: sloth.slok.dev/v1, kind: AlertWindows)")
+        return None, errors
+    if data.get("apiVersion") != "sloth.slok.dev/v1":
+        err("apiVersion", "must be sloth.slok.dev/v1")
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        err("spec", "required")
+        return None, errors
+    try:
+        period = parse_duration(str(spec.get("sloPeriod", "")))
+    except DurationError as exc:
+        err("spec.sloPeriod", str(exc))
+        return None, errors
+    tiers: list[AlertTier] = []
+    for tier_name, severity, speed in _TIERS:
+        base = f"spec.{severity}.{speed}"
+        raw = (spec.get(severity) or {}).get(speed) if isinstance(spec.get(severity), dict) else None
+        if not isinstance(raw, dict):
+            err(base, "required")
+            continue
+        try:
+            percent = float(raw["errorBudgetPercent"])
+        except (KeyError, TypeError, ValueError):
+            err(f"{base}.errorBudgetPercent", "required number")
+            continue
+        if not 0 < percent <= 100:
+            err(f"{base}.errorBudgetPercent", "must be > 0 and <= 100")
+        windows: dict[str, int] = {}
+        for key in ("shortWindow", "longWindow"):
+            try:
+                windows[key] = parse_duration(str(raw.get(key, "")))
+            except DurationError:
+                label = "short" if key == "shortWindow" else "long"
+                err(f"{base}.{key}", f"{label} window is required (a duration such as 5m)")
+        if len(windows) == 2:
+            if windows["shortWindow"] >= windows["longWindow"]:
+                err(f"{base}.shortWindow", "short window must be shorter than the long window")
+            tiers.append(AlertTier(tier_name, severity, percent, windows["shortWindow"],  # type: ignore[arg-type]
+                                   windows["longWindow"], period))
+    if errors:
+        return None, errors
+    return WindowCatalog(period, *tiers), errors

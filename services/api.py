@@ -1,0 +1,588 @@
+"""The prediction API: `POST /predict` scores feature rows; `/health`, `/version` and `/metrics` beside it.
+
+Run with `python -m services.api` (settings from the environment, see services.config) or any ASGI server
+pointed at `services.api:app`.
+
+Metric decisions (the SLOs in slo/ depend on them):
+- `volatility_api_requests_total{method,endpoint,status}` counts every request except `/metrics` scrapes and
+  the `/admin/*` control plane; `endpoint` is the route template (`/predict`), or `unmatched` for unknown
+  paths, and `status` the numeric code as text ("200", "422", "503"): `status=~"5.."` selects server errors.
+- Client mistakes answer 4xx (422 invalid input or broken JSON, 413 body or `rows` over the limits) and are
+  counted under `volatility_api_errors_total{error_type="validation"|"payload_too_large"|...}`; they never
+  produce a 5xx, so they cannot burn the server-error SLO.
+- `volatility_prediction_latency_seconds` observes every `POST /predict`, whatever its outcome (2xx, 4xx and
+  5xx), from the first byte in to the last byte out: a user waiting for a 503 waited all the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry
+from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.config import MAX_FAULT_LATENCY_SECONDS, Settings
+from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
+from services.metrics import MULTIPROC_ENV, ApiMetrics, api_metrics, multiprocess_dir, render
+from services.model import Model, ModelLoadError, load_model
+
+log = logging.getLogger("services.api")
+
+ERROR_TYPE_KEY = "volatility.error_type"  # scope key a handler uses to name its error for the metrics
+UNMATCHED = "unmatched"
+_MAX_REPORTED_ERRORS = 20
+_UNCOUNTED_PREFIXES = ("/metrics", "/admin/")
+_DERIVED_ERROR_TYPES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    422: "validation",
+}
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("volatility-slo")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Errors
+
+
+class ApiError(Exception):
+    """A request that cannot be served; rendered as JSON `{"detail": ..., "message": ...}`."""
+
+    def __init__(
+        self,
+        status: int,
+        error_type: str,
+        message: str,
+        detail: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_type = error_type
+        self.message = message
+        if detail is None:
+            detail = [{"loc": ["body"], "msg": message.partition(": ")[2] or message, "type": error_type}]
+        self.detail = detail
+        self.headers = dict(headers or {})
+
+
+def _api_error_response(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    request.scope[ERROR_TYPE_KEY] = exc.error_type
+    return JSONResponse(
+        {"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Request parsing and validation (pure functions: the fuzz and unit tests drive them through HTTP)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
+
+
+def parse_json_body(body: bytes) -> Any:
+    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s."""
+    if not body:
+        raise ApiError(422, "validation", "body: empty; expected a JSON object with 'rows'")
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ApiError(422, "validation", "body: JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ApiError(422, "validation", f"body: broken JSON ({exc})") from None
+
+
+def _feature_error_entry(index: int, error: FeatureError) -> dict[str, Any]:
+    """Turn "field: problem" from the feature module into a FastAPI-style error naming row and field."""
+    text = str(error)
+    field, sep, problem = text.partition(": ")
+    if not sep:
+        field, problem = "", text
+    loc: list[Any] = ["body", "rows", index]
+    if field and field != "row":
+        loc.append(field)
+    return {"loc": loc, "msg": problem, "type": "invalid_feature"}
+
+
+def _loc_text(loc: Sequence[Any]) -> str:
+    text = ""
+    for part in loc[1:]:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "body"
+
+
+def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
+    """Validated feature rows from a decoded body, or ApiError(422/413) naming every bad row and field."""
+    if not isinstance(payload, dict):
+        raise ApiError(
+            422, "validation", f"body: expected a JSON object with 'rows', got {type(payload).__name__}"
+        )
+    unknown = sorted(str(k) for k in payload if k != "rows")
+    if unknown:
+        raise ApiError(
+            422, "validation", f"{unknown[0]}: unknown field; the body is {{\"rows\": [...]}}",
+            [{"loc": ["body", unknown[0]], "msg": "unknown field", "type": "extra_forbidden"}],
+        )  # fmt: skip
+    rows = payload.get("rows")
+    if rows is None:
+        raise ApiError(
+            422,
+            "validation",
+            "rows: missing",
+            [{"loc": ["body", "rows"], "msg": "missing", "type": "missing"}],
+        )
+    if not isinstance(rows, list):
+        raise ApiError(
+            422, "validation", f"rows: expected an array of feature objects, got {type(rows).__name__}"
+        )
+    if not rows:
+        raise ApiError(422, "validation", "rows: empty; send at least one row")
+    if len(rows) > max_rows:
+        raise ApiError(
+            413, "payload_too_large", f"rows: {len(rows)} rows exceed the limit of {max_rows} per request"
+        )
+    validated: list[dict[str, float]] = []
+    errors: list[dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        try:
+            validated.append(validate_feature_row(row))
+        except FeatureError as exc:
+            errors.append(_feature_error_entry(index, exc))
+    if errors:
+        first = errors[0]
+        message = f"{_loc_text(first['loc'])}: {first['msg']}"
+        if len(errors) > 1:
+            message += f" (and {len(errors) - 1} more invalid row(s))"
+        raise ApiError(422, "validation", message, errors[:_MAX_REPORTED_ERRORS])
+    return validated
+
+
+async def read_body_limited(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds `limit` bytes (never buffered beyond)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "payload_too_large", f"body: {declared} bytes exceed the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"body: more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def predict_request_schema(max_rows: int) -> dict[str, Any]:
+    """OpenAPI schema of the /predict body, built from FEATURE_COLUMNS so it can never drift from them."""
+    return {
+        "type": "object",
+        "required": ["rows"],
+        "additionalProperties": False,
+        "properties": {
+            "rows": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": max_rows,
+                "items": {
+                    "type": "object",
+                    "required": list(FEATURE_COLUMNS),
+                    "additionalProperties": False,
+                    "properties": {name: {"type": "number"} for name in FEATURE_COLUMNS},
+                },
+            }
+        },
+    }
+
+
+class PredictResponse(BaseModel):
+    scores: list[float] = Field(description="Spike probability per row, in request order.")
+    predictions: list[int] = Field(description="1 when score >= the model's threshold, else 0.")
+    model_variant: str
+    version: str
+    ts: str = Field(description="ISO-8601 UTC time of the answer.")
+
+
+class ErrorResponse(BaseModel):
+    detail: list[dict[str, Any]]
+    message: str
+
+
+class FaultSettings(BaseModel):
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of /predict answered 500.")
+    latency_seconds: float = Field(
+        0.0, ge=0.0, le=MAX_FAULT_LATENCY_SECONDS, description="Delay added to each /predict."
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Model state and fault injection
+
+
+@dataclass
+class ModelState:
+    """The served model, or why there is none (health 0, /predict 503)."""
+
+    model: Model | None = None
+    reason: str = "model not loaded yet"
+    loaded_at: str | None = None
+
+
+class FaultInjector:
+    """Deterministic faults for end-to-end alert tests: exactly `error_rate` of requests fail, evenly spread.
+
+    Only built when FAULT_INJECTION_ENABLED=1; per process (each uvicorn worker has its own).
+    """
+
+    def __init__(self, error_rate: float = 0.0, latency_seconds: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._debt = 0.0
+        self.error_rate = error_rate
+        self.latency_seconds = latency_seconds
+
+    def configure(self, error_rate: float, latency_seconds: float) -> None:
+        with self._lock:
+            self.error_rate, self.latency_seconds, self._debt = error_rate, latency_seconds, 0.0
+
+    def should_fail(self) -> bool:
+        with self._lock:
+            self._debt += self.error_rate
+            if self._debt >= 1.0 - 1e-9:
+                self._debt -= 1.0
+                return True
+            return False
+
+    def as_dict(self) -> dict[str, float]:
+        return {"error_rate": self.error_rate, "latency_seconds": self.latency_seconds}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Metrics middleware (pure ASGI: cheaper than BaseHTTPMiddleware on the hot path)
+
+
+class RequestMetricsMiddleware:
+    """Counts every request by route template and status, and times POST /predict, whatever the outcome."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_UNCOUNTED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # until the app says otherwise: an exception before the response is a server error
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        except BaseException:
+            status = 500
+            scope.setdefault(ERROR_TYPE_KEY, "internal")
+            raise
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        route = scope.get("route")
+        endpoint = getattr(route, "path", None) or UNMATCHED
+        method = scope.get("method", "GET")
+        self.metrics.requests.labels(method=method, endpoint=endpoint, status=str(status)).inc()
+        if status >= 400:
+            error_type = (
+                scope.get(ERROR_TYPE_KEY)
+                or _DERIVED_ERROR_TYPES.get(status)
+                or ("internal" if status >= 500 else "client")
+            )
+            self.metrics.errors.labels(endpoint=endpoint, error_type=error_type).inc()
+        if endpoint == "/predict" and method == "POST":
+            self.metrics.latency.observe(elapsed)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The application
+
+
+ModelLoader = Callable[[str], Model]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    registry: CollectorRegistry | None = None,
+    loader: ModelLoader = load_model,
+) -> FastAPI:
+    """Build the API. Tests pass a fresh `registry` and their own settings; `app` below uses the defaults."""
+    cfg = settings if settings is not None else Settings.from_env()
+    metrics = api_metrics(registry if registry is not None else _default_registry())
+    exposed_registry = registry if registry is not None else _default_registry()
+    state = ModelState()
+    faults = (
+        FaultInjector(cfg.fault_error_rate, cfg.fault_latency_seconds)
+        if cfg.fault_injection_enabled
+        else None
+    )
+    metrics.set_model(None, None)
+
+    def try_load() -> bool:
+        try:
+            model = loader(cfg.model_variant)
+        except ModelLoadError as exc:
+            state.model, state.reason, state.loaded_at = (
+                None,
+                f"model {cfg.model_variant!r} unavailable: {exc}",
+                None,
+            )
+            metrics.set_model(None, None)
+            log.error("%s", state.reason)
+            return False
+        state.model, state.reason, state.loaded_at = model, "", _now_iso()
+        metrics.set_model(model.variant, model.version)
+        log.info("serving model variant=%s version=%s", model.variant, model.version)
+        return True
+
+    async def keep_retrying() -> None:
+        """A model that failed to load (not trained yet, registry down) is retried, never crash-looped."""
+        while state.model is None:
+            await asyncio.sleep(cfg.model_reload_interval_seconds)
+            await asyncio.to_thread(try_load)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loaded = await asyncio.to_thread(try_load)
+        retry = None
+        if not loaded and cfg.model_reload_interval_seconds > 0:
+            retry = asyncio.create_task(keep_retrying())
+        try:
+            yield
+        finally:
+            if retry is not None:
+                retry.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await retry
+            if multiprocess_dir() is not None:
+                from prometheus_client import multiprocess
+
+                multiprocess.mark_process_dead(os.getpid())
+
+    app = FastAPI(
+        title="volatility-slo prediction API",
+        version=_package_version(),
+        description="Scores 1-second feature rows for a coming volatility spike (see services.features).",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(ApiError, _api_error_response)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.state.model_state = state
+    app.state.metrics = metrics
+    app.state.settings = cfg
+    app.state.faults = faults
+    error_responses: dict[int | str, dict[str, Any]] = {
+        413: {"model": ErrorResponse, "description": "Body or rows over the limits."},
+        422: {"model": ErrorResponse, "description": "Broken JSON or invalid rows; names row and field."},
+        503: {"model": ErrorResponse, "description": "No model loaded; the message says why."},
+    }
+
+    @app.post(
+        "/predict",
+        response_model=PredictResponse,
+        responses=error_responses,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": predict_request_schema(cfg.predict_max_rows)}},
+            }
+        },
+    )
+    async def predict(request: Request) -> Response:
+        """Score rows of features (keys: FEATURE_COLUMNS) and return probabilities and 0/1 predictions."""
+        body = await read_body_limited(request, cfg.predict_max_body_bytes)
+        rows = extract_rows(parse_json_body(body), cfg.predict_max_rows)
+        model = state.model
+        if model is None:
+            raise ApiError(503, "model_unavailable", state.reason, headers={"Retry-After": "30"})
+        if faults is not None:
+            if faults.latency_seconds:
+                await asyncio.sleep(faults.latency_seconds)
+            if faults.should_fail():
+                raise ApiError(500, "injected", "injected fault (FAULT_INJECTION_ENABLED)")
+        scores = [float(s) for s in model.predict_proba(rows)]
+        if len(scores) != len(rows) or not all(math.isfinite(s) for s in scores):
+            raise ApiError(500, "model_output", "model returned a non-finite or missing score")
+        predictions = [int(s >= model.threshold) for s in scores]
+        ones = sum(predictions)
+        if ones:
+            metrics.predictions.labels(prediction="1").inc(ones)
+        if len(predictions) - ones:
+            metrics.predictions.labels(prediction="0").inc(len(predictions) - ones)
+        for score in scores:
+            metrics.probability.observe(score)
+        return JSONResponse(
+            {
+                "scores": scores,
+                "predictions": predictions,
+                "model_variant": model.variant,
+                "version": model.version,
+                "ts": _now_iso(),
+            }
+        )
+
+    @app.get("/health", responses={503: {"description": "No model loaded; `reason` says why."}})
+    async def health() -> Response:
+        """200 when /predict can answer, else 503 with the reason (mirrors volatility_api_health_status)."""
+        model = state.model
+        if model is None:
+            return JSONResponse({"status": "unavailable", "reason": state.reason}, status_code=503)
+        return JSONResponse(
+            {
+                "status": "ok",
+                "model_variant": model.variant,
+                "version": model.version,
+                "loaded_at": state.loaded_at,
+            }
+        )
+
+    @app.get("/version")
+    async def version() -> dict[str, Any]:
+        """What is running: API build, model variant and version, the feature columns it expects."""
+        model = state.model
+        return {
+            "api_version": _package_version(),
+            "model_variant": model.variant if model else cfg.model_variant,
+            "model_version": model.version if model else None,
+            "model_loaded": model is not None,
+            "model_loaded_at": state.loaded_at,
+            "threshold": model.threshold if model else None,
+            "feature_columns": list(FEATURE_COLUMNS),
+            "python_version": platform.python_version(),
+        }
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        payload, content_type = render(exposed_registry)
+        return Response(payload, media_type=content_type)
+
+    def require_faults() -> FaultInjector:
+        if faults is None:
+            raise ApiError(
+                403, "forbidden", "fault injection is disabled; start the API with FAULT_INJECTION_ENABLED=1"
+                " (test and demo environments only)",
+            )  # fmt: skip
+        return faults
+
+    @app.get("/admin/faults", responses={403: {"model": ErrorResponse}})
+    async def get_faults() -> dict[str, float]:
+        """Current injected faults (403 unless FAULT_INJECTION_ENABLED=1)."""
+        return require_faults().as_dict()
+
+    @app.post("/admin/faults", responses={403: {"model": ErrorResponse}})
+    async def set_faults(body: FaultSettings) -> dict[str, float]:
+        """Set injected faults for /predict: error share and added latency (403 unless enabled)."""
+        injector = require_faults()
+        injector.configure(body.error_rate, body.latency_seconds)
+        log.warning("fault injection set: %s", injector.as_dict())
+        return injector.as_dict()
+
+    @app.delete("/admin/faults", responses={403: {"model": ErrorResponse}})
+    async def clear_faults() -> dict[str, float]:
+        """Stop injecting faults (403 unless enabled)."""
+        injector = require_faults()
+        injector.configure(0.0, 0.0)
+        return injector.as_dict()
+
+    return app
+
+
+def _default_registry() -> CollectorRegistry:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY
+
+
+_app: FastAPI | None = None
+_app_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    """`services.api:app`, built on first use so importing this module has no side effects."""
+    global _app
+    if name == "app":
+        with _app_lock:
+            if _app is None:
+                _app = create_app()
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _prepare_multiprocess_dir(workers: int) -> None:
+    """Several workers need prometheus multiprocess mode; its directory must start empty."""
+    directory = multiprocess_dir()
+    if directory is None and workers > 1:
+        directory = tempfile.mkdtemp(prefix="volatility-api-metrics-")
+        os.environ[MULTIPROC_ENV] = directory
+    if directory is not None:
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the API with uvicorn; flags override API_HOST, API_PORT and API_WORKERS."""
+    parser = argparse.ArgumentParser(prog="python -m services.api", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", help="bind address (env API_HOST, default 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port (env API_PORT, default 8000)")
+    parser.add_argument("--workers", type=int, help="uvicorn worker processes (env API_WORKERS, default 1)")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    host = args.host or settings.api_host
+    port = args.port if args.port is not None else settings.api_port
+    workers = args.workers or settings.api_workers
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _prepare_multiprocess_dir(workers)
+    import uvicorn
+
+    uvicorn.run("services.api:app", host=host, port=port, workers=workers, log_level=args.log_level,
+                access_log=False)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

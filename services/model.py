@@ -1,0 +1,232 @@
+"""Model loading for the API and the consumer: one interface, two variants, one rollback switch.
+
+- ``baseline``: a z-score rule on 60-s realized volatility whose parameters ship in this file, so rolling back
+  (``MODEL_VARIANT=baseline``) needs neither MLflow nor a trained artifact.
+- ``ml``: the scikit-learn pipeline trained by ``services.training``. With ``MLFLOW_TRACKING_URI`` set it
+  comes from the registry alias ``models:/volatility-spike@champion``; otherwise from the local artifact
+  directory ``MODEL_PATH`` (default ``.work/models/ml``, relative to the working directory) holding
+  ``model.joblib`` (the fitted pipeline) and ``model.json`` (version, threshold, feature columns, figures).
+
+Every failure to load becomes ``ModelLoadError`` with a human reason; callers decide how to serve degraded.
+A row scores as spike when ``score >= model.threshold`` (see ``predict``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from services.features import FEATURE_COLUMNS
+
+REGISTERED_MODEL_NAME = "volatility-spike"
+CHAMPION_ALIAS = "champion"
+DEFAULT_MODEL_PATH = ".work/models/ml"
+MODEL_FILE = "model.joblib"
+METADATA_FILE = "model.json"
+VARIANTS = ("ml", "baseline")
+
+# Baseline parameters: mean and standard deviation of rv_60s over the training split of the fixed-seed
+# simulated BTC-USD stream (services.training prints the fitted values; real captures agree, 1-s std ~1e-4).
+# z >= BASELINE_Z_THRESHOLD means spike; score = sigmoid(z - threshold), so PR-AUC is defined and 0.5 is the
+# rule.
+BASELINE_FEATURE = "rv_60s"
+BASELINE_MEAN = 1.22e-4
+BASELINE_STD = 7.6e-5
+BASELINE_Z_THRESHOLD = 2.0
+BASELINE_VERSION = "baseline-zscore-v1"
+
+
+# Scale-like features (volatility, spread, activity) are log-transformed before the linear model: their effect on
+# the odds of a spike is multiplicative, and logs tame the fat right tail.
+LOG_SCALED_COLUMNS: tuple[str, ...] = tuple(
+    c for c in FEATURE_COLUMNS if c.startswith(("rv_", "spread_bps_mean_", "tick_intensity_"))
+)
+_LOG_SCALED_INDEX = np.array([FEATURE_COLUMNS.index(c) for c in LOG_SCALED_COLUMNS])
+_LOG_FLOOR = 1e-9
+
+
+def log_scale_features(matrix: Any) -> Any:
+    """Model-input transform used inside the trained pipeline (importable, hence picklable by reference)."""
+    out = np.array(matrix, dtype=float, copy=True)
+    out[:, _LOG_SCALED_INDEX] = np.log(np.maximum(out[:, _LOG_SCALED_INDEX], 0.0) + _LOG_FLOOR)
+    return out
+
+
+class ModelLoadError(RuntimeError):
+    """The requested model cannot be served; the message says why in words an operator can act on."""
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the API and consumer need from a model; rows are validated and keyed by FEATURE_COLUMNS."""
+
+    variant: str
+    version: str
+    threshold: float
+
+    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]: ...
+
+
+def predict(model: Model, rows: Sequence[Mapping[str, float]]) -> list[int]:
+    """Spike (1) or not (0) per row: ``int(score >= model.threshold)``."""
+    return [int(score >= model.threshold) for score in model.predict_proba(rows)]
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+@dataclass(frozen=True)
+class BaselineModel:
+    """Z-score rule on realized volatility; the rollback target, so it depends on nothing but this file."""
+
+    mean: float = BASELINE_MEAN
+    std: float = BASELINE_STD
+    z_threshold: float = BASELINE_Z_THRESHOLD
+    feature: str = BASELINE_FEATURE
+    variant: str = "baseline"
+    version: str = BASELINE_VERSION
+    threshold: float = 0.5
+
+    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
+        return [_sigmoid((row[self.feature] - self.mean) / self.std - self.z_threshold) for row in rows]
+
+
+@dataclass(frozen=True)
+class SklearnModel:
+    """A fitted scikit-learn classifier fed columns in FEATURE_COLUMNS order."""
+
+    estimator: Any
+    version: str
+    threshold: float
+    variant: str = "ml"
+    columns: tuple[str, ...] = FEATURE_COLUMNS
+
+    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
+        if not rows:
+            return []
+        matrix = np.array([[row[c] for c in self.columns] for row in rows], dtype=float)
+        scores = self.estimator.predict_proba(matrix)[:, 1]
+        return [min(1.0, max(0.0, float(s))) for s in scores]
+
+
+def _check_columns(columns: Any, where: str) -> None:
+    if list(columns or ()) != list(FEATURE_COLUMNS):
+        raise ModelLoadError(
+            f"{where} was trained on features {columns!r}, but this code computes {list(FEATURE_COLUMNS)!r};"
+            " retrain with `make train` or roll back with MODEL_VARIANT=baseline"
+        )
+
+
+def _check_threshold(value: Any, where: str) -> float:
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"{where} has no usable decision threshold ({value!r})") from exc
+    if not 0.0 <= threshold <= 1.0:
+        raise ModelLoadError(f"{where} has a decision threshold outside [0, 1] ({threshold})")
+    return threshold
+
+
+def save_local_model(
+    path: str | os.PathLike[str], estimator: Any, version: str, threshold: float, **extra: Any
+) -> Path:
+    """Write the artifact ``load_local_model`` reads; model.json is written last so a reader never sees a
+    threshold without its model."""
+    import joblib
+
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp_model = directory / (MODEL_FILE + ".tmp")
+    joblib.dump(estimator, tmp_model)
+    os.replace(tmp_model, directory / MODEL_FILE)
+    meta = {"version": version, "threshold": threshold, "feature_columns": list(FEATURE_COLUMNS), **extra}
+    tmp_meta = directory / (METADATA_FILE + ".tmp")
+    tmp_meta.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp_meta, directory / METADATA_FILE)
+    return directory
+
+
+def load_local_model(path: str | os.PathLike[str]) -> SklearnModel:
+    """Load the artifact directory written by ``services.training`` (model.joblib + model.json)."""
+    directory = Path(path)
+    meta_path, model_path = directory / METADATA_FILE, directory / MODEL_FILE
+    if not meta_path.is_file() or not model_path.is_file():
+        raise ModelLoadError(
+            f"no trained model at {directory} (need {MODEL_FILE} and {METADATA_FILE}); run `make train`,"
+            " set MLFLOW_TRACKING_URI to load from the registry, or use MODEL_VARIANT=baseline"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot read {meta_path}: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise ModelLoadError(f"{meta_path} is not a JSON object")
+    _check_columns(meta.get("feature_columns"), str(meta_path))
+    threshold = _check_threshold(meta.get("threshold"), str(meta_path))
+    try:
+        import joblib
+
+        estimator = joblib.load(model_path)
+    except Exception as exc:  # unpickling can raise anything; the operator needs the reason, not a crash
+        raise ModelLoadError(f"cannot unpickle {model_path}: {type(exc).__name__}: {exc}") from exc
+    if not hasattr(estimator, "predict_proba"):
+        raise ModelLoadError(f"{model_path} holds a {type(estimator).__name__}, which has no predict_proba")
+    return SklearnModel(estimator=estimator, version=str(meta.get("version", "local")), threshold=threshold)
+
+
+def load_registry_model(
+    tracking_uri: str, name: str = REGISTERED_MODEL_NAME, alias: str = CHAMPION_ALIAS
+) -> SklearnModel:
+    """Load ``models:/<name>@<alias>`` from MLflow; version tags carry threshold and feature columns."""
+    try:
+        import mlflow
+        import mlflow.sklearn
+        from mlflow import MlflowClient
+    except ImportError as exc:
+        raise ModelLoadError(f"mlflow is not installed ({exc}); unset MLFLOW_TRACKING_URI") from exc
+    where = f"models:/{name}@{alias} at {tracking_uri}"
+    try:
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        version = client.get_model_version_by_alias(name, alias)
+    except Exception as exc:  # MLflow raises its own and transport errors; all mean "not servable"
+        raise ModelLoadError(f"cannot resolve {where}: {type(exc).__name__}: {exc}") from exc
+    tags = dict(version.tags or {})
+    try:
+        columns = json.loads(tags.get("feature_columns", "null"))
+    except ValueError:
+        columns = None
+    _check_columns(columns, f"{name} v{version.version}")
+    threshold = _check_threshold(tags.get("threshold"), f"{name} v{version.version}")
+    try:
+        mlflow.set_registry_uri(tracking_uri)
+        mlflow.set_tracking_uri(tracking_uri)
+        estimator = mlflow.sklearn.load_model(f"models:/{name}/{version.version}")
+    except Exception as exc:
+        raise ModelLoadError(f"cannot load {name} v{version.version}: {type(exc).__name__}: {exc}") from exc
+    if not hasattr(estimator, "predict_proba"):
+        raise ModelLoadError(f"{name} v{version.version} has no predict_proba")
+    return SklearnModel(estimator=estimator, version=f"{name}/v{version.version}", threshold=threshold)
+
+
+def load_model(variant: str | None = None) -> Model:
+    """The model to serve: ``variant`` or env MODEL_VARIANT (default "ml"); ModelLoadError on failure."""
+    chosen = (variant if variant is not None else os.environ.get("MODEL_VARIANT", "ml")).strip().lower()
+    if chosen == "baseline":
+        return BaselineModel()
+    if chosen == "ml":
+        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+        if tracking_uri:
+            return load_registry_model(tracking_uri)
+        return load_local_model(os.environ.get("MODEL_PATH", "").strip() or DEFAULT_MODEL_PATH)
+    raise ModelLoadError(f"unknown model variant {chosen!r}; expected one of {', '.join(VARIANTS)}")
