@@ -151,9 +151,11 @@ def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
     unknown = sorted(str(k) for k in payload if k != "rows")
     if unknown:
         raise ApiError(
-            422, "validation", f"{unknown[0]}: unknown field; the body is {{\"rows\": [...]}}",
+            422,
+            "validation",
+            f'{unknown[0]}: unknown field; the body is {{"rows": [...]}}',
             [{"loc": ["body", unknown[0]], "msg": "unknown field", "type": "extra_forbidden"}],
-        )  # fmt: skip
+        )
     rows = payload.get("rows")
     if rows is None:
         raise ApiError(
@@ -501,9 +503,11 @@ def create_app(
     def require_faults() -> FaultInjector:
         if faults is None:
             raise ApiError(
-                403, "forbidden", "fault injection is disabled; start the API with FAULT_INJECTION_ENABLED=1"
+                403,
+                "forbidden",
+                "fault injection is disabled; start the API with FAULT_INJECTION_ENABLED=1"
                 " (test and demo environments only)",
-            )  # fmt: skip
+            )
         return faults
 
     @app.get("/admin/faults", responses={403: {"model": ErrorResponse}})
@@ -579,8 +583,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _prepare_multiprocess_dir(workers)
     import uvicorn
 
-    uvicorn.run("services.api:app", host=host, port=port, workers=workers, log_level=args.log_level,
-                access_log=False)  # fmt: skip
+    uvicorn.run(
+        "services.api:app", host=host, port=port, workers=workers, log_level=args.log_level, access_log=False
+    )
     return 0
 
 

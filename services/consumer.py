@@ -260,7 +260,9 @@ class PredictionConsumer:
             if len(scores) == len(valid) and all(math.isfinite(s) for s in scores):
                 return list(zip(valid, scores, strict=True))
             raise ValueError("model returned missing or non-finite scores")
-        except Exception as exc:  # the model is third-party code; isolate the culprit instead of crash-looping
+        except (
+            Exception
+        ) as exc:  # the model is third-party code; isolate the culprit instead of crash-looping
             log.warning("batch prediction failed (%s); scoring row by row", exc)
         scored = []
         for item in valid:
@@ -270,12 +272,21 @@ class PredictionConsumer:
                     raise ValueError(f"non-finite score {score}")
                 scored.append((item, score))
             except Exception as exc:
-                outgoing.append(self._dead_letter(item[0], MODEL_ERROR, f"{type(exc).__name__}: {exc}", outcome))
+                outgoing.append(
+                    self._dead_letter(item[0], MODEL_ERROR, f"{type(exc).__name__}: {exc}", outcome)
+                )
         return scored
 
-    def _dead_letter(self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome) -> Outgoing:
+    def _dead_letter(
+        self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome
+    ) -> Outgoing:
         log.warning(
-            "poison message %s/%d@%d (%s): %s", record.topic, record.partition, record.offset, error_type, error
+            "poison message %s/%d@%d (%s): %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            error_type,
+            error,
         )
         outcome.poison[error_type] = outcome.poison.get(error_type, 0) + 1
         key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
@@ -291,7 +302,9 @@ class PredictionConsumer:
             sent: list[tuple[Outgoing, Any]] = []
             for message in pending:
                 try:
-                    sent.append((message, self.producer.send(message.topic, value=message.value, key=message.key)))
+                    sent.append(
+                        (message, self.producer.send(message.topic, value=message.value, key=message.key))
+                    )
                 except KafkaError as exc:  # metadata unavailable within max_block_ms: the broker is away
                     log.debug("send failed: %s", exc)
                     sent.append((message, None))
@@ -306,7 +319,9 @@ class PredictionConsumer:
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds
                 if now >= give_up_at:
                     return False
-            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff)
+            log.warning(
+                "%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff
+            )
             time.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return True
@@ -384,9 +399,13 @@ def serve(settings: Settings, stop: threading.Event, registry: CollectorRegistry
             return 0
         log.info(
             "consuming %s as group %s -> %s (dlq %s), model %s/%s",
-            settings.input_topic, settings.consumer_group, settings.output_topic, settings.dlq_topic,
-            model.variant, model.version,
-        )  # fmt: skip
+            settings.input_topic,
+            settings.consumer_group,
+            settings.output_topic,
+            settings.dlq_topic,
+            model.variant,
+            model.version,
+        )
         PredictionConsumer(settings, model, metrics, consumer, producer).run(stop)
         return 0
     finally:

@@ -12,6 +12,7 @@ Nothing else in services/ builds a Kafka client, so timeouts and delivery guaran
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.serializer import Serializer
 
 from services.config import Settings
 
@@ -43,6 +45,13 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
+class Utf8KeySerializer(Serializer):
+    """Message keys (product ids) as UTF-8; bytes and None pass through."""
+
+    def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+
 def make_producer(
     bootstrap_servers: str,
     *,
@@ -55,9 +64,11 @@ def make_producer(
     **overrides: Any,
 ) -> KafkaProducer:
     """A producer for JSON values and UTF-8 keys (see the module notes for the delivery choices)."""
-    delivery = delivery_timeout_ms if delivery_timeout_ms is not None else max(
-        request_timeout_ms + linger_ms, 2 * max_block_ms
-    )  # fmt: skip
+    delivery = (
+        delivery_timeout_ms
+        if delivery_timeout_ms is not None
+        else max(request_timeout_ms + linger_ms, 2 * max_block_ms)
+    )
     config: dict[str, Any] = {
         "bootstrap_servers": bootstrap_servers.split(","),
         "client_id": client_id,
@@ -71,7 +82,7 @@ def make_producer(
         "max_block_ms": max_block_ms,
         "reconnect_backoff_max_ms": reconnect_backoff_max_ms,
         "retry_backoff_ms": 200,
-        "key_serializer": lambda key: key.encode("utf-8") if isinstance(key, str) else key,
+        "key_serializer": Utf8KeySerializer(),
     }
     config.update(overrides)
     return KafkaProducer(**config)
@@ -89,7 +100,9 @@ def make_consumer(settings: Settings, *topics: str, client_id: str = "volatility
         max_poll_records=settings.consumer_batch_size,
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=min(settings.kafka_heartbeat_interval_ms, settings.kafka_session_timeout_ms // 3),
+        heartbeat_interval_ms=min(
+            settings.kafka_heartbeat_interval_ms, settings.kafka_session_timeout_ms // 3
+        ),
         request_timeout_ms=settings.kafka_request_timeout_ms,
         reconnect_backoff_max_ms=settings.kafka_reconnect_backoff_max_ms,
     )
@@ -102,7 +115,7 @@ def ensure_topics(
     partitions: int = 1,
     timeout_seconds: float = 15.0,
 ) -> list[str]:
-    """Create the missing `topics` (single replica); return those created. Retries until the broker answers."""
+    """Create the missing `topics` (one replica each) and return them; retries until the broker answers."""
     wanted = list(dict.fromkeys(topics))
     deadline = time.monotonic() + timeout_seconds
     while True:
@@ -116,10 +129,9 @@ def ensure_topics(
                 existing = set(admin.list_topics())
                 missing = [t for t in wanted if t not in existing]
                 if missing:
-                    try:
+                    # created concurrently by another client: the goal is met all the same
+                    with contextlib.suppress(TopicAlreadyExistsError):
                         admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
-                    except TopicAlreadyExistsError:
-                        pass  # created concurrently by another client: the goal is met
                 return missing
             finally:
                 admin.close()

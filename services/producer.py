@@ -126,7 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=600.0, help="simulated span (default 600)")
     parser.add_argument("--products", nargs="+", default=["BTC-USD"], help="product ids to simulate")
     parser.add_argument("--replay", help="NDJSON capture of ticker envelopes to replay instead of simulating")
-    parser.add_argument("--rate", type=float, default=50.0, help="messages per second (0 = as fast as possible)")
+    parser.add_argument(
+        "--rate", type=float, default=50.0, help="messages per second (0 = as fast as possible)"
+    )
     parser.add_argument("--count", type=int, help="stop after this many messages")
     parser.add_argument("--duration", type=float, help="stop after this many wall-clock seconds")
     parser.add_argument("--live-time", action="store_true", help="stamp simulated ticks from now on")
@@ -144,20 +146,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     rows = feature_rows(
-        seed=args.seed, seconds=args.seconds, product_ids=args.products, replay_path=args.replay,
+        seed=args.seed,
+        seconds=args.seconds,
+        product_ids=args.products,
+        replay_path=args.replay,
         live_time=args.live_time,
-    )  # fmt: skip
+    )
     producer = make_producer(args.bootstrap_servers, client_id="volatility-producer")
     try:
         report = produce(
-            producer, args.topic, rows, rate=args.rate, count=args.count, duration=args.duration,
-            poison_every=args.poison_every, stop=stop,
-        )  # fmt: skip
+            producer,
+            args.topic,
+            rows,
+            rate=args.rate,
+            count=args.count,
+            duration=args.duration,
+            poison_every=args.poison_every,
+            stop=stop,
+        )
     finally:
         producer.close(timeout=10)
     print(
-        f"sent {report.sent} messages ({report.poison} poison) to {args.topic} in {report.elapsed_seconds:.2f}s"
-        f" ({report.rate:.0f} msg/s)",
+        f"sent {report.sent} messages ({report.poison} poison) to {args.topic}"
+        f" in {report.elapsed_seconds:.2f}s ({report.rate:.0f} msg/s)",
         file=sys.stderr,
     )
     return 0

@@ -5,12 +5,12 @@ Label: realized volatility of the *next* 60 s (population std of the 1-s mid log
 with tau a percentile of the training split only (stored with the model).
 Split: by time, 60/20/20, with an embargo around each boundary so that no label window (60 s ahead) and no
 feature window (300 s back) crosses it.
-Models: the z-score baseline on rv_60s (fitted mean/std) and a logistic-regression pipeline; both are judged on
-the test split by PR-AUC, F1 at the threshold chosen on validation, and the positive rate.
-MLflow: params, metrics and the ml model go to ``MLFLOW_TRACKING_URI`` (default: sqlite under ``.work/mlflow``);
+Models: the z-score baseline on rv_60s (fitted mean/std) and a logistic-regression pipeline; both are judged
+on the test split by PR-AUC, F1 at the threshold chosen on validation, and the positive rate.
+MLflow: params, metrics and the ml model go to ``MLFLOW_TRACKING_URI`` (default: sqlite in ``.work/mlflow``);
 the model is registered as ``volatility-spike`` and the alias ``champion`` moves only when the new version's
-test PR-AUC beats the current champion's. The champion is also written to the local artifact
-(``MODEL_PATH``, default ``.work/models/ml``) that ``load_model("ml")`` reads when no tracking URI is set.
+test PR-AUC beats the current champion's. The champion is also written to the local artifact (``MODEL_PATH``,
+default ``.work/models/ml``) that ``load_model("ml")`` reads when no tracking URI is set.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from services.features import FEATURE_COLUMNS, WARMUP_SECONDS, features_from_messages
 from services.model import (
     BASELINE_FEATURE,
-    BASELINE_Z_THRESHOLD,
     CHAMPION_ALIAS,
     DEFAULT_MODEL_PATH,
     REGISTERED_MODEL_NAME,
@@ -87,7 +86,7 @@ def future_realized_vol(log_returns: np.ndarray, horizon: int) -> np.ndarray:
 
 
 def label_frame(rows: list[dict[str, Any]], horizon: int = HORIZON_SECONDS) -> pd.DataFrame:
-    """Feature rows plus ``future_rv``; computed per product and per contiguous 1-s segment, warm-up dropped."""
+    """Feature rows plus ``future_rv``, per product and contiguous 1-s segment; warm-up rows dropped."""
     frame = pd.DataFrame(rows)
     if frame.empty:
         raise ValueError("no feature rows: the tick stream was empty")
@@ -100,7 +99,9 @@ def label_frame(rows: list[dict[str, Any]], horizon: int = HORIZON_SECONDS) -> p
             seg = seg.copy()
             seg["future_rv"] = future_realized_vol(seg["log_return_1s"].to_numpy(), horizon)
             parts.append(seg.iloc[WARMUP_SECONDS:])
-    return pd.concat(parts, ignore_index=True).dropna(subset=["future_rv"]).sort_values(["time", "product_id"])
+    return (
+        pd.concat(parts, ignore_index=True).dropna(subset=["future_rv"]).sort_values(["time", "product_id"])
+    )
 
 
 def assign_splits(frame: pd.DataFrame, config: TrainConfig) -> pd.DataFrame:
@@ -216,7 +217,9 @@ def fit_and_evaluate(frame: pd.DataFrame, config: TrainConfig) -> TrainResult:
         if part.empty:
             raise ValueError(f"{name} split is empty: simulate more seconds (have {config.seconds})")
     tau = float(np.percentile(parts["train"]["future_rv"], config.tau_percentile))
-    labelled = {name: part.assign(label=(part["future_rv"] >= tau).astype(int)) for name, part in parts.items()}
+    labelled = {
+        name: part.assign(label=(part["future_rv"] >= tau).astype(int)) for name, part in parts.items()
+    }
     train = labelled["train"]
     if train["label"].nunique() < 2:
         raise ValueError("training split has a single class; cannot fit")
@@ -319,7 +322,7 @@ def register_model(
     extra_tags: dict[str, str] | None = None,
     name: str = REGISTERED_MODEL_NAME,
 ) -> tuple[str, bool]:
-    """Log `estimator` under `run_id`, register a new version tagged with what serving needs, maybe promote."""
+    """Log `estimator` under `run_id`; register a version tagged with what serving needs; maybe promote."""
     import mlflow
     import mlflow.sklearn
 
@@ -336,7 +339,9 @@ def register_model(
     try:
         client.get_registered_model(name)
     except Exception:
-        client.create_registered_model(name, description="P(next-60s realized vol >= tau) for a 1-s feature row")
+        client.create_registered_model(
+            name, description="P(next-60s realized vol >= tau) for a 1-s feature row"
+        )
     tags = {
         "threshold": repr(float(threshold)),
         "feature_columns": json.dumps(list(FEATURE_COLUMNS)),
@@ -425,8 +430,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--seconds", type=int, default=defaults.seconds, help="simulated seconds of ticks")
     parser.add_argument("--tau-percentile", type=float, default=defaults.tau_percentile)
-    parser.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or .work/mlflow sqlite")
-    parser.add_argument("--model-path", default=None, help="local artifact dir (default: $MODEL_PATH or .work/models/ml)")
+    parser.add_argument(
+        "--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or .work/mlflow sqlite"
+    )
+    parser.add_argument(
+        "--model-path", default=None, help="local artifact dir (default: $MODEL_PATH or .work/models/ml)"
+    )
     parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow; write the local artifact only")
     args = parser.parse_args(argv)
 

@@ -1,7 +1,7 @@
 """Where ticks come from: a seeded simulator, a replayed NDJSON capture, or the live Coinbase WebSocket.
 
-All three speak the Coinbase Advanced Trade message shape, so everything downstream (features, producer) is the
-same whichever source feeds it.
+All three speak the Coinbase Advanced Trade message shape, so everything downstream (features, producer) is
+the same whichever source feeds it.
 """
 
 from services.ticks.ndjson import ReplayError, replay, write_ndjson

@@ -31,7 +31,9 @@ async def _capture(product_ids: list[str], seconds: float, out: Path) -> int:
             count += 1
             if time.monotonic() >= deadline:
                 client.stop()
-    print(f"{count} messages, {client.stats.gaps} gaps, {client.stats.reconnects} reconnects", file=sys.stderr)
+    print(
+        f"{count} messages, {client.stats.gaps} gaps, {client.stats.reconnects} reconnects", file=sys.stderr
+    )
     return count
 
 
@@ -59,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
         n = write_ndjson(
-            args.out, simulate(args.seed, args.seconds, products, args.drift, start, heartbeats=args.heartbeats)
+            args.out,
+            simulate(args.seed, args.seconds, products, args.drift, start, heartbeats=args.heartbeats),
         )
         print(f"wrote {n} messages to {args.out}", file=sys.stderr)
         return 0

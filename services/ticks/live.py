@@ -1,9 +1,9 @@
 """Live client for the public Coinbase Advanced Trade WebSocket (ticker + heartbeats, no credentials).
 
 It keeps a feed alive the way the exchange expects: one subscribe message per channel, a ``heartbeats``
-subscription so quiet products do not get the connection closed, reconnect + resubscribe with exponential backoff
-when the socket drops or goes silent, and ``sequence_num`` checking so lost messages are counted, not guessed at.
-The URL comes from ``COINBASE_WS_URL`` (tests point it at a loopback server).
+subscription so quiet products do not get the connection closed, reconnect + resubscribe with exponential
+backoff when the socket drops or goes silent, and ``sequence_num`` checking so lost messages are counted, not
+guessed at. The URL comes from ``COINBASE_WS_URL`` (tests point it at a loopback server).
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ class CoinbaseTickerClient:
 
     ``async for message in client.messages(): ...`` yields every JSON object the server sends (ticker,
     heartbeats, subscriptions) in arrival order. Duplicates (sequence_num not above the last) are dropped; a
-    jump in sequence_num is a gap, counted and passed to `on_gap(expected, received)`. Sequence numbers restart
-    with each connection.
+    jump in sequence_num is a gap, counted and passed to `on_gap(expected, received)`. Sequence numbers
+    restart with each connection.
     """
 
     def __init__(

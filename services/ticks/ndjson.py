@@ -38,8 +38,8 @@ def write_ndjson(path: str | os.PathLike[str], messages: Iterable[dict[str, Any]
 
 
 def replay(path: str | os.PathLike[str], *, skip_bad: bool = False) -> Iterator[dict[str, Any]]:
-    """Messages of a capture, in file order. Blank lines are skipped; a bad line raises ReplayError (file:line)
-    unless `skip_bad`, so a truncated last line of a live capture need not stop a replay."""
+    """Messages of a capture, in file order. Blank lines are skipped; a bad line raises ReplayError
+    (file:line) unless `skip_bad`, so a truncated last line of a live capture need not stop a replay."""
     source = Path(path)
     with _open(source, "r") as handle:
         for number, line in enumerate(handle, start=1):

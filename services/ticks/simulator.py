@@ -1,14 +1,15 @@
 """Seeded tick simulator in the Coinbase Advanced Trade ``ticker`` shape (no network here, so ticks are made).
 
 Per product and second: a two-state Markov regime (calm / turbulent) sets the target variance of a GARCH(1,1)
-recursion; the 1-s log return is sigma_t times a unit-variance Student-t shock (fat tails). Ticker updates arrive
-as a Poisson count whose rate rises with sigma_t; spreads are one tick most of the time and otherwise lognormal in
-dollars, wider when volatile; L1 quantities are lognormal with an imbalance that weakly leans toward the next
-second's move. Defaults are calibrated to BTC-USD captures: ~6 ticks/s, calm 1-s log-return std ~1e-4, median
-spread $0.01. ``drift=True`` makes the market busier with wider spreads (the Evidently demo).
+recursion; the 1-s log return is sigma_t times a unit-variance Student-t shock (fat tails). Ticker updates
+arrive as a Poisson count whose rate rises with sigma_t; spreads are one tick most of the time and otherwise
+lognormal in dollars, wider when volatile; L1 quantities are lognormal with an imbalance that weakly leans
+toward the next second's move. Defaults are calibrated to BTC-USD captures: ~6 ticks/s, calm 1-s log-return
+std ~1e-4, median spread $0.01. ``drift=True`` makes the market busier with wider spreads (the Evidently
+demo).
 
-Everything is drawn from one ``numpy.random.Generator`` per product, spawned from the seed, in fixed-size chunks,
-so a seed gives the same stream whatever the consumer's pace or the requested duration.
+Everything is drawn from one ``numpy.random.Generator`` per product, spawned from the seed, in fixed-size
+chunks, so a seed gives the same stream whatever the consumer's pace or the requested duration.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ def _decimals(step: float) -> int:
 class MarketSimulator:
     """One product's endless, chunk-generated tick stream."""
 
-    def __init__(self, product_id: str, rng: np.random.Generator, start_us: int, params: MarketParams) -> None:
+    def __init__(
+        self, product_id: str, rng: np.random.Generator, start_us: int, params: MarketParams
+    ) -> None:
         self.product_id = product_id
         self.rng = rng
         self.start_us = start_us
@@ -140,7 +143,9 @@ class MarketSimulator:
             if regime_draws[i] >= stay:
                 self._turbulent = not self._turbulent
             target = p.turbulent_sigma if self._turbulent else p.calm_sigma
-            self._var = persistence * target**2 + p.garch_alpha * self._prev_return**2 + p.garch_beta * self._var
+            self._var = (
+                persistence * target**2 + p.garch_alpha * self._prev_return**2 + p.garch_beta * self._var
+            )
             sigma[i] = math.sqrt(self._var)
             returns[i] = sigma[i] * shocks[i]
             self._prev_return = float(returns[i])
@@ -154,7 +159,11 @@ class MarketSimulator:
         order = np.lexsort((offsets, owner))
         offsets = offsets[order]
         one_tick = rng.random(total) < p.one_tick_spread_prob / np.sqrt(heat[owner])
-        wide = p.wide_spread_median * np.sqrt(heat[owner]) * np.exp(p.wide_spread_log_sd * rng.standard_normal(total))
+        wide = (
+            p.wide_spread_median
+            * np.sqrt(heat[owner])
+            * np.exp(p.wide_spread_log_sd * rng.standard_normal(total))
+        )
         spread_ticks = np.where(one_tick, 1, np.maximum(1, np.rint(wide / p.tick_size))).astype(np.int64)
         next_shock = np.clip(shocks[1:], -3.0, 3.0)[owner]
         lean = p.imbalance_signal * next_shock + p.imbalance_log_sd * rng.standard_normal(total)
@@ -194,10 +203,14 @@ class MarketSimulator:
                 "best_ask": f"{ask:.{dec}f}",
                 "best_ask_quantity": f"{float(ask_qty[k]):.8f}",
             }
-            ticks.append(SimTick(base_us + int(owner[k]) * 1_000_000 + int(offsets[k]), self.product_id, ticker))
+            ticks.append(
+                SimTick(base_us + int(owner[k]) * 1_000_000 + int(offsets[k]), self.product_id, ticker)
+            )
         if self.keep_truth:
             self.truth.extend(
-                SimSecond(self._second + i, bool(turbulent[i]), float(sigma[i]), float(returns[i]), int(counts[i]))
+                SimSecond(
+                    self._second + i, bool(turbulent[i]), float(sigma[i]), float(returns[i]), int(counts[i])
+                )
                 for i in range(seconds)
             )
         self._second += seconds
@@ -241,9 +254,10 @@ def simulate(
 ) -> Iterator[dict[str, Any]]:
     """Ticker envelopes for `seconds` seconds (math.inf for an endless stream), in time order.
 
-    Deterministic for a seed. `start` defaults to a fixed instant (2025-01-01T00:00Z) so output is reproducible;
-    pass the current time for a live-looking stream. The first message per product is a ``snapshot`` event, then
-    ``update``s. With `heartbeats`, a ``heartbeats`` message is interleaved at every whole second.
+    Deterministic for a seed. `start` defaults to a fixed instant (2025-01-01T00:00Z) so output is
+    reproducible; pass the current time for a live-looking stream. The first message per product is a
+    ``snapshot`` event, then ``update``s. With `heartbeats`, a ``heartbeats`` message is interleaved at every
+    whole second.
     """
     if seconds < 0 or math.isnan(seconds):
         raise ValueError(f"seconds: must be >= 0, got {seconds}")
@@ -268,7 +282,7 @@ def simulate(
 def simulate_with_truth(
     seed: int, seconds: int, product_id: str = "BTC-USD", drift: bool = False, start: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[SimSecond]]:
-    """Same stream as ``simulate(seed, seconds, (product_id,), drift, start)`` plus the per-second ground truth."""
+    """``simulate(seed, seconds, (product_id,), drift, start)`` plus the per-second ground truth."""
     (market,) = _markets(seed, (product_id,), drift, start)
     market.keep_truth = True
     messages = [

@@ -137,7 +137,7 @@ class TcpProxy:
             self._drop(source)
             return
         try:
-            sink.setblocking(True)
+            sink.settimeout(5.0)  # a stalled peer must not wedge the proxy thread forever
             sink.sendall(data)
             sink.setblocking(False)
         except OSError:
