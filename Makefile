@@ -59,3 +59,23 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .work site
+
+## Train the z-score baseline and the logistic-regression model on simulated ticks; log to MLflow
+## ($MLFLOW_TRACKING_URI, default sqlite in .work/mlflow), register volatility-spike, move @champion on improvement.
+train: $(STAMP)
+	$(BIN)/python -m services.training
+
+## Evidently drift report (training vs drift-mode features): reports/ (ignored) and docs/drift_summary.md.
+drift: $(STAMP)
+	$(BIN)/python -m services.drift
+
+## Docs site (mkdocs, material theme) into site/ (ignored); --strict fails on any broken link or nav entry.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+## Upsert dashboards/*.json into a running Grafana (exit 4 on failure). Credentials from the environment:
+## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD.
+GRAFANA_URL ?= http://localhost:3000
+GRAFANA_FOLDER ?= Volatility SLO
+import-dashboards: $(STAMP)
+	$(SLOGEN) import-dashboards --grafana-url "$(GRAFANA_URL)" --folder "$(GRAFANA_FOLDER)" --dir dashboards

@@ -1,5 +1,7 @@
-"""``slogen``: Sloth's ``generate``/``validate`` flags, plus our renderers. Exit codes: 0 ok, 1 invalid spec,
-2 usage error, 3 generated files are stale (``--check``)."""
+"""``slogen``: Sloth's ``generate``/``validate`` flags, plus our renderers and ``import-dashboards``.
+
+Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 generated files are stale (``--check``), 4 dashboard import
+failed."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
+from codegen.dashboard_spec import dashboard_uid_errors
 from codegen.errors import SpecErrors
+from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import LABEL_KEY_RE, load_specs
 from codegen.pipeline import Layout, render_all
 from codegen.writer import write_outputs
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE = 0, 1, 2, 3
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -47,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="slogen",
         description="Compile Sloth-compatible SLO specs into Prometheus rules, promtool tests, Grafana "
                     "dashboards and docs.",
-        epilog="Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 generated files are stale (--check).",
+        epilog="Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 generated files are stale (--check), "
+               "4 dashboard import failed.",
     )
     parser.add_argument("--version", action="version", version=f"slogen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -74,7 +79,62 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate SLO specs and report every error",
                          description="Validate specs: runs the whole compilation and discards the output.")
     _add_spec_flags(val)
+
+    imp = sub.add_parser(
+        "import-dashboards", help="upsert the generated dashboards into Grafana over its HTTP API",
+        description="Save every dashboards/*.json into Grafana (POST /api/dashboards/db, overwrite), "
+                    "creating the folder if missing and checking the datasource first. Idempotent. "
+                    "Credentials can also come from GRAFANA_TOKEN, or GRAFANA_USER and GRAFANA_PASSWORD.",
+        epilog="Exit codes: 0 ok, 2 usage error, 4 import failed.")
+    imp.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"),
+                     required="GRAFANA_URL" not in os.environ,
+                     help="Grafana root URL, e.g. http://localhost:3000 (env GRAFANA_URL)")
+    imp.add_argument("--token", default=os.environ.get("GRAFANA_TOKEN"),
+                     help="service-account token (env GRAFANA_TOKEN)")
+    imp.add_argument("--user", default=os.environ.get("GRAFANA_USER"),
+                     help="basic-auth user (env GRAFANA_USER)")
+    imp.add_argument("--password", default=os.environ.get("GRAFANA_PASSWORD"),
+                     help="basic-auth password (env GRAFANA_PASSWORD)")
+    imp.add_argument("--folder", help="Grafana folder title, created if missing (default: General)")
+    imp.add_argument("--dir", default="dashboards",
+                     help="directory of dashboard JSON files (default: dashboards)")
+    imp.add_argument("--no-overwrite", action="store_true",
+                     help="refuse (412) to replace dashboards changed in Grafana since they were imported")
+    imp.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: 15)")
     return parser
+
+
+def _import_dashboards(args: argparse.Namespace) -> int:
+    """``slogen import-dashboards``: exit 0 when every dashboard was saved, 4 otherwise, 2 for bad flags."""
+    if args.token and (args.user or args.password):
+        print("slogen: give either --token or --user/--password, not both", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.token and not (args.user and args.password):
+        print("slogen: credentials required: --token T, or --user U --password P", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.grafana_url.startswith(("http://", "https://")):
+        print(f"slogen: --grafana-url must start with http:// or https:// (got {args.grafana_url!r})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    client = GrafanaClient(args.grafana_url, Auth(args.token, args.user, args.password), args.timeout)
+    try:
+        boards = load_dashboards(args.dir)
+        report = import_dashboards(client, boards, args.folder, overwrite=not args.no_overwrite)
+    except GrafanaImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_IMPORT_FAILED
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if report.folder_created:
+        print(f"created folder {report.folder_title!r} (uid {report.folder_uid})")
+    for uid, url, version in report.imported:
+        print(f"imported {uid} -> {client.base_url}{url} (version {version}) in {report.folder_title!r}")
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if report.failures:
+        print(f"slogen: {len(report.failures)} of {len(boards)} dashboard(s) not imported", file=sys.stderr)
+        return EXIT_IMPORT_FAILED
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    if args.command == "import-dashboards":
+        return _import_dashboards(args)
     options = CompileOptions(
         extra_labels=tuple(sorted(dict(args.extra_labels).items())),
         sloth_compat=getattr(args, "sloth_compat", False),
@@ -100,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     try:
         specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
+        if duplicate_uids := dashboard_uid_errors(specs.dashboards):
+            raise SpecErrors(duplicate_uids)
     except SpecErrors as exc:
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)

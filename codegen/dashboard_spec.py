@@ -1,4 +1,4 @@
-"""Extension document ``apiVersion: slogen/v1, kind: Dashboard``: a dashboard declared beside the SLOs in ``slo/``.
+"""Extension document ``apiVersion: slogen/v1, kind: Dashboard``: a dashboard declared beside the SLOs.
 
 Why a spec and not Python: "no renderer knows the services". The service dashboard's panels (queries, units,
 thresholds, panel types) are data the renderer lays out generically, validated as strictly as the SLO specs
@@ -49,16 +49,20 @@ THRESHOLD_STYLES = ("off", "line", "dashed", "area", "line+area", "dashed+area")
 REDUCERS = ("lastNotNull", "last", "mean", "max", "min", "sum")
 TEXT_MODES = ("auto", "value", "name", "value_and_name", "none")
 COLOR_MODES = ("value", "background", "none")
+PANEL_KEYS = (
+    "title", "description", "type", "unit", "queries", "width", "height", "thresholds", "mappings", "links",
+    "min", "max", "decimals", "stack", "reduce", "text_mode", "color_mode",
+)  # fmt: skip
 DEFAULT_WIDTH: dict[str, int] = {"timeseries": 12, "table": 24, "state-timeline": 12}
 
 # Grafana's built-in unit ids that dashboards here are likely to need; custom units use a ``suffix:``,
 # ``prefix:``, ``si:`` or ``count:`` form. A typo ("milliseconds") is an error with the closest id suggested.
 UNITS = frozenset({
-    "none", "short", "string", "percent", "percentunit", "humidity", "dB", "bool", "bool_yes_no", "bool_on_off",
-    "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations", "dthms", "dtdhms", "clockms", "clocks",
-    "reqps", "ops", "opm", "rps", "wps", "iops", "eps", "mps", "recps", "rowsps", "cps", "cpm", "reqpm", "epm",
-    "mpm", "bytes", "decbytes", "bits", "decbits", "bps", "Bps", "binBps", "hertz", "locale", "dateTimeAsIso",
-    "dateTimeFromNow", "currencyUSD", "currencyEUR",
+    "none", "short", "string", "percent", "percentunit", "humidity", "dB", "bool", "bool_yes_no",
+    "bool_on_off", "ns", "µs", "ms", "s", "m", "h", "d", "dtdurationms", "dtdurations", "dthms", "dtdhms",
+    "clockms", "clocks", "reqps", "ops", "opm", "rps", "wps", "iops", "eps", "mps", "recps", "rowsps", "cps",
+    "cpm", "reqpm", "epm", "mpm", "bytes", "decbytes", "bits", "decbits", "bps", "Bps", "binBps", "hertz",
+    "locale", "dateTimeAsIso", "dateTimeFromNow", "currencyUSD", "currencyEUR",
 })  # fmt: skip
 CUSTOM_UNIT_RE = re.compile(r"^(?:suffix|prefix|si|count):.+$")
 NAMED_COLORS = frozenset(
@@ -172,7 +176,7 @@ def promql_for_parsing(expr: str) -> str:
     return GRAFANA_VAR_RE.sub(sub, expr)
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Validation
 
 
@@ -186,7 +190,9 @@ class _Checker:
     def err(self, path: FieldPath, message: str) -> None:
         self.errors.append(SpecError(self.doc.path, self.doc.line(path), None, _dotted(path), message))
 
-    def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
+    def mapping(
+        self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False
+    ) -> dict[str, Any]:
         empty: dict[str, Any] = dict.fromkeys(allowed)
         if value is None:
             if required:
@@ -286,11 +292,18 @@ def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> Dashboar
     meta = c.mapping(top["metadata"], ("metadata",), ["uid", "title", "description", "tags"], required=True)
     uid = c.string(meta["uid"], ("metadata", "uid"), required=True)
     if uid and not UID_RE.match(uid):
-        c.err(("metadata", "uid"), f"invalid dashboard uid {uid!r}: 1-40 characters of A-Z, a-z, 0-9, '-' and '_'")
+        c.err(
+            ("metadata", "uid"),
+            f"invalid dashboard uid {uid!r}: 1-40 characters of A-Z, a-z, 0-9, '-' and '_'",
+        )
     title = c.string(meta["title"], ("metadata", "title"), required=True)
-    tags = tuple(c.string(t, ("metadata", "tags", i), required=True)
-                 for i, t in enumerate(c.items(meta["tags"], ("metadata", "tags"))))
-    spec = c.mapping(top["spec"], ("spec",), ["generate", "time_from", "refresh", "links", "rows"], required=True)
+    tags = tuple(
+        c.string(t, ("metadata", "tags", i), required=True)
+        for i, t in enumerate(c.items(meta["tags"], ("metadata", "tags")))
+    )
+    spec = c.mapping(
+        top["spec"], ("spec",), ["generate", "time_from", "refresh", "links", "rows"], required=True
+    )
     generate = c.string(spec["generate"], ("spec", "generate"))
     if generate and generate != "slos":
         c.err(("spec", "generate"), f"unknown generator {generate!r}: the only one is 'slos'")
@@ -307,12 +320,16 @@ def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> Dashboar
             c.err(("spec", "rows"), "a generated dashboard (generate: slos) takes no rows")
     else:
         raw_rows = c.items(spec["rows"], ("spec", "rows"), required=True)
-        rows = tuple(r for i, raw in enumerate(raw_rows) if (r := _row(c, raw, ("spec", "rows", i))) is not None)
+        rows = tuple(
+            r for i, raw in enumerate(raw_rows) if (r := _row(c, raw, ("spec", "rows", i))) is not None
+        )
         seen: dict[str, FieldPath] = {}
         for i, row in enumerate(rows):
             for j, panel in enumerate(row.panels):
                 if panel.title in seen:
-                    c.err(("spec", "rows", i, "panels", j, "title"), f"panel title {panel.title!r} is repeated")
+                    c.err(
+                        ("spec", "rows", i, "panels", j, "title"), f"panel title {panel.title!r} is repeated"
+                    )
                 seen.setdefault(panel.title, ("spec", "rows", i, "panels", j))
     if len(errors) > before:
         return None
@@ -357,15 +374,14 @@ def _row(c: _Checker, raw: Any, path: FieldPath) -> RowSpec | None:
     f = c.mapping(raw, path, ["title", "panels"], required=True)
     title = c.string(f["title"], (*path, "title"), required=True)
     raw_panels = c.items(f["panels"], (*path, "panels"), required=True)
-    panels = tuple(p for j, rp in enumerate(raw_panels) if (p := _panel(c, rp, (*path, "panels", j))) is not None)
+    panels = tuple(
+        p for j, rp in enumerate(raw_panels) if (p := _panel(c, rp, (*path, "panels", j))) is not None
+    )
     return RowSpec(title, panels) if title and panels else None
 
 
 def _panel(c: _Checker, raw: Any, path: FieldPath) -> PanelSpec | None:
-    f = c.mapping(raw, path, [
-        "title", "description", "type", "unit", "queries", "width", "height", "thresholds", "mappings", "links",
-        "min", "max", "decimals", "stack", "reduce", "text_mode", "color_mode",
-    ], required=True)  # fmt: skip
+    f = c.mapping(raw, path, PANEL_KEYS, required=True)
     before = len(c.errors)
     title = c.string(f["title"], (*path, "title"), required=True)
     description = c.string(f["description"], (*path, "description"), required=True)
@@ -377,8 +393,11 @@ def _panel(c: _Checker, raw: Any, path: FieldPath) -> PanelSpec | None:
         close = difflib.get_close_matches(unit, sorted(UNITS), n=1, cutoff=0.5)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         c.err((*path, "unit"), f"unknown Grafana unit {unit!r} (or write suffix:<text>){hint}")
-    queries = tuple(q for i, rq in enumerate(c.items(f["queries"], (*path, "queries"), required=True))
-                    if (q := _query(c, rq, (*path, "queries", i))) is not None)
+    queries = tuple(
+        q
+        for i, rq in enumerate(c.items(f["queries"], (*path, "queries"), required=True))
+        if (q := _query(c, rq, (*path, "queries", i))) is not None
+    )
     width = c.integer(f["width"], (*path, "width"), 1, 24, DEFAULT_WIDTH.get(kind, 6))
     height = c.integer(f["height"], (*path, "height"), 2, 40, 8)
     thresholds = _thresholds(c, f["thresholds"], (*path, "thresholds"))
@@ -397,10 +416,22 @@ def _panel(c: _Checker, raw: Any, path: FieldPath) -> PanelSpec | None:
     if len(c.errors) > before or not kind:
         return None
     return PanelSpec(
-        title=title, description=description, type=kind,  # type: ignore[arg-type]  # checked by choice()
-        unit=unit, queries=queries, width=width, height=height, thresholds=thresholds, mappings=mappings,
-        links=_links(c, f["links"], (*path, "links")), min=low, max=high,
-        decimals=None if decimals < 0 else decimals, stack=stack, reduce=reduce, text_mode=text_mode,
+        title=title,
+        description=description,
+        type=kind,  # type: ignore[arg-type]  # checked by choice()
+        unit=unit,
+        queries=queries,
+        width=width,
+        height=height,
+        thresholds=thresholds,
+        mappings=mappings,
+        links=_links(c, f["links"], (*path, "links")),
+        min=low,
+        max=high,
+        decimals=None if decimals < 0 else decimals,
+        stack=stack,
+        reduce=reduce,
+        text_mode=text_mode,
         color_mode=color_mode,
     )
 
@@ -413,7 +444,9 @@ def _query(c: _Checker, raw: Any, path: FieldPath) -> QuerySpec | None:
         return None
     if not expr:
         return None
-    return QuerySpec(expr, c.string(f["legend"], (*path, "legend")), c.boolean(f["instant"], (*path, "instant")))
+    return QuerySpec(
+        expr, c.string(f["legend"], (*path, "legend")), c.boolean(f["instant"], (*path, "instant"))
+    )
 
 
 def _thresholds(c: _Checker, raw: Any, path: FieldPath) -> Thresholds | None:
@@ -464,6 +497,13 @@ def dashboard_uid_errors(boards: Sequence[DashboardSpec]) -> list[SpecError]:
     for board in boards:
         seen = first.setdefault(board.uid, board)
         if seen is not board:
-            errors.append(SpecError(board.source, board.line, None, "metadata.uid",
-                                    f"dashboard uid {board.uid!r} is already used by {seen.source}:{seen.line}"))
+            errors.append(
+                SpecError(
+                    board.source,
+                    board.line,
+                    None,
+                    "metadata.uid",
+                    f"dashboard uid {board.uid!r} is already used by {seen.source}:{seen.line}",
+                )
+            )
     return errors

@@ -89,14 +89,17 @@ class LatencySLI:
 
 @dataclass(frozen=True)
 class TimesliceSLI:
-    """Extension: bad *time* is when a condition on a gauge holds (optionally: or the target is not scraped)."""
+    """Extension: bad *time* is when a condition on a gauge holds (optionally: or the target is not scraped).
+
+    The 0/1 indicator is recorded once per evaluation (``slo:sli_error:ratio_instant``) and every window averages
+    that series, so a 3d window reads stored samples instead of re-evaluating a subquery thousands of times.
+    """
 
     query: str
     operator: str
     threshold: float
     missing_is_bad: bool = False
     up_query: str | None = None
-    resolution: str = "30s"
     kind: Literal["timeslice"] = "timeslice"
 
     @property
@@ -110,8 +113,9 @@ class TimesliceSLI:
             expr = f"({expr} or on() (max({self.up_query}) * 0 + 1))"
         return expr
 
-    def ratio_query(self, window: str) -> str:
-        return f"avg_over_time({self.bad_indicator()}[{window}:{self.resolution}])"
+    def ratio_query(self, instant_selector: str, window: str) -> str:
+        """Share of bad slices over ``window``: the mean of the recorded 0/1 indicator (no subquery)."""
+        return f"avg_over_time({instant_selector}[{window}])"
 
 
 SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI

@@ -394,7 +394,7 @@ def _parse_latency(ctx: _Ctx, value: Any, path: FieldPath) -> LatencySLI | None:
 
 
 def _parse_timeslice(ctx: _Ctx, value: Any, path: FieldPath) -> TimesliceSLI | None:
-    ts = ctx.mapping(value, path, ["query", "bad_when", "missing_is_bad", "up_query", "resolution"], required=True)
+    ts = ctx.mapping(value, path, ["query", "bad_when", "missing_is_bad", "up_query"], required=True)
     before = len(ctx.errors)
     query = ctx.string(ts["query"], (*path, "query"), required=True)
     if query:
@@ -412,10 +412,9 @@ def _parse_timeslice(ctx: _Ctx, value: Any, path: FieldPath) -> TimesliceSLI | N
         ctx.err((*path, ctx.key("up_query")), "required when missing_is_bad is true (e.g. up{job=\"api\"})")
     if up_query and (problem := check_expression(up_query)):
         ctx.err((*path, ctx.key("up_query")), f"invalid PromQL: {problem}")
-    resolution = ctx.duration(ts["resolution"], (*path, "resolution")) or "30s"
     if len(ctx.errors) > before or match is None:
         return None
-    return TimesliceSLI(query, match.group(1), float(match.group(2)), missing_is_bad, up_query, resolution)
+    return TimesliceSLI(query, match.group(1), float(match.group(2)), missing_is_bad, up_query)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from codegen.model import (
 
 Labels = tuple[tuple[str, str], ...]
 SEVERITY_FOR = {"page": "critical", "ticket": "warning"}
+INSTANT_RECORD = "slo:sli_error:ratio_instant"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def sli_ratio_expr(slo: SLO, window: str, compat: bool) -> str:
             return f"({raw})"
         return f"(\n({raw})\n) >= 0\n"  # drops NaN (a comparison with NaN is false)
     assert isinstance(sli, TimesliceSLI)
-    return sli.ratio_query(window) + "\n"
+    return sli.ratio_query(f"{INSTANT_RECORD}{id_selector(slo)}", window)
 
 
 def presence_expr(slo: SLO) -> str:
@@ -128,6 +129,8 @@ def presence_expr(slo: SLO) -> str:
 def sli_recordings(slo: SLO, options: CompileOptions) -> RuleGroup:
     labels = slo_labels(slo, options)
     rules: list[Rule] = []
+    if isinstance(slo.sli, TimesliceSLI):
+        rules.append(RecordingRule(INSTANT_RECORD, slo.sli.bad_indicator(), merge(labels, id_labels(slo))))
     windows = slo.windows.windows()
     for seconds in windows:
         window = format_duration(seconds)

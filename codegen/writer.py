@@ -31,15 +31,15 @@ def _is_generated(path: Path) -> bool:
 
 def _orphans(outputs: Mapping[Path, str], managed_dirs: Iterable[Path]) -> list[Path]:
     """Files we generated earlier (they carry our header) that this run no longer produces."""
-    found: list[Path] = []
+    found: dict[Path, None] = {}
     for directory in managed_dirs:
         if not directory.is_dir():
             continue
         for path in sorted(directory.rglob("*")):
             if path.is_file() and path not in outputs and path.suffix in (".yaml", ".yml", ".json", ".md"):
                 if _is_generated(path):
-                    found.append(path)
-    return found
+                    found[path] = None
+    return list(found)
 
 
 def write_outputs(outputs: Mapping[Path, str], managed_dirs: Iterable[Path] = (), check: bool = False) -> WriteReport:

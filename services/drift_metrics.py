@@ -18,7 +18,7 @@ DRIFT_RUN_METRIC = "volatility_feature_drift_last_run_timestamp_seconds"
 
 
 class DriftGauges:
-    """The drift gauges on one registry; `publish` copies a drift result (see ``services.drift``) into them."""
+    """The drift gauges on one registry; `publish` copies one drift comparison (``services.drift``) in."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -46,8 +46,8 @@ class DriftGauges:
         )
 
     def publish(self, comparison: Mapping[str, Any]) -> None:
-        """Set every gauge from one comparison: ``{"drift_share", "features": [{name, method, score, drifted}],
-        "current": {"end_epoch": ...}}``."""
+        """Set every gauge from one comparison:
+        ``{"drift_share", "features": [{name, method, score, drifted}], "current": {"end_epoch"}}``."""
         self.share.set(float(comparison["drift_share"]))
         for feature in comparison["features"]:
             self.feature.labels(feature=feature["name"]).set(1.0 if feature["drifted"] else 0.0)

@@ -124,6 +124,7 @@ def ensure_topics(
                 bootstrap_servers=bootstrap_servers.split(","),
                 client_id="volatility-slo-admin",
                 request_timeout_ms=max(1000, int(timeout_seconds * 1000)),
+                bootstrap_timeout_ms=max(1000, int((deadline - time.monotonic()) * 1000)),
             )
             try:
                 existing = set(admin.list_topics())

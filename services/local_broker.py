@@ -71,7 +71,8 @@ class LocalBroker:
     topics: tuple[str, ...] = ()
     partitions: int = 1
     log_path: Path | None = None
-    advertised_port: int | None = None  # when clients must reach it through a proxy on another port
+    # Clients must reach it through a proxy on this port; topics are then created by `create_topics()`.
+    advertised_port: int | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     _log_handle: IO[bytes] | None = field(default=None, repr=False)
 
@@ -114,23 +115,26 @@ class LocalBroker:
             tail = self.log_tail()
             self.stop()
             raise BrokerError(f"tansu did not listen on {self.host}:{self.port} within {timeout}s:\n{tail}")
-        if self.topics:
-            from services.kafka_io import ensure_topics
-
-            try:
-                ensure_topics(
-                    f"{self.host}:{self.port}" if self.advertised_port is None else self.bootstrap_servers,
-                    self.topics,
-                    partitions=self.partitions,
-                    timeout_seconds=max(1.0, deadline - time.monotonic()),
-                )
-            except TimeoutError as exc:
-                tail = self.log_tail()
-                self.stop()
-                raise BrokerError(
-                    f"tansu on {self.host}:{self.port} did not create topics: {exc}\n{tail}"
-                ) from exc
+        if self.advertised_port is None:  # else clients (and the admin) need the proxy: caller's turn
+            self.create_topics(max(1.0, deadline - time.monotonic()))
         return self
+
+    def create_topics(self, timeout: float = 15.0) -> None:
+        """Create `topics` (idempotent); with `advertised_port`, call it once that address is reachable."""
+        if not self.topics:
+            return
+        from services.kafka_io import ensure_topics
+
+        try:
+            ensure_topics(
+                self.bootstrap_servers, self.topics, partitions=self.partitions, timeout_seconds=timeout
+            )
+        except TimeoutError as exc:
+            tail = self.log_tail()
+            self.stop()
+            raise BrokerError(
+                f"tansu on {self.bootstrap_servers} did not create topics: {exc}\n{tail}"
+            ) from exc
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; idempotent."""

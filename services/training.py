@@ -113,10 +113,11 @@ def assign_splits(frame: pd.DataFrame, config: TrainConfig) -> pd.DataFrame:
     before = pd.Timedelta(seconds=config.embargo_before_seconds)
     after = pd.Timedelta(seconds=config.embargo_after_seconds)
     t = frame["time"]
-    split = np.where(t <= cut1 - before, "train", np.where(t < cut1 + after, "", "val"))
-    split = np.where((t > cut1) & (t <= cut2 - before), "val", split)
-    split = np.where((t > cut2 - before) & (t < cut2 + after), "", split)
-    split = np.where(t >= cut2 + after, "test", split)
+    split = np.select(
+        [t <= cut1 - before, (t >= cut1 + after) & (t <= cut2 - before), t >= cut2 + after],
+        ["train", "val", "test"],
+        default="",
+    )
     out = frame.assign(split=split)
     return out[out["split"] != ""].reset_index(drop=True)
 

@@ -1,10 +1,11 @@
-"""Generic Grafana renderer: a ``DashboardSpec`` (declared or generated) to modern dashboard JSON via grafanalib.
+"""Generic Grafana renderer: a ``DashboardSpec`` (declared or generated) to modern JSON via grafanalib.
 
-grafanalib 0.7.1 builds the panels (``TimeSeries``, ``Stat``, ``PieChartv2``, ``Table``, ``StateTimeline``, and
-its generic ``Panel`` for the gauge, whose dedicated class writes its options where Grafana 8+ no longer reads
-them). What grafanalib gets wrong for a current Grafana is fixed here, in one place: an explicit schemaVersion,
-threshold steps with a real ``null`` base and float values, ``lastNotNull`` reductions, no ``maxDataPoints: 100``
-cap, Prometheus targets shaped like Grafana's own export, and the legacy keys of its Angular era removed.
+grafanalib 0.7.1 builds the panels (``TimeSeries``, ``Stat``, ``PieChartv2``, ``Table``, ``StateTimeline``,
+and its generic ``Panel`` for the gauge, whose dedicated class writes its options where Grafana 8+ no longer
+reads them). What grafanalib gets wrong for a current Grafana is fixed here, in one place: an explicit
+schemaVersion, threshold steps with a real ``null`` base and float values, ``lastNotNull`` reductions, no
+``maxDataPoints: 100`` cap, Prometheus targets shaped like Grafana's own export, and the legacy keys of its
+Angular era removed.
 """
 
 from __future__ import annotations
@@ -67,16 +68,17 @@ def link_url(link: LinkSpec, ctx: RenderContext) -> str:
     return f"{ctx.runbook_base_url}#{anchor}" if anchor else ctx.runbook_base_url
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Field config pieces
 
 
 def threshold_steps(thresholds: Thresholds | None) -> list[dict[str, Any]]:
-    """Grafana steps: a ``null`` base then ascending float values (grafanalib would write the string 'null')."""
+    """Grafana steps: a ``null`` base, then ascending floats (grafanalib would write the string 'null')."""
     if thresholds is None:
         return [{"color": "green", "value": None}]
     steps: list[dict[str, Any]] = [{"color": thresholds.base, "value": None}]
-    steps += [{"color": s.color, "value": float(s.value)} for s in thresholds.steps]
+    # round: 99.9 / 100 is 0.9990000000000001 in binary; Grafana shows the threshold to the user.
+    steps += [{"color": s.color, "value": float(round(s.value, 10))} for s in thresholds.steps]
     return steps
 
 
@@ -93,23 +95,25 @@ def value_mappings(mappings: Sequence[ValueMapping]) -> list[dict[str, Any]]:
 
 
 def targets(queries: Sequence[QuerySpec], table: bool = False) -> list[dict[str, Any]]:
-    """Prometheus targets as Grafana exports them (grafanalib's ``Target`` halves resolution with intervalFactor 2).
+    """Prometheus targets as Grafana exports them (grafanalib's ``Target`` sets intervalFactor 2).
 
     A table shows the current value of each series, one row per label set: its queries are instant tables.
     """
     out: list[dict[str, Any]] = []
     for index, q in enumerate(queries):
         instant = q.instant or table
-        out.append({
-            "datasource": dict(DATASOURCE),
-            "editorMode": "code",
-            "expr": q.expr,
-            "format": "table" if table else "time_series",
-            "instant": instant,
-            "legendFormat": q.legend or "__auto",
-            "range": not instant,
-            "refId": chr(ord("A") + index),
-        })
+        out.append(
+            {
+                "datasource": dict(DATASOURCE),
+                "editorMode": "code",
+                "expr": q.expr,
+                "format": "table" if table else "time_series",
+                "instant": instant,
+                "legendFormat": q.legend or "__auto",
+                "range": not instant,
+                "refId": chr(ord("A") + index),
+            }
+        )
     return out
 
 
@@ -117,7 +121,7 @@ def _links(links: Sequence[LinkSpec], ctx: RenderContext) -> list[dict[str, Any]
     return [{"targetBlank": True, "title": link.title, "url": link_url(link, ctx)} for link in links]
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Panels
 
 
@@ -155,47 +159,104 @@ def build_panel(p: PanelSpec, grid: g.GridPos, ctx: RenderContext) -> dict[str, 
     if p.type == "timeseries":
         style = p.thresholds.style if p.thresholds is not None else "off"
         panel = g.TimeSeries(
-            **common, unit=p.unit, mappings=mappings, thresholdsStyleMode=style,
+            **common,
+            unit=p.unit,
+            mappings=mappings,
+            thresholdsStyleMode=style,
             stacking={"group": "A", "mode": "normal"} if p.stack else {"group": "A", "mode": "none"},
-            fillOpacity=30 if p.stack else 10, showPoints="never", tooltipMode="multi", tooltipSort="desc",
-            legendDisplayMode="list", spanNulls=False,
+            fillOpacity=30 if p.stack else 10,
+            showPoints="never",
+            tooltipMode="multi",
+            tooltipSort="desc",
+            legendDisplayMode="list",
+            spanNulls=False,
             extraJson={"fieldConfig": {"defaults": defaults}} if defaults else None,
         )
     elif p.type == "stat":
         panel = g.Stat(
-            **common, format=p.unit, reduceCalc=p.reduce, mappings=mappings,
-            textMode=p.text_mode, colorMode=p.color_mode, graphMode="none" if p.text_mode == "name" else "area",
-            noValue="No data", decimals=p.decimals,
-            extraJson={"fieldConfig": {"defaults": {"color": {"mode": "thresholds"}, **defaults}},
-                       "options": {"wideLayout": True, "showPercentChange": False}},
+            **common,
+            format=p.unit,
+            reduceCalc=p.reduce,
+            mappings=mappings,
+            textMode=p.text_mode,
+            colorMode=p.color_mode,
+            graphMode="none" if p.text_mode == "name" else "area",
+            noValue="No data",
+            decimals=p.decimals,
+            extraJson={
+                "fieldConfig": {"defaults": {"color": {"mode": "thresholds"}, **defaults}},
+                "options": {"wideLayout": True, "showPercentChange": False},
+            },
         )
     elif p.type == "gauge":
-        panel = _GenericPanel("gauge", {
-            "fieldConfig": {"defaults": {"color": {"mode": "thresholds"}, "mappings": mappings, "unit": p.unit,
-                                         **defaults}, "overrides": []},
-            "options": {"reduceOptions": reduce, "orientation": "auto", "showThresholdLabels": False,
-                        "showThresholdMarkers": True, "minVizHeight": 75, "minVizWidth": 75, "sizing": "auto"},
-        }, **common)
+        panel = _GenericPanel(
+            "gauge",
+            {
+                "fieldConfig": {
+                    "defaults": {
+                        "color": {"mode": "thresholds"},
+                        "mappings": mappings,
+                        "unit": p.unit,
+                        **defaults,
+                    },
+                    "overrides": [],
+                },
+                "options": {
+                    "reduceOptions": reduce,
+                    "orientation": "auto",
+                    "showThresholdLabels": False,
+                    "showThresholdMarkers": True,
+                    "minVizHeight": 75,
+                    "minVizWidth": 75,
+                    "sizing": "auto",
+                },
+            },
+            **common,
+        )
     elif p.type == "piechart":
         panel = g.PieChartv2(
-            **common, unit=p.unit, mappings=mappings, reduceOptionsCalcs=[p.reduce], pieType="pie",
-            legendDisplayMode="table", legendPlacement="right", legendValues=["value", "percent"],
-            tooltipMode="single", custom={"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
+            **common,
+            unit=p.unit,
+            mappings=mappings,
+            reduceOptionsCalcs=[p.reduce],
+            pieType="pie",
+            legendDisplayMode="table",
+            legendPlacement="right",
+            legendValues=["value", "percent"],
+            tooltipMode="single",
+            custom={"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
             extraJson={"fieldConfig": {"defaults": defaults}} if defaults else None,
         )
     elif p.type == "table":
         panel = g.Table(
-            **common, unit=p.unit, filterable=False,
-            transformations=[{"id": "organize", "options": {
-                "excludeByName": {"Time": True, "Value": True, "__name__": True},
-                "indexByName": {}, "renameByName": {}}}],
-            extraJson={"fieldConfig": {"defaults": {"mappings": mappings, **defaults}},
-                       "options": {"cellHeight": "sm", "footer": {"show": False}}},
+            **common,
+            unit=p.unit,
+            filterable=False,
+            transformations=[
+                {
+                    "id": "organize",
+                    "options": {
+                        "excludeByName": {"Time": True, "Value": True, "__name__": True},
+                        "indexByName": {},
+                        "renameByName": {},
+                    },
+                }
+            ],
+            extraJson={
+                "fieldConfig": {"defaults": {"mappings": mappings, **defaults}},
+                "options": {"cellHeight": "sm", "footer": {"show": False}},
+            },
         )
     else:
         panel = g.StateTimeline(
-            **common, mappings=mappings, colorMode="thresholds", fillOpacity=80, mergeValues=True,
-            showValue="auto", rowHeight=0.9, alignValue="left",
+            **common,
+            mappings=mappings,
+            colorMode="thresholds",
+            fillOpacity=80,
+            mergeValues=True,
+            showValue="auto",
+            rowHeight=0.9,
+            alignValue="left",
             extraJson={"fieldConfig": {"defaults": {"unit": p.unit, **defaults}}},
         )
     return _modernize_panel(_to_dict(panel))
@@ -218,9 +279,23 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     return data
 
 
+def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
 def _modernize_panel(panel: dict[str, Any]) -> dict[str, Any]:
+    if panel.get("type") == "row":
+        return {k: panel[k] for k in ("collapsed", "gridPos", "panels", "title", "type")}
     for key in _LEGACY_PANEL_KEYS:
         panel.pop(key, None)
+    panel = _drop_none(panel)
+    if panel.get("transparent") is False:
+        panel.pop("transparent")
+    field_config = panel.get("fieldConfig", {})
+    if "defaults" in field_config:
+        field_config["defaults"] = _drop_none(field_config["defaults"])
+        if isinstance(field_config["defaults"].get("custom"), dict):
+            field_config["defaults"]["custom"] = _drop_none(field_config["defaults"]["custom"])
     if panel.get("type") == "table":
         panel.pop("color", None)
         panel.pop("mappings", None)
@@ -231,7 +306,7 @@ def _modernize_panel(panel: dict[str, Any]) -> dict[str, Any]:
     return panel
 
 
-# ---------------------------------------------------------------------------------------------------------------
+# ----------------------------------------------------------------------------------------------------------
 # Layout and the dashboard
 
 
@@ -257,10 +332,19 @@ def layout(spec: DashboardSpec, ctx: RenderContext) -> list[dict[str, Any]]:
 
 
 def _variable(v: Variable) -> dict[str, Any]:
-    data = _to_dict(g.Template(
-        name=v.name, label=v.label, query=v.query, dataSource=dict(DATASOURCE), includeAll=True, multi=True,
-        refresh=2, default="$__all", allValue=".*",
-    ))
+    data = _to_dict(
+        g.Template(
+            name=v.name,
+            label=v.label,
+            query=v.query,
+            dataSource=dict(DATASOURCE),
+            includeAll=True,
+            multi=True,
+            refresh=2,
+            default="$__all",
+            allValue=".*",
+        )
+    )
     data["query"] = {"query": v.query, "refId": "PrometheusVariableQueryEditor-VariableQuery"}
     data["definition"] = v.query
     data["current"] = {"selected": True, "text": ["All"], "value": ["$__all"]}
@@ -270,15 +354,20 @@ def _variable(v: Variable) -> dict[str, Any]:
     return data
 
 
-def build_dashboard(spec: DashboardSpec, ctx: RenderContext, variables: Sequence[Variable] = (),
-                    generated_from: str = "") -> dict[str, Any]:
+def build_dashboard(
+    spec: DashboardSpec, ctx: RenderContext, variables: Sequence[Variable] = (), generated_from: str = ""
+) -> dict[str, Any]:
     """The dashboard model (Grafana's "bare" JSON, as file provisioning and the HTTP API take it)."""
     origin = f"{MARKER} from {generated_from}" if generated_from else MARKER
     description = f"{spec.description.rstrip('.')}. " if spec.description else ""
     links = [
         g.DashboardLink(
-            type="link", title=link.title, uri=link_url(link, ctx), keepTime=link.dashboard is not None,
-            targetBlank=link.dashboard is None, includeVars=False,
+            type="link",
+            title=link.title,
+            uri=link_url(link, ctx),
+            keepTime=link.dashboard is not None,
+            targetBlank=link.dashboard is None,
+            includeVars=False,
             icon="dashboard" if link.dashboard is not None else "doc",
             tooltip="Open the dashboard" if link.dashboard is not None else f"Open {link.title}",
         )
@@ -287,7 +376,7 @@ def build_dashboard(spec: DashboardSpec, ctx: RenderContext, variables: Sequence
     board = g.Dashboard(
         title=spec.title,
         uid=spec.uid,
-        description=f"{description}{origin}; do not edit in Grafana — change the spec and run `make generate`.",
+        description=f"{description}{origin}; do not edit in Grafana: change the spec, run `make generate`.",
         tags=sorted({*spec.tags, "slogen"}),
         editable=False,
         graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
@@ -302,6 +391,7 @@ def build_dashboard(spec: DashboardSpec, ctx: RenderContext, variables: Sequence
     for key in _LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
     data["annotations"] = {"list": [dict(_BUILTIN_ANNOTATION)]}
+    data["timepicker"] = _drop_none(data["timepicker"])
     data["templating"] = {"list": [_variable(v) for v in variables]}
     data["panels"] = layout(spec, ctx)
     data["fiscalYearStartMonth"] = 0

@@ -111,7 +111,7 @@ def test_extra_labels_reach_recordings_only_and_override(capsys: pytest.CaptureF
 def test_multi_document_file_gives_one_document_each(capsys: pytest.CaptureFixture[str]) -> None:
     docs = generate(capsys, "-i", str(FIXTURES / "in-multifile.yaml"), "--sloth-compat")
     assert [[g["name"] for g in d["groups"]] for d in docs] == [
-        ["sloth-slo-sli-recordings-svc01-slo1", "sloth-slo-meta-recordings-svc01-slo1", "sloth-slo-alerts-svc01-slo1"],
+        ["sloth-slo-sli-recordings-svc03-slo1", "sloth-slo-meta-recordings-svc03-slo1", "sloth-slo-alerts-svc03-slo1"],
         ["sloth-slo-sli-recordings-svc02-slo1", "sloth-slo-meta-recordings-svc02-slo1", "sloth-slo-alerts-svc02-slo1"],
     ]
     ticket_only = docs[1]["groups"][2]["rules"]

@@ -26,8 +26,8 @@ class Collected:
 class TopicCollector:
     """Reads partition 0 of each topic from the beginning in a background thread, keeping every record.
 
-    No consumer group, no commits: it sees everything, duplicates included. After a broker restart (memory
-    storage: topics start empty) its position is out of range and resets to the new beginning.
+    No consumer group, no commits: it sees everything, duplicates included. A restarted Tansu starts with
+    empty topics whose offsets begin at 0 again: open a new collector after a restart.
     """
 
     def __init__(self, bootstrap_servers: str, *topics: str) -> None:

@@ -1,0 +1,81 @@
+"""Dashboards renderer: the spec model to Grafana dashboard JSON files, keyed by file name (``<uid>.json``).
+
+Declared dashboards (``kind: Dashboard`` with rows) and the SLO dashboard (generated from every SLO) go
+through the same generic renderer in ``grafana``; ``slo`` only turns SLOs into rows of panels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from codegen.dashboard_spec import DashboardSpec
+from codegen.dashboards.grafana import (
+    DATASOURCE,
+    DATASOURCE_UID,
+    SCHEMA_VERSION,
+    RenderContext,
+    build_dashboard,
+    to_json,
+)
+from codegen.dashboards.slo import DEFAULT_UID, VARIABLES, slo_dashboard_spec
+from codegen.model import SpecSet
+
+__all__ = [
+    "DATASOURCE",
+    "DATASOURCE_UID",
+    "SCHEMA_VERSION",
+    "RenderedDashboard",
+    "build_dashboards",
+    "render_dashboards",
+]
+
+
+@dataclass(frozen=True)
+class RenderedDashboard:
+    """One dashboard model and where its definition came from (for the docs page)."""
+
+    spec: DashboardSpec
+    model: dict[str, Any]
+    source: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.spec.uid}.json"
+
+
+def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
+    """Every dashboard of the run: declared ones in spec order, then a default SLO dashboard if none is.
+
+    ``source_label`` turns a spec file's path below the input root into the text shown as its origin.
+    """
+    ctx = RenderContext(specs.options.runbook_base_url)
+    out: list[RenderedDashboard] = []
+    declared_slo_boards = 0
+    for spec_file in specs.files:
+        origin = source_label(spec_file.relative)
+        for board in spec_file.dashboards:
+            if board.generate == "slos":
+                generated = slo_dashboard_spec(specs, board)
+                if generated is None:
+                    continue
+                declared_slo_boards += 1
+                model = build_dashboard(generated, ctx, VARIABLES, f"{origin} and every SLO of the run")
+                out.append(RenderedDashboard(generated, model, origin))
+            else:
+                out.append(RenderedDashboard(board, build_dashboard(board, ctx, (), origin), origin))
+    taken = {r.spec.uid for r in out}
+    if not declared_slo_boards and DEFAULT_UID not in taken:
+        generated = slo_dashboard_spec(specs, None)
+        if generated is not None:
+            origin = "every SLO of the run"
+            out.append(
+                RenderedDashboard(generated, build_dashboard(generated, ctx, VARIABLES, origin), origin)
+            )
+    return out
+
+
+def render_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> dict[str, str]:
+    """File name -> JSON text (sorted keys, indent 2, trailing newline)."""
+    return {r.filename: to_json(r.model) for r in build_dashboards(specs, source_label)}
