@@ -36,70 +36,112 @@ def _label(text: str) -> tuple[str, str]:
 
 
 def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", required=_env("input") is None, default=_env("input"),
-                        help="SLO spec file or directory (read recursively for .yml/.yaml)")
-    parser.add_argument("--default-slo-period", default=_env("default-slo-period", "30d"),
-                        help="SLO period for specs without a per-SLO `period` (default: 30d)")
-    parser.add_argument("--slo-period-windows-path", default=_env("slo-period-windows-path"),
-                        help="directory of Sloth AlertWindows specs; replaces the built-in 30d/28d windows")
-    parser.add_argument("-l", "--extra-labels", action="append", type=_label, default=[], metavar="KEY=VALUE",
-                        help="label added to every recording rule (repeatable; overrides spec labels)")
+    parser.add_argument(
+        "-i",
+        "--input",
+        required=_env("input") is None,
+        default=_env("input"),
+        help="SLO spec file or directory (read recursively for .yml/.yaml)",
+    )
+    parser.add_argument(
+        "--default-slo-period",
+        default=_env("default-slo-period", "30d"),
+        help="SLO period for specs without a per-SLO `period` (default: 30d)",
+    )
+    parser.add_argument(
+        "--slo-period-windows-path",
+        default=_env("slo-period-windows-path"),
+        help="directory of Sloth AlertWindows specs; replaces the built-in 30d/28d windows",
+    )
+    parser.add_argument(
+        "-l",
+        "--extra-labels",
+        action="append",
+        type=_label,
+        default=[],
+        metavar="KEY=VALUE",
+        help="label added to every recording rule (repeatable; overrides spec labels)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slogen",
         description="Compile Sloth-compatible SLO specs into Prometheus rules, promtool tests, Grafana "
-                    "dashboards and docs.",
+        "dashboards and docs.",
         epilog="Exit codes: 0 ok, 1 invalid spec, 2 usage error, 3 generated files are stale (--check), "
-               "4 dashboard import failed.",
+        "4 dashboard import failed.",
     )
     parser.add_argument("--version", action="version", version=f"slogen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    gen = sub.add_parser("generate", help="generate rules (and optionally tests, dashboards, docs)",
-                         description="Generate Prometheus rules from SLO specs. A directory input mirrors into a "
-                                     "directory output.")
+    gen = sub.add_parser(
+        "generate",
+        help="generate rules (and optionally tests, dashboards, docs)",
+        description="Generate Prometheus rules from SLO specs. A directory input mirrors into a directory output.",
+    )
     _add_spec_flags(gen)
-    gen.add_argument("-o", "--out", default=_env("out", "-"),
-                     help="output file, or directory for a directory input; '-' writes to stdout (default)")
+    gen.add_argument(
+        "-o",
+        "--out",
+        default=_env("out", "-"),
+        help="output file, or directory for a directory input; '-' writes to stdout (default)",
+    )
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
     gen.add_argument("--dashboards-out", help="directory for generated Grafana dashboards (JSON)")
     gen.add_argument("--docs-out", help="path of the generated SLO document (Markdown)")
     gen.add_argument("--disable-alerts", action="store_true", help="do not generate alert rules")
     gen.add_argument("--disable-recordings", action="store_true", help="do not generate recording rules")
-    gen.add_argument("--sloth-compat", action="store_true",
-                     help="emit exactly Sloth v0.16's expressions (no NaN guards, no-data alerts, severity, "
-                          "description or runbook_url additions; one YAML document per spec document)")
-    gen.add_argument("--runbook-base-url", default=CompileOptions.runbook_base_url,
-                     help="base URL of docs/runbook.md; alerts link to <base>#<alertname-lowercase>")
-    gen.add_argument("--check", action="store_true",
-                     help="write nothing; exit 3 if any generated file differs from what is on disk")
+    gen.add_argument(
+        "--sloth-compat",
+        action="store_true",
+        help="emit exactly Sloth v0.16's expressions (no NaN guards, no-data alerts, severity, "
+        "description or runbook_url additions; one YAML document per spec document)",
+    )
+    gen.add_argument(
+        "--runbook-base-url",
+        default=CompileOptions.runbook_base_url,
+        help="base URL of docs/runbook.md; alerts link to <base>#<alertname-lowercase>",
+    )
+    gen.add_argument(
+        "--check", action="store_true", help="write nothing; exit 3 if any generated file differs from what is on disk"
+    )
 
-    val = sub.add_parser("validate", help="validate SLO specs and report every error",
-                         description="Validate specs: runs the whole compilation and discards the output.")
+    val = sub.add_parser(
+        "validate",
+        help="validate SLO specs and report every error",
+        description="Validate specs: runs the whole compilation and discards the output.",
+    )
     _add_spec_flags(val)
 
     imp = sub.add_parser(
-        "import-dashboards", help="upsert the generated dashboards into Grafana over its HTTP API",
+        "import-dashboards",
+        help="upsert the generated dashboards into Grafana over its HTTP API",
         description="Save every dashboards/*.json into Grafana (POST /api/dashboards/db, overwrite), "
-                    "creating the folder if missing and checking the datasource first. Idempotent. "
-                    "Credentials can also come from GRAFANA_TOKEN, or GRAFANA_USER and GRAFANA_PASSWORD.",
-        epilog="Exit codes: 0 ok, 2 usage error, 4 import failed.")
-    imp.add_argument("--grafana-url", default=os.environ.get("GRAFANA_URL"),
-                     required="GRAFANA_URL" not in os.environ,
-                     help="Grafana root URL, e.g. http://localhost:3000 (env GRAFANA_URL)")
-    imp.add_argument("--token", default=os.environ.get("GRAFANA_TOKEN"),
-                     help="service-account token (env GRAFANA_TOKEN)")
-    imp.add_argument("--user", default=os.environ.get("GRAFANA_USER"),
-                     help="basic-auth user (env GRAFANA_USER)")
-    imp.add_argument("--password", default=os.environ.get("GRAFANA_PASSWORD"),
-                     help="basic-auth password (env GRAFANA_PASSWORD)")
+        "creating the folder if missing and checking the datasource first. Idempotent. "
+        "Credentials can also come from GRAFANA_TOKEN, or GRAFANA_USER and GRAFANA_PASSWORD.",
+        epilog="Exit codes: 0 ok, 2 usage error, 4 import failed.",
+    )
+    imp.add_argument(
+        "--grafana-url",
+        default=os.environ.get("GRAFANA_URL"),
+        required="GRAFANA_URL" not in os.environ,
+        help="Grafana root URL, e.g. http://localhost:3000 (env GRAFANA_URL)",
+    )
+    imp.add_argument(
+        "--token", default=os.environ.get("GRAFANA_TOKEN"), help="service-account token (env GRAFANA_TOKEN)"
+    )
+    imp.add_argument("--user", default=os.environ.get("GRAFANA_USER"), help="basic-auth user (env GRAFANA_USER)")
+    imp.add_argument(
+        "--password", default=os.environ.get("GRAFANA_PASSWORD"), help="basic-auth password (env GRAFANA_PASSWORD)"
+    )
     imp.add_argument("--folder", help="Grafana folder title, created if missing (default: General)")
-    imp.add_argument("--dir", default="dashboards",
-                     help="directory of dashboard JSON files (default: dashboards)")
-    imp.add_argument("--no-overwrite", action="store_true",
-                     help="refuse (412) to replace dashboards changed in Grafana since they were imported")
+    imp.add_argument("--dir", default="dashboards", help="directory of dashboard JSON files (default: dashboards)")
+    imp.add_argument(
+        "--no-overwrite",
+        action="store_true",
+        help="create only: fail (412) rather than replace a dashboard that exists in Grafana",
+    )
     imp.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: 15)")
     return parser
 
@@ -113,8 +155,7 @@ def _import_dashboards(args: argparse.Namespace) -> int:
         print("slogen: credentials required: --token T, or --user U --password P", file=sys.stderr)
         return EXIT_USAGE
     if not args.grafana_url.startswith(("http://", "https://")):
-        print(f"slogen: --grafana-url must start with http:// or https:// (got {args.grafana_url!r})",
-              file=sys.stderr)
+        print(f"slogen: --grafana-url must start with http:// or https:// (got {args.grafana_url!r})", file=sys.stderr)
         return EXIT_USAGE
     client = GrafanaClient(args.grafana_url, Auth(args.token, args.user, args.password), args.timeout)
     try:

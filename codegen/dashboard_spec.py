@@ -65,6 +65,11 @@ UNITS = frozenset({
     "locale", "dateTimeAsIso", "dateTimeFromNow", "currencyUSD", "currencyEUR",
 })  # fmt: skip
 CUSTOM_UNIT_RE = re.compile(r"^(?:suffix|prefix|si|count):.+$")
+UNIT_ALIASES = {
+    "milliseconds": "ms", "millisecond": "ms", "seconds": "s", "second": "s", "sec": "s", "minutes": "m",
+    "hours": "h", "days": "d", "%": "percent", "percentage": "percent", "ratio": "percentunit",
+    "req/s": "reqps", "requests/s": "reqps", "msg/s": "mps", "messages/s": "mps", "count": "short",
+}  # fmt: skip
 NAMED_COLORS = frozenset(
     f"{shade}{hue}"
     for hue in ("green", "red", "yellow", "orange", "blue", "purple")
@@ -163,7 +168,8 @@ class DashboardSpec:
 
 
 def is_dashboard_document(data: Any) -> bool:
-    return isinstance(data, dict) and data.get("kind") == KIND and data.get("apiVersion") == API_VERSION
+    """Any ``kind: Dashboard`` is ours, so a wrong apiVersion is reported here, not as a broken SLO spec."""
+    return isinstance(data, dict) and data.get("kind") == KIND
 
 
 def promql_for_parsing(expr: str) -> str:
@@ -190,9 +196,7 @@ class _Checker:
     def err(self, path: FieldPath, message: str) -> None:
         self.errors.append(SpecError(self.doc.path, self.doc.line(path), None, _dotted(path), message))
 
-    def mapping(
-        self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False
-    ) -> dict[str, Any]:
+    def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
         empty: dict[str, Any] = dict.fromkeys(allowed)
         if value is None:
             if required:
@@ -289,6 +293,11 @@ def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> Dashboar
     c = _Checker(doc, errors)
     before = len(errors)
     top = c.mapping(doc.data, (), ["apiVersion", "kind", "metadata", "spec"])
+    if top["apiVersion"] != API_VERSION:
+        c.err(
+            ("apiVersion",),
+            f"unsupported apiVersion {top['apiVersion']!r} for kind Dashboard: expected {API_VERSION}",
+        )
     meta = c.mapping(top["metadata"], ("metadata",), ["uid", "title", "description", "tags"], required=True)
     uid = c.string(meta["uid"], ("metadata", "uid"), required=True)
     if uid and not UID_RE.match(uid):
@@ -301,9 +310,7 @@ def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> Dashboar
         c.string(t, ("metadata", "tags", i), required=True)
         for i, t in enumerate(c.items(meta["tags"], ("metadata", "tags")))
     )
-    spec = c.mapping(
-        top["spec"], ("spec",), ["generate", "time_from", "refresh", "links", "rows"], required=True
-    )
+    spec = c.mapping(top["spec"], ("spec",), ["generate", "time_from", "refresh", "links", "rows"], required=True)
     generate = c.string(spec["generate"], ("spec", "generate"))
     if generate and generate != "slos":
         c.err(("spec", "generate"), f"unknown generator {generate!r}: the only one is 'slos'")
@@ -320,16 +327,12 @@ def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> Dashboar
             c.err(("spec", "rows"), "a generated dashboard (generate: slos) takes no rows")
     else:
         raw_rows = c.items(spec["rows"], ("spec", "rows"), required=True)
-        rows = tuple(
-            r for i, raw in enumerate(raw_rows) if (r := _row(c, raw, ("spec", "rows", i))) is not None
-        )
+        rows = tuple(r for i, raw in enumerate(raw_rows) if (r := _row(c, raw, ("spec", "rows", i))) is not None)
         seen: dict[str, FieldPath] = {}
         for i, row in enumerate(rows):
             for j, panel in enumerate(row.panels):
                 if panel.title in seen:
-                    c.err(
-                        ("spec", "rows", i, "panels", j, "title"), f"panel title {panel.title!r} is repeated"
-                    )
+                    c.err(("spec", "rows", i, "panels", j, "title"), f"panel title {panel.title!r} is repeated")
                 seen.setdefault(panel.title, ("spec", "rows", i, "panels", j))
     if len(errors) > before:
         return None
@@ -374,9 +377,7 @@ def _row(c: _Checker, raw: Any, path: FieldPath) -> RowSpec | None:
     f = c.mapping(raw, path, ["title", "panels"], required=True)
     title = c.string(f["title"], (*path, "title"), required=True)
     raw_panels = c.items(f["panels"], (*path, "panels"), required=True)
-    panels = tuple(
-        p for j, rp in enumerate(raw_panels) if (p := _panel(c, rp, (*path, "panels", j))) is not None
-    )
+    panels = tuple(p for j, rp in enumerate(raw_panels) if (p := _panel(c, rp, (*path, "panels", j))) is not None)
     return RowSpec(title, panels) if title and panels else None
 
 
@@ -390,7 +391,7 @@ def _panel(c: _Checker, raw: Any, path: FieldPath) -> PanelSpec | None:
         c.err((*path, "type"), f"required: one of {', '.join(PANEL_TYPES)}")
     unit = c.string(f["unit"], (*path, "unit"), required=True)
     if unit and unit not in UNITS and not CUSTOM_UNIT_RE.match(unit):
-        close = difflib.get_close_matches(unit, sorted(UNITS), n=1, cutoff=0.5)
+        close = [UNIT_ALIASES[unit]] if unit in UNIT_ALIASES else difflib.get_close_matches(unit, sorted(UNITS), 1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         c.err((*path, "unit"), f"unknown Grafana unit {unit!r} (or write suffix:<text>){hint}")
     queries = tuple(
@@ -444,9 +445,7 @@ def _query(c: _Checker, raw: Any, path: FieldPath) -> QuerySpec | None:
         return None
     if not expr:
         return None
-    return QuerySpec(
-        expr, c.string(f["legend"], (*path, "legend")), c.boolean(f["instant"], (*path, "instant"))
-    )
+    return QuerySpec(expr, c.string(f["legend"], (*path, "legend")), c.boolean(f["instant"], (*path, "instant")))
 
 
 def _thresholds(c: _Checker, raw: Any, path: FieldPath) -> Thresholds | None:

@@ -121,15 +121,12 @@ def _sli_words(slo: SLO) -> str:
             "divided by all requests"
         )
     if isinstance(sli, EventsSLI):
-        return (
-            "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
-        )
+        return "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
     if isinstance(sli, RawSLI):
         return "the error ratio computed by the spec's `error_ratio_query`"
     assert isinstance(sli, TimesliceSLI)
     missing = (
-        f"; a slice without a sample of the gauge while `{sli.up_query}` exists (the scrape failed) "
-        "counts as bad too"
+        f"; a slice without a sample of the gauge while `{sli.up_query}` exists (the scrape failed) counts as bad too"
         if sli.missing_is_bad
         else ""
     )
@@ -143,8 +140,7 @@ def _events_line(slo: SLO) -> str | None:
     budget = slo.error_budget_ratio
     if isinstance(slo.sli, LatencySLI):
         return (
-            f"per 1,000,000 requests: {_grouped(budget * 1_000_000)} may be slower than "
-            f"{go_float(slo.sli.threshold)} s"
+            f"per 1,000,000 requests: {_grouped(budget * 1_000_000)} may be slower than {go_float(slo.sli.threshold)} s"
         )
     if isinstance(slo.sli, EventsSLI):
         return f"per 1,000,000 events: {_grouped(budget * 1_000_000)} may fail"
@@ -175,13 +171,9 @@ def _tier_rows(slo: SLO, options: CompileOptions) -> tuple[TierRow, ...]:
                 threshold_percent=_percent(threshold),
                 budget_percent=_percent(consumed),
                 budget_time=human_seconds(consumed * budget_seconds),
-                fire_full=human_seconds(full + delay)
-                if full is not None
-                else "never (threshold above 100% errors)",
+                fire_full=human_seconds(full + delay) if full is not None else "never (threshold above 100% errors)",
                 fire_double=(
-                    human_seconds(double + delay)
-                    if double is not None
-                    else "n/a (2× would exceed 100% errors)"
+                    human_seconds(double + delay) if double is not None else "n/a (2× would exceed 100% errors)"
                 ),
                 for_=alert.for_,
             )

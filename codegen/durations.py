@@ -6,6 +6,7 @@ Sloth names rules after the formatted window (``ratio_rate4w`` for 28 days), so 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _UNITS: dict[str, int] = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -26,6 +27,7 @@ def parse_duration(text: str) -> int:
     return seconds
 
 
+@lru_cache(maxsize=1024)
 def format_duration(seconds: int) -> str:
     """Format like Prometheus: years and weeks only when exact, so 28d -> ``4w`` and 30d -> ``30d``."""
     if seconds == 0:

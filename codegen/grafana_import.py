@@ -127,9 +127,9 @@ def _failure(status: int, action: str, body: Any, url: str) -> str:
         )
     if status == 412:
         return (
-            f"Grafana refused to {action} (412 Precondition Failed): the dashboard was changed in Grafana "
-            "since the last import (version-mismatch) or another dashboard in the folder has its title "
-            f"(name-exists). Run without --no-overwrite to replace it with the generated one.{said}"
+            f"Grafana refused to {action} (412 Precondition Failed): a dashboard with this uid already "
+            "exists (version-mismatch) or another dashboard in the folder has its title (name-exists). "
+            f"Run without --no-overwrite to replace it with the generated one.{said}"
         )
     return f"Grafana answered {status} while trying to {action}.{said}"
 
@@ -152,9 +152,7 @@ def load_dashboards(directory: str | Path) -> list[dict[str, Any]]:
         if not isinstance(data, dict) or not isinstance(data.get("title"), str) or not data.get("uid"):
             raise GrafanaImportError(f"{path}: not a dashboard model (needs a title and a uid)")
         if "dashboard" in data and "panels" not in data:
-            raise GrafanaImportError(
-                f"{path}: holds an API wrapper ({{'dashboard': ...}}); expected the bare model"
-            )
+            raise GrafanaImportError(f"{path}: holds an API wrapper ({{'dashboard': ...}}); expected the bare model")
         boards.append(data)
     if not boards:
         raise GrafanaImportError(f"{root}: no dashboard JSON files (run `make generate` first)")
@@ -210,9 +208,7 @@ def _ensure_folder(client: GrafanaClient, title: str, report: ImportReport) -> N
         status, existing = client.request("GET", f"/api/folders/{urllib.parse.quote(uid)}")
         if status == 200 and isinstance(existing, dict):
             report.folder_uid, report.folder_title = uid, str(existing.get("title", title))
-            report.warnings.append(
-                f"folder uid {uid!r} already exists (titled {report.folder_title!r}); using it"
-            )
+            report.warnings.append(f"folder uid {uid!r} already exists (titled {report.folder_title!r}); using it")
             return
     raise GrafanaImportError(_failure(status, f"create folder {title!r}", body, client.base_url))
 
@@ -230,8 +226,7 @@ def _check_datasources(client: GrafanaClient, boards: Sequence[dict[str, Any]], 
             )
         if status == 403:  # reading datasources may need more than saving dashboards: don't block on it
             report.warnings.append(
-                f"could not verify datasource {uid!r} (403: the credentials may not read "
-                "datasources); importing anyway"
+                f"could not verify datasource {uid!r} (403: the credentials may not read datasources); importing anyway"
             )
             continue
         raise GrafanaImportError(_failure(status, f"check datasource {uid!r}", body, client.base_url))
@@ -254,8 +249,9 @@ def import_dashboards(
         _ensure_folder(client, folder, report)
     _check_datasources(client, boards, report)
     for board in boards:
-        model = {k: v for k, v in board.items() if k != "id"}
-        model["id"] = None  # ids are per Grafana instance; the uid identifies the dashboard
+        # ids are per Grafana instance (the uid identifies a dashboard) and Grafana keeps the version itself.
+        model = {k: v for k, v in board.items() if k not in ("id", "version")}
+        model["id"] = None
         payload = {
             "dashboard": model,
             "folderUid": report.folder_uid,

@@ -38,7 +38,10 @@ class LoadedFile:
     documents: list[Document]
 
 
-class _StrictLoader(yaml.SafeLoader):
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
+
+
+class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
     """The composer for spec files; duplicate keys are rejected in ``_construct`` (Sloth keeps the last one)."""
 
 
@@ -51,12 +54,18 @@ def _construct(
         for key_node, value_node in node.value:
             key = key_node.value
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":merge"):
-                errors.append(SpecError(doc.path, key_node.start_mark.line + 1, None, _dotted(path),
-                                        "YAML merge keys are not supported"))
+                errors.append(
+                    SpecError(
+                        doc.path, key_node.start_mark.line + 1, None, _dotted(path), "YAML merge keys are not supported"
+                    )
+                )
                 continue
             if key in out:
-                errors.append(SpecError(doc.path, key_node.start_mark.line + 1, None, _dotted((*path, key)),
-                                        f"duplicate key {key!r}"))
+                errors.append(
+                    SpecError(
+                        doc.path, key_node.start_mark.line + 1, None, _dotted((*path, key)), f"duplicate key {key!r}"
+                    )
+                )
             child = (*path, key)
             out[key] = _construct(value_node, doc, child, errors, scalars)
             doc.lines[child] = key_node.start_mark.line + 1
@@ -78,7 +87,7 @@ def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
     errors: list[SpecError] = []
     documents: list[Document] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=_StrictLoader))
+        nodes = list(yaml.compose_all(text, Loader=_StrictLoader))  # libyaml marks carry lines too
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +22,8 @@ from codegen.model import (
     SLI,
     SLO,
     WINDOW_TEMPLATE_RE,
-    AlertOptions,
     Alerting,
+    AlertOptions,
     CompileOptions,
     EventsSLI,
     K8sMeta,
@@ -188,7 +188,9 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
     return _parse_body(ctx, top, settings, Source(doc.path, doc.line(())), None)
 
 
-def _parse_k8s(doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]) -> SpecDocument | None:
+def _parse_k8s(
+    doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
+) -> SpecDocument | None:
     ctx = _Ctx(doc, "sloth.slok.dev/v1", errors)
     if data.get("kind") == "SLO":
         ctx.err(("kind",), "OpenSLO specs are not supported; use prometheus/v1 or sloth.slok.dev/v1")
@@ -305,8 +307,11 @@ def _resolve_period(ctx: _Ctx, value: Any, path: FieldPath, settings: ParseSetti
     catalog = settings.catalogs.get(period)
     if catalog is None:
         known = ", ".join(format_duration(p) for p in sorted(settings.catalogs))
-        ctx.err(path, f"no alert windows for SLO period {format_duration(period)} (known periods: {known}); "
-                      "add an AlertWindows file with --slo-period-windows-path")
+        ctx.err(
+            path,
+            f"no alert windows for SLO period {format_duration(period)} (known periods: {known}); "
+            "add an AlertWindows file with --slo-period-windows-path",
+        )
     return catalog
 
 
@@ -373,11 +378,15 @@ def _parse_latency(ctx: _Ctx, value: Any, path: FieldPath) -> LatencySLI | None:
         threshold = 0.0
     matchers = ctx.string(lat["matchers"], (*path, "matchers")).strip().strip("{}").strip()
     if matchers and check_expression(f"metric{{{matchers}}}"):
-        ctx.err((*path, "matchers"), f"invalid label matchers {matchers!r}: expected e.g. job=\"api\"")
+        ctx.err((*path, "matchers"), f'invalid label matchers {matchers!r}: expected e.g. job="api"')
     buckets: tuple[float, ...] | None = None
     if lat["buckets"] is not None:
         raw = lat["buckets"]
-        if not isinstance(raw, list) or not raw or any(isinstance(b, bool) or not isinstance(b, int | float) for b in raw):
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or any(isinstance(b, bool) or not isinstance(b, int | float) for b in raw)
+        ):
             ctx.err((*path, "buckets"), "buckets must be a non-empty list of numbers")
         else:
             buckets = tuple(float(b) for b in raw)
@@ -385,9 +394,11 @@ def _parse_latency(ctx: _Ctx, value: Any, path: FieldPath) -> LatencySLI | None:
                 ctx.err((*path, "buckets"), "buckets must be strictly increasing")
             elif threshold and float(threshold) not in buckets:
                 near = min(buckets, key=lambda b: abs(b - float(threshold)))
-                ctx.err((*path, "threshold"),
-                        f"threshold {threshold} is not a bucket boundary (nearest: {near:g}); "
-                        "bad = count - bucket{le=threshold} needs an exact bucket")
+                ctx.err(
+                    (*path, "threshold"),
+                    f"threshold {threshold} is not a bucket boundary (nearest: {near:g}); "
+                    "bad = count - bucket{le=threshold} needs an exact bucket",
+                )
     if len(ctx.errors) > before:
         return None
     return LatencySLI(histogram, float(threshold), matchers, buckets)
@@ -405,11 +416,14 @@ def _parse_timeslice(ctx: _Ctx, value: Any, path: FieldPath) -> TimesliceSLI | N
     condition = ctx.string(ts["bad_when"], (*path, ctx.key("bad_when")), required=True)
     match = CONDITION_RE.match(condition) if condition else None
     if condition and not match:
-        ctx.err((*path, ctx.key("bad_when")), f"invalid condition {condition!r}: expected an operator and a number, e.g. '> 30'")
+        ctx.err(
+            (*path, ctx.key("bad_when")),
+            f"invalid condition {condition!r}: expected an operator and a number, e.g. '> 30'",
+        )
     missing_is_bad = ctx.boolean(ts["missing_is_bad"], (*path, ctx.key("missing_is_bad")))
     up_query = ctx.string(ts["up_query"], (*path, ctx.key("up_query"))) or None
     if missing_is_bad and not up_query:
-        ctx.err((*path, ctx.key("up_query")), "required when missing_is_bad is true (e.g. up{job=\"api\"})")
+        ctx.err((*path, ctx.key("up_query")), 'required when missing_is_bad is true (e.g. up{job="api"})')
     if up_query and (problem := check_expression(up_query)):
         ctx.err((*path, ctx.key("up_query")), f"invalid PromQL: {problem}")
     if len(ctx.errors) > before or match is None:
@@ -502,8 +516,12 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
     for lf in loaded:
         slo_docs = [d for d in lf.documents if not is_dashboard_document(d.data)]
         docs = [d for d in (parse_document(doc, settings, errors) for doc in slo_docs) if d is not None]
-        boards = [b for doc in lf.documents if is_dashboard_document(doc.data)
-                  if (b := parse_dashboard_document(doc, errors)) is not None]
+        boards = [
+            b
+            for doc in lf.documents
+            if is_dashboard_document(doc.data)
+            if (b := parse_dashboard_document(doc, errors)) is not None
+        ]
         if not lf.documents:
             errors.append(SpecError(lf.path, None, None, "", "file holds no spec documents"))
         files.append(SpecFile(lf.path, lf.relative, tuple(docs), tuple(boards)))
@@ -521,8 +539,15 @@ def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> Non
                 first = slo_ids.get(slo.id)
                 if first is not None and first != slo.source:
                     if first.path != slo.source.path:
-                        errors.append(SpecError(slo.source.path, slo.source.line, slo.name, "name",
-                                                f'SLO duplicated: ID "{slo.id}" already exists in {first.path}:{first.line}'))
+                        errors.append(
+                            SpecError(
+                                slo.source.path,
+                                slo.source.line,
+                                slo.name,
+                                "name",
+                                f'SLO duplicated: ID "{slo.id}" already exists in {first.path}:{first.line}',
+                            )
+                        )
                 else:
                     slo_ids[slo.id] = slo.source
                 if slo.alerting.enabled and slo.alerting.name:
@@ -530,8 +555,15 @@ def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> Non
             for alert in doc.threshold_alerts:
                 owner = alert_owner.get(alert.name)
                 if owner is not None:
-                    errors.append(SpecError(alert.source.path, alert.source.line, None, "threshold_alerts.name",
-                                            f"alert name {alert.name!r} is already used by {owner}"))
+                    errors.append(
+                        SpecError(
+                            alert.source.path,
+                            alert.source.line,
+                            None,
+                            "threshold_alerts.name",
+                            f"alert name {alert.name!r} is already used by {owner}",
+                        )
+                    )
                 alert_owner[alert.name] = f"{alert.source.path}:{alert.source.line}"
 
 
@@ -550,13 +582,18 @@ def load_specs(
     except DurationError as exc:
         raise SpecErrors([SpecError("--default-slo-period", None, None, "", str(exc))]) from exc
     if catalogs and period not in catalogs:
-        errors.append(SpecError("--default-slo-period", None, None, "",
-                                f"invalid default slo period: no alert windows for {format_duration(period)}"))
+        errors.append(
+            SpecError(
+                "--default-slo-period",
+                None,
+                None,
+                "",
+                f"invalid default slo period: no alert windows for {format_duration(period)}",
+            )
+        )
     loaded, load_errors = load_files(input_path)
     errors.extend(load_errors)
     files = parse_files(loaded, ParseSettings(period, catalogs), errors)
     if errors:
         raise SpecErrors(errors)
     return SpecSet(tuple(files), options or CompileOptions())
-
-

@@ -54,13 +54,25 @@ def scenarios(slo: SLO) -> list[Scenario]:
         factor = go_float(round(tier.burn_factor, 4))
         both = {w: 0.0 for w in windows} | {tier.short_window: burn, tier.long_window: burn}
         out.append(Scenario(f"{tier.name} fires: {tier.short} and {tier.long} burn above {factor}x", both))
-        out.append(Scenario(f"{tier.name} needs both windows: only {tier.short} above {factor}x",
-                            {w: 0.0 for w in windows} | {tier.short_window: burn}))
-        out.append(Scenario(f"{tier.name} needs both windows: only {tier.long} above {factor}x",
-                            {w: 0.0 for w in windows} | {tier.long_window: burn}))
+        out.append(
+            Scenario(
+                f"{tier.name} needs both windows: only {tier.short} above {factor}x",
+                {w: 0.0 for w in windows} | {tier.short_window: burn},
+            )
+        )
+        out.append(
+            Scenario(
+                f"{tier.name} needs both windows: only {tier.long} above {factor}x",
+                {w: 0.0 for w in windows} | {tier.long_window: burn},
+            )
+        )
     lowest = min(threshold(slo, t) for t in slo.windows.tiers)
-    out.append(Scenario("nothing fires just below the lowest tier (0.9x its threshold on every window)",
-                        {w: lowest * 0.9 for w in windows}))
+    out.append(
+        Scenario(
+            "nothing fires just below the lowest tier (0.9x its threshold on every window)",
+            {w: lowest * 0.9 for w in windows},
+        )
+    )
     return out
 
 
@@ -81,8 +93,9 @@ def _series_name(slo: SLO, window: int, options: CompileOptions) -> str:
     return f"slo:sli_error:ratio_rate{format_duration(window)}{{{body}}}"
 
 
-def _expected_alerts(slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
-                     ) -> dict[str, Any] | None:
+def _expected_alerts(
+    slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
+) -> dict[str, Any] | None:
     labels = {**output_labels, **dict(rule.labels)}
     annotations: dict[str, str] = {}
     for key, value in rule.annotations:
@@ -106,12 +119,13 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
     samples = eval_seconds // INTERVAL + 5
     series_labels = dict(merge(slo_labels(slo, options), id_labels(slo)))
     tests: list[dict[str, Any]] = []
+    names = {w: _series_name(slo, w, options) for w in slo.windows.windows()}
     for scenario in scenarios(slo):
         fired = firing_severities(slo, scenario.values) & set(burn_rules)
-        expected = []
+        expected: list[dict[str, Any]] | None = []
         for severity in sorted(fired):
             exp = _expected_alerts(slo, options, burn_rules[severity], series_labels)
-            if exp is None:
+            if exp is None or expected is None:
                 expected = None
                 break
             expected.append(exp)
@@ -119,36 +133,43 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
             "name": f"{slo.id}: {scenario.name}",
             "interval": format_duration(INTERVAL),
             "input_series": [
-                {"series": _series_name(slo, w, options), "values": f"{_fmt(v)}x{samples}"}
+                {"series": names[w], "values": f"{_fmt(v)}x{samples}"}
                 for w, v in sorted(scenario.values.items())
             ],
         }
         if expected is None:  # unpredictable annotations: check the ALERTS series instead
-            test["promql_expr_test"] = [{
-                "eval_time": format_duration(eval_seconds),
-                "expr": f'count(ALERTS{{alertname="{slo.alerting.name}", sloth_id="{slo.id}", '
-                        f'alertstate="firing"}}) or vector(0)',
-                "exp_samples": [{"labels": "{}", "value": len(fired)}],
-            }]
+            test["promql_expr_test"] = [
+                {
+                    "eval_time": format_duration(eval_seconds),
+                    "expr": f'count(ALERTS{{alertname="{slo.alerting.name}", sloth_id="{slo.id}", '
+                    f'alertstate="firing"}}) or vector(0)',
+                    "exp_samples": [{"labels": "{}", "value": len(fired)}],
+                }
+            ]
         else:
-            test["alert_rule_test"] = [{"eval_time": format_duration(eval_seconds),
-                                        "alertname": slo.alerting.name, "exp_alerts": expected}]
+            test["alert_rule_test"] = [
+                {"eval_time": format_duration(eval_seconds), "alertname": slo.alerting.name, "exp_alerts": expected}
+            ]
         tests.append(test)
     no_data = next((r for r in rules if r.alert != slo.alerting.name), None)
     if no_data is not None and no_data.for_:
         at = parse_duration(no_data.for_) + 2 * INTERVAL
         exp = _expected_alerts(slo, options, no_data, absent_labels(presence_expr(slo)))
-        tests.append({
-            "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
-            "interval": format_duration(INTERVAL),
-            "input_series": [],
-            "alert_rule_test": [
-                {"eval_time": format_duration(parse_duration(no_data.for_) // 2), "alertname": no_data.alert,
-                 "exp_alerts": []},
-                {"eval_time": format_duration(at), "alertname": no_data.alert,
-                 "exp_alerts": [exp] if exp else []},
-            ],
-        })
+        tests.append(
+            {
+                "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
+                "interval": format_duration(INTERVAL),
+                "input_series": [],
+                "alert_rule_test": [
+                    {
+                        "eval_time": format_duration(parse_duration(no_data.for_) // 2),
+                        "alertname": no_data.alert,
+                        "exp_alerts": [],
+                    },
+                    {"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": [exp] if exp else []},
+                ],
+            }
+        )
     return tests
 
 

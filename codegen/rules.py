@@ -174,10 +174,12 @@ def meta_recordings(slo: SLO, options: CompileOptions, mode: str) -> RuleGroup:
         RecordingRule("slo:objective:ratio", f"vector({objective})", labels),
         RecordingRule("slo:error_budget:ratio", f"vector(1-{objective})", labels),
         RecordingRule("slo:time_period:days", f"vector({go_float(slo.period / 86400)})", labels),
-        RecordingRule("slo:current_burn_rate:ratio",
-                      burn.format(rate=f"slo:sli_error:ratio_rate{base}", ids=ids), labels),
-        RecordingRule("slo:period_burn_rate:ratio",
-                      burn.format(rate=f"slo:sli_error:ratio_rate{period}", ids=ids), labels),
+        RecordingRule(
+            "slo:current_burn_rate:ratio", burn.format(rate=f"slo:sli_error:ratio_rate{base}", ids=ids), labels
+        ),
+        RecordingRule(
+            "slo:period_burn_rate:ratio", burn.format(rate=f"slo:sli_error:ratio_rate{period}", ids=ids), labels
+        ),
         RecordingRule("slo:period_error_budget_remaining:ratio", f"1 - slo:period_burn_rate:ratio{ids}", labels),
         RecordingRule("sloth_slo_info", "vector(1)", info),
     )
@@ -190,8 +192,10 @@ def mwmb_expr(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     ids = id_selector(slo)
 
     def window_check(window: str, tier: AlertTier) -> str:
-        return (f"max(slo:sli_error:ratio_rate{window}{ids} > ({go_float(tier.burn_factor)} * {budget})) "
-                "without (sloth_window)")
+        return (
+            f"max(slo:sli_error:ratio_rate{window}{ids} > ({go_float(tier.burn_factor)} * {budget})) "
+            "without (sloth_window)"
+        )
 
     def pair(tier: AlertTier) -> str:
         return f"(\n    {window_check(tier.short, tier)}\n    and\n    {window_check(tier.long, tier)}\n)"
@@ -224,26 +228,38 @@ def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
         labels = merge(alerting.labels, opts.labels, (("sloth_severity", severity),))
         defaults: Labels = (
             ("summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected."),
-            ("title", f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} SLO error budget burn "
-                      "rate is too fast."),
+            (
+                "title",
+                f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} SLO error budget burn "
+                "rate is too fast.",
+            ),
         )
         if not options.sloth_compat:
             if "severity" not in dict(labels):
                 labels = merge(labels, (("severity", SEVERITY_FOR[severity]),))
-            defaults = merge(defaults, (("description", tier_description(slo, quick, slow)),
-                                        ("runbook_url", runbook_url(options, alerting.name))))
+            defaults = merge(
+                defaults,
+                (
+                    ("description", tier_description(slo, quick, slow)),
+                    ("runbook_url", runbook_url(options, alerting.name)),
+                ),
+            )
         annotations = merge(defaults, alerting.annotations, opts.annotations)
         rules.append(AlertingRule(alerting.name, mwmb_expr(slo, quick, slow), labels, annotations, opts.for_))
     no_data = alerting.no_data
     if not options.sloth_compat and not no_data.disabled and rules:
         name = f"{alerting.name}NoData"
-        labels = merge(alerting.labels, id_labels(slo), (("severity", "warning"), ("sloth_severity", "nodata")),
-                       no_data.labels)
+        labels = merge(
+            alerting.labels, id_labels(slo), (("severity", "warning"), ("sloth_severity", "nodata")), no_data.labels
+        )
         annotations = merge(
             (
                 ("summary", f"{slo.service} {slo.name} SLO has no data: its SLI metrics are absent."),
-                ("description", f"absent({presence_expr(slo)}) for {no_data.for_}: the exporter is down, not "
-                                "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind."),
+                (
+                    "description",
+                    f"absent({presence_expr(slo)}) for {no_data.for_}: the exporter is down, not "
+                    "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind.",
+                ),
                 ("runbook_url", runbook_url(options, name)),
                 ("title", f"(nodata) {slo.service} {slo.name} SLO has no data"),
             ),

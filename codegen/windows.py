@@ -52,8 +52,13 @@ def load_catalogs(directory: str | None) -> tuple[dict[int, WindowCatalog], list
         if catalog is not None:
             if catalog.period in catalogs:
                 errors.append(
-                    SpecError(str(path), None, None, "spec.sloPeriod",
-                              f"period {format_duration(catalog.period)} is defined twice")
+                    SpecError(
+                        str(path),
+                        None,
+                        None,
+                        "spec.sloPeriod",
+                        f"period {format_duration(catalog.period)} is defined twice",
+                    )
                 )
             catalogs[catalog.period] = catalog
     if not catalogs and not errors:
@@ -106,8 +111,16 @@ def parse_alert_windows(data: Any, path: str) -> tuple[WindowCatalog | None, lis
         if len(windows) == 2:
             if windows["shortWindow"] >= windows["longWindow"]:
                 err(f"{base}.shortWindow", "short window must be shorter than the long window")
-            tiers.append(AlertTier(tier_name, severity, percent, windows["shortWindow"],  # type: ignore[arg-type]
-                                   windows["longWindow"], period))
+            tiers.append(
+                AlertTier(
+                    tier_name,
+                    severity,  # type: ignore[arg-type]
+                    percent,
+                    windows["shortWindow"],
+                    windows["longWindow"],
+                    period,
+                )
+            )
     if errors:
         return None, errors
     return WindowCatalog(period, *tiers), errors

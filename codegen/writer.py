@@ -36,9 +36,9 @@ def _orphans(outputs: Mapping[Path, str], managed_dirs: Iterable[Path]) -> list[
         if not directory.is_dir():
             continue
         for path in sorted(directory.rglob("*")):
-            if path.is_file() and path not in outputs and path.suffix in (".yaml", ".yml", ".json", ".md"):
-                if _is_generated(path):
-                    found[path] = None
+            candidate = path.is_file() and path not in outputs and path.suffix in (".yaml", ".yml", ".json", ".md")
+            if candidate and _is_generated(path):
+                found[path] = None
     return list(found)
 
 

@@ -290,11 +290,21 @@ def tickers_of(message: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
 
     Other channels (heartbeats, subscriptions) yield nothing: the ticker has no time of its own.
     """
+    if not isinstance(message, Mapping):
+        raise FeatureError(f"message: expected an object, got {type(message).__name__}")
     if message.get("channel") != "ticker":
         return
     stamp = message.get("timestamp")
-    for event in message.get("events") or ():
-        for ticker in event.get("tickers") or ():
+    events = message.get("events") or ()
+    if not isinstance(events, list):
+        raise FeatureError("events: expected a list")
+    for event in events:
+        tickers = event.get("tickers") if isinstance(event, Mapping) else None
+        if not isinstance(tickers, list):
+            raise FeatureError("events[].tickers: expected a list")
+        for ticker in tickers:
+            if not isinstance(ticker, Mapping):
+                raise FeatureError(f"ticker: expected an object, got {type(ticker).__name__}")
             yield {**ticker, "timestamp": ticker.get("timestamp", stamp)}
 
 
@@ -306,12 +316,20 @@ def features_from_messages(
 ) -> Iterator[dict[str, Any]]:
     """Feature rows from ticker envelopes in arrival order (producer, training, replay all use this).
 
-    Bad tickers raise FeatureError unless `on_error` is given: it then receives each, and the stream goes on.
+    Bad tickers (or malformed envelopes) raise FeatureError unless `on_error` is given: it then receives the
+    offending ticker or message with the error, and the stream goes on.
     `flush` closes the last open seconds when the input ends (a finite file); a live stream never ends.
     """
     engine = FeatureEngine()
     for message in messages:
-        for ticker in tickers_of(message):
+        try:
+            tickers = list(tickers_of(message))
+        except FeatureError as exc:
+            if on_error is None:
+                raise
+            on_error(message, exc)
+            continue
+        for ticker in tickers:
             try:
                 rows = engine.update(ticker)
             except FeatureError as exc:

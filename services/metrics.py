@@ -93,8 +93,15 @@ def _probability(registry: CollectorRegistry | None) -> Histogram:
 
 
 def _set_model_info(gauge: Gauge, variant: str | None, version: str | None) -> None:
-    """Exactly one series (the served model) or none (no model loaded)."""
-    gauge.clear()
+    """One series at 1 for the served model (none when no model is loaded).
+
+    In multiprocess mode prometheus_client cannot remove series, so a replaced model's series drops to 0.
+    """
+    if multiprocess_dir() is None:
+        gauge.clear()
+    else:
+        for labels in list(gauge._metrics):  # the label tuples seen so far in this process
+            gauge.labels(*labels).set(0)
     if variant is not None:
         gauge.labels(variant=variant, version=version or "unknown").set(1)
 

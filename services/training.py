@@ -99,9 +99,7 @@ def label_frame(rows: list[dict[str, Any]], horizon: int = HORIZON_SECONDS) -> p
             seg = seg.copy()
             seg["future_rv"] = future_realized_vol(seg["log_return_1s"].to_numpy(), horizon)
             parts.append(seg.iloc[WARMUP_SECONDS:])
-    return (
-        pd.concat(parts, ignore_index=True).dropna(subset=["future_rv"]).sort_values(["time", "product_id"])
-    )
+    return pd.concat(parts, ignore_index=True).dropna(subset=["future_rv"]).sort_values(["time", "product_id"])
 
 
 def assign_splits(frame: pd.DataFrame, config: TrainConfig) -> pd.DataFrame:
@@ -218,9 +216,7 @@ def fit_and_evaluate(frame: pd.DataFrame, config: TrainConfig) -> TrainResult:
         if part.empty:
             raise ValueError(f"{name} split is empty: simulate more seconds (have {config.seconds})")
     tau = float(np.percentile(parts["train"]["future_rv"], config.tau_percentile))
-    labelled = {
-        name: part.assign(label=(part["future_rv"] >= tau).astype(int)) for name, part in parts.items()
-    }
+    labelled = {name: part.assign(label=(part["future_rv"] >= tau).astype(int)) for name, part in parts.items()}
     train = labelled["train"]
     if train["label"].nunique() < 2:
         raise ValueError("training split has a single class; cannot fit")
@@ -340,9 +336,7 @@ def register_model(
     try:
         client.get_registered_model(name)
     except Exception:
-        client.create_registered_model(
-            name, description="P(next-60s realized vol >= tau) for a 1-s feature row"
-        )
+        client.create_registered_model(name, description="P(next-60s realized vol >= tau) for a 1-s feature row")
     tags = {
         "threshold": repr(float(threshold)),
         "feature_columns": json.dumps(list(FEATURE_COLUMNS)),
@@ -431,9 +425,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--seconds", type=int, default=defaults.seconds, help="simulated seconds of ticks")
     parser.add_argument("--tau-percentile", type=float, default=defaults.tau_percentile)
-    parser.add_argument(
-        "--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or .work/mlflow sqlite"
-    )
+    parser.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or .work/mlflow sqlite")
     parser.add_argument(
         "--model-path", default=None, help="local artifact dir (default: $MODEL_PATH or .work/models/ml)"
     )

@@ -70,9 +70,7 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
         generated = slo_dashboard_spec(specs, None)
         if generated is not None:
             origin = "every SLO of the run"
-            out.append(
-                RenderedDashboard(generated, build_dashboard(generated, ctx, VARIABLES, origin), origin)
-            )
+            out.append(RenderedDashboard(generated, build_dashboard(generated, ctx, VARIABLES, origin), origin))
     return out
 
 

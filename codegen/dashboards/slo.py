@@ -82,9 +82,7 @@ def sli_in_words(slo: SLO) -> str:
         return "error events over total events"
     if isinstance(sli, RawSLI):
         return "the spec's raw error-ratio query"
-    return f"share of time when {sli.query} {sli.condition}" + (
-        " or is not scraped" if sli.missing_is_bad else ""
-    )
+    return f"share of time when {sli.query} {sli.condition}" + (" or is not scraped" if sli.missing_is_bad else "")
 
 
 def _alert_rules(slo: SLO, options: CompileOptions) -> list[AlertingRule]:
@@ -100,8 +98,7 @@ def _alert_query(rule: AlertingRule, slo: SLO) -> QuerySpec:
     severity = labels.get("sloth_severity", "")
     match = f'alertname="{rule.alert}", sloth_id="{slo.id}", sloth_severity="{severity}"'
     expr = (
-        f'max(ALERTS{{{match}, alertstate="firing"}}) * 2 or max(ALERTS{{{match}, alertstate="pending"}}) '
-        "or vector(0)"
+        f'max(ALERTS{{{match}, alertstate="firing"}}) * 2 or max(ALERTS{{{match}, alertstate="pending"}}) or vector(0)'
     )
     return QuerySpec(expr, f"{rule.alert} ({severity})")
 
@@ -114,9 +111,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
     budget_percent = go_float(round(100 - slo.objective, 6))
     about = f"{slo.service}/{slo.name}: {slo.description.rstrip('.') or 'no description'}."
     tiers = slo.windows.tiers
-    tier_text = "; ".join(
-        f"{t.name}: {t.long} and {t.short} above {go_float(round(t.burn_factor, 4))}×" for t in tiers
-    )
+    tier_text = "; ".join(f"{t.name}: {t.long} and {t.short} above {go_float(round(t.burn_factor, 4))}×" for t in tiers)
     rules = _alert_rules(slo, options)
     runbook = (LinkSpec("Runbook", runbook=slo.alerting.name.lower()),) if slo.alerting.name else ()
     objective_line = Thresholds("red", (ThresholdStep(slo.objective_ratio, "green"),), "dashed")
@@ -226,9 +221,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
                 queries=tuple(_alert_query(r, slo) for r in rules),
                 mappings=ALERT_STATES,
                 links=runbook,
-                thresholds=Thresholds(
-                    "green", (ThresholdStep(1.0, "orange"), ThresholdStep(2.0, "red")), "off"
-                ),
+                thresholds=Thresholds("green", (ThresholdStep(1.0, "orange"), ThresholdStep(2.0, "red")), "off"),
             )
         )
     title = f"{slo.service} / {slo.name} — {objective}% over {period}"
@@ -236,9 +229,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
 
 
 def summary_row(slos: Sequence[SLO]) -> RowSpec:
-    page_factor = min(
-        (t.burn_factor for s in slos for t in s.windows.tiers if t.severity == "page"), default=14.4
-    )
+    page_factor = min((t.burn_factor for s in slos for t in s.windows.tiers if t.severity == "page"), default=14.4)
     burn = Thresholds("green", (ThresholdStep(1.0, "yellow"), ThresholdStep(round(page_factor, 4), "red")))
     legend = "{{sloth_service}} {{sloth_slo}}"
     firing = f'ALERTS{{alertstate="firing", sloth_id!="", {FILTER}}}'

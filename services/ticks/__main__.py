@@ -31,9 +31,7 @@ async def _capture(product_ids: list[str], seconds: float, out: Path) -> int:
             count += 1
             if time.monotonic() >= deadline:
                 client.stop()
-    print(
-        f"{count} messages, {client.stats.gaps} gaps, {client.stats.reconnects} reconnects", file=sys.stderr
-    )
+    print(f"{count} messages, {client.stats.gaps} gaps, {client.stats.reconnects} reconnects", file=sys.stderr)
     return count
 
 

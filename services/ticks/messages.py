@@ -66,9 +66,7 @@ def heartbeat_envelope(sequence_num: int, timestamp: str, counter: int) -> dict[
     }
 
 
-def subscriptions_envelope(
-    sequence_num: int, timestamp: str, channels: dict[str, list[str]]
-) -> dict[str, Any]:
+def subscriptions_envelope(sequence_num: int, timestamp: str, channels: dict[str, list[str]]) -> dict[str, Any]:
     """The server's acknowledgement of the current subscriptions."""
     return {
         "channel": "subscriptions",

@@ -104,9 +104,7 @@ def _decimals(step: float) -> int:
 class MarketSimulator:
     """One product's endless, chunk-generated tick stream."""
 
-    def __init__(
-        self, product_id: str, rng: np.random.Generator, start_us: int, params: MarketParams
-    ) -> None:
+    def __init__(self, product_id: str, rng: np.random.Generator, start_us: int, params: MarketParams) -> None:
         self.product_id = product_id
         self.rng = rng
         self.start_us = start_us
@@ -143,9 +141,7 @@ class MarketSimulator:
             if regime_draws[i] >= stay:
                 self._turbulent = not self._turbulent
             target = p.turbulent_sigma if self._turbulent else p.calm_sigma
-            self._var = (
-                persistence * target**2 + p.garch_alpha * self._prev_return**2 + p.garch_beta * self._var
-            )
+            self._var = persistence * target**2 + p.garch_alpha * self._prev_return**2 + p.garch_beta * self._var
             sigma[i] = math.sqrt(self._var)
             returns[i] = sigma[i] * shocks[i]
             self._prev_return = float(returns[i])
@@ -159,11 +155,7 @@ class MarketSimulator:
         order = np.lexsort((offsets, owner))
         offsets = offsets[order]
         one_tick = rng.random(total) < p.one_tick_spread_prob / np.sqrt(heat[owner])
-        wide = (
-            p.wide_spread_median
-            * np.sqrt(heat[owner])
-            * np.exp(p.wide_spread_log_sd * rng.standard_normal(total))
-        )
+        wide = p.wide_spread_median * np.sqrt(heat[owner]) * np.exp(p.wide_spread_log_sd * rng.standard_normal(total))
         spread_ticks = np.where(one_tick, 1, np.maximum(1, np.rint(wide / p.tick_size))).astype(np.int64)
         next_shock = np.clip(shocks[1:], -3.0, 3.0)[owner]
         lean = p.imbalance_signal * next_shock + p.imbalance_log_sd * rng.standard_normal(total)
@@ -203,14 +195,10 @@ class MarketSimulator:
                 "best_ask": f"{ask:.{dec}f}",
                 "best_ask_quantity": f"{float(ask_qty[k]):.8f}",
             }
-            ticks.append(
-                SimTick(base_us + int(owner[k]) * 1_000_000 + int(offsets[k]), self.product_id, ticker)
-            )
+            ticks.append(SimTick(base_us + int(owner[k]) * 1_000_000 + int(offsets[k]), self.product_id, ticker))
         if self.keep_truth:
             self.truth.extend(
-                SimSecond(
-                    self._second + i, bool(turbulent[i]), float(sigma[i]), float(returns[i]), int(counts[i])
-                )
+                SimSecond(self._second + i, bool(turbulent[i]), float(sigma[i]), float(returns[i]), int(counts[i]))
                 for i in range(seconds)
             )
         self._second += seconds
@@ -228,9 +216,7 @@ class MarketSimulator:
             done += CHUNK_SECONDS
 
 
-def _markets(
-    seed: int, product_ids: Sequence[str], drift: bool, start: datetime | None
-) -> list[MarketSimulator]:
+def _markets(seed: int, product_ids: Sequence[str], drift: bool, start: datetime | None) -> list[MarketSimulator]:
     if not product_ids:
         raise ValueError("product_ids: at least one product is needed")
     if len(set(product_ids)) != len(product_ids):

@@ -1,7 +1,7 @@
 """An in-process HTTP server that enforces the part of Grafana's documented HTTP API the importer uses.
 
 Grafana cannot be installed on these machines (not in Debian, PyPI or npm), so the importer is tested against
-this contract, taken from Grafana's HTTP API reference (dashboard, folder, data source and authentication pages):
+this contract, from Grafana's HTTP API reference (dashboard, folder, data source and authentication pages):
 
 - Auth: ``Authorization: Bearer <service-account token>`` or ``Basic base64(user:password)``; anything else is
   401 ``{"message": "Unauthorized"}``. A Viewer may read but not write (403 ``{"message": ...}``).
@@ -11,9 +11,9 @@ this contract, taken from Grafana's HTTP API reference (dashboard, folder, data 
   reading datasources needs the Editor role here (403 for a Viewer).
 - ``POST /api/dashboards/db``: body ``{"dashboard": {... "title", "uid"?, "id"?, "version"? ...},
   "folderUid"? | "folderId"?, "overwrite"?: bool, "message"?: str}``. 400 for a malformed body (missing title,
-  bad uid, both folder keys, unknown folder, non-bool overwrite); 404 ``not-found`` for an ``id`` that does not
-  exist; 412 ``version-mismatch`` (same uid, other version, overwrite false) and 412 ``name-exists`` (same title
-  in the folder, other uid, overwrite false); 200 ``{id, uid, url, status: "success", version, slug}``.
+  bad uid, both folder keys, unknown folder, non-bool overwrite); 404 ``not-found`` for an ``id`` that does
+  not exist; 412 ``version-mismatch`` (same uid, other version, overwrite false) and 412 ``name-exists``
+  (same title in the folder, other uid, overwrite false); 200 ``{id, uid, url, status, version, slug}``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,15 @@ DASHBOARD_KEYS = {"dashboard", "folderUid", "folderId", "overwrite", "message"}
 class GrafanaState:
     """What the fake Grafana holds; tests read it to check what the importer stored."""
 
-    tokens: dict[str, str] = field(default_factory=lambda: {"admin-token": "Admin", "editor-token": "Editor",
-                                                            "viewer-token": "Viewer"})
+    tokens: dict[str, str] = field(
+        default_factory=lambda: {"admin-token": "Admin", "editor-token": "Editor", "viewer-token": "Viewer"}
+    )
     users: dict[str, tuple[str, str]] = field(default_factory=lambda: {"admin": ("s3cret", "Admin")})
     datasources: dict[str, dict[str, Any]] = field(
-        default_factory=lambda: {"prometheus": {"id": 1, "uid": "prometheus", "type": "prometheus",
-                                                "name": "Prometheus"}})
+        default_factory=lambda: {
+            "prometheus": {"id": 1, "uid": "prometheus", "type": "prometheus", "name": "Prometheus"}
+        }
+    )
     folders: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> folder
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> {"dashboard", "folderUid"}
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, role
@@ -101,8 +104,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         try:
             if method == "GET" and path == "/api/folders":
-                self._send(200, [{"id": f["id"], "uid": f["uid"], "title": f["title"]}
-                                 for f in self.state.folders.values()])
+                self._send(
+                    200,
+                    [{"id": f["id"], "uid": f["uid"], "title": f["title"]} for f in self.state.folders.values()],
+                )
             elif method == "GET" and path.startswith("/api/folders/"):
                 folder = self.state.folders.get(path.rsplit("/", 1)[1])
                 self._send(200, folder) if folder else self._send(404, {"message": "folder not found"})
@@ -174,19 +179,33 @@ class _Handler(BaseHTTPRequestHandler):
         uid = board.get("uid") or f"d{self.state.new_id()}"
         with self.state.lock:
             if board.get("id") is not None and not any(
-                    d["dashboard"]["id"] == board["id"] for d in self.state.dashboards.values()):
+                d["dashboard"]["id"] == board["id"] for d in self.state.dashboards.values()
+            ):
                 self._send(404, {"status": "not-found", "message": "Dashboard not found"})
                 return
             existing = self.state.dashboards.get(uid)
             if existing and not overwrite and board.get("version") != existing["dashboard"]["version"]:
-                self._send(412, {"status": "version-mismatch",
-                                 "message": "The dashboard has been changed by someone else"})
+                self._send(
+                    412,
+                    {
+                        "status": "version-mismatch",
+                        "message": "The dashboard has been changed by someone else",
+                    },
+                )
                 return
-            same_title = [u for u, d in self.state.dashboards.items()
-                          if u != uid and d["folderUid"] == folder_uid and d["dashboard"]["title"] == board["title"]]
+            same_title = [
+                u
+                for u, d in self.state.dashboards.items()
+                if u != uid and d["folderUid"] == folder_uid and d["dashboard"]["title"] == board["title"]
+            ]
             if same_title and not overwrite:
-                self._send(412, {"status": "name-exists",
-                                 "message": "A dashboard with the same name in the folder already exists"})
+                self._send(
+                    412,
+                    {
+                        "status": "name-exists",
+                        "message": "A dashboard with the same name in the folder already exists",
+                    },
+                )
                 return
             for other in same_title:
                 del self.state.dashboards[other]
@@ -195,8 +214,17 @@ class _Handler(BaseHTTPRequestHandler):
             board["version"] = existing["dashboard"]["version"] + 1 if existing else 1
             self.state.dashboards[uid] = {"dashboard": board, "folderUid": folder_uid}
         slug = _slug(board["title"])
-        self._send(200, {"id": board["id"], "uid": uid, "url": f"/d/{uid}/{slug}", "status": "success",
-                         "version": board["version"], "slug": slug})
+        self._send(
+            200,
+            {
+                "id": board["id"],
+                "uid": uid,
+                "url": f"/d/{uid}/{slug}",
+                "status": "success",
+                "version": board["version"],
+                "slug": slug,
+            },
+        )
 
 
 def _payload_problem(body: Any, state: GrafanaState) -> str | None:
@@ -230,7 +258,9 @@ class FakeGrafana:
         handler = type("Handler", (_Handler,), {"state": self.state})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-grafana", daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-grafana", daemon=True
+        )
 
     def __enter__(self) -> FakeGrafana:
         self.thread.start()

@@ -41,38 +41,66 @@ def sli_group(service: str, slo: str, labels: dict[str, str], sli: dict[str, str
         if "error_ratio_query" in sli:
             expr = "(" + sli["error_ratio_query"].replace("{{.window}}", window) + ")"
         else:
-            expr = (f"({sli['error_query'].replace('{{.window}}', window)})\n/\n"
-                    f"({sli['total_query'].replace('{{.window}}', window)})\n")
-        rules.append({"record": f"slo:sli_error:ratio_rate{window}", "expr": expr,
-                      "labels": {**base, "sloth_window": window}})
+            expr = (
+                f"({sli['error_query'].replace('{{.window}}', window)})\n/\n"
+                f"({sli['total_query'].replace('{{.window}}', window)})\n"
+            )
+        rules.append(
+            {"record": f"slo:sli_error:ratio_rate{window}", "expr": expr, "labels": {**base, "sloth_window": window}}
+        )
     sel = f"slo:sli_error:ratio_rate5m{ids(service, slo)}"
-    rules.append({
-        "record": f"slo:sli_error:ratio_rate{period}",
-        "expr": f"sum_over_time({sel}[{period}])\n/ ignoring (sloth_window)\ncount_over_time({sel}[{period}])\n",
-        "labels": {**base, "sloth_window": period},
-    })
+    rules.append(
+        {
+            "record": f"slo:sli_error:ratio_rate{period}",
+            "expr": f"sum_over_time({sel}[{period}])\n/ ignoring (sloth_window)\ncount_over_time({sel}[{period}])\n",
+            "labels": {**base, "sloth_window": period},
+        }
+    )
     return {"name": f"sloth-slo-sli-recordings-{service}-{slo}", "rules": rules}
 
 
-def meta_group(service: str, slo: str, labels: dict[str, str], objective: float, period: str, days: int,
-               mode: str = "cli-gen-prom", spec: str = "prometheus/v1") -> dict[str, Any]:
+def meta_group(
+    service: str,
+    slo: str,
+    labels: dict[str, str],
+    objective: float,
+    period: str,
+    days: int,
+    mode: str = "cli-gen-prom",
+    spec: str = "prometheus/v1",
+) -> dict[str, Any]:
     base = {**labels, "sloth_id": f"{service}-{slo}", "sloth_service": service, "sloth_slo": slo}
     i = ids(service, slo)
     obj = go(objective / 100)
     burn = "{r}{i}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio{i}\n"
-    return {"name": f"sloth-slo-meta-recordings-{service}-{slo}", "rules": [
-        {"record": "slo:objective:ratio", "expr": f"vector({obj})", "labels": base},
-        {"record": "slo:error_budget:ratio", "expr": f"vector(1-{obj})", "labels": base},
-        {"record": "slo:time_period:days", "expr": f"vector({days})", "labels": base},
-        {"record": "slo:current_burn_rate:ratio", "expr": burn.format(r="slo:sli_error:ratio_rate5m", i=i),
-         "labels": base},
-        {"record": "slo:period_burn_rate:ratio", "expr": burn.format(r=f"slo:sli_error:ratio_rate{period}", i=i),
-         "labels": base},
-        {"record": "slo:period_error_budget_remaining:ratio", "expr": f"1 - slo:period_burn_rate:ratio{i}",
-         "labels": base},
-        {"record": "sloth_slo_info", "expr": "vector(1)",
-         "labels": {**base, "sloth_mode": mode, "sloth_objective": go(objective), "sloth_spec": spec}},
-    ]}
+    return {
+        "name": f"sloth-slo-meta-recordings-{service}-{slo}",
+        "rules": [
+            {"record": "slo:objective:ratio", "expr": f"vector({obj})", "labels": base},
+            {"record": "slo:error_budget:ratio", "expr": f"vector(1-{obj})", "labels": base},
+            {"record": "slo:time_period:days", "expr": f"vector({days})", "labels": base},
+            {
+                "record": "slo:current_burn_rate:ratio",
+                "expr": burn.format(r="slo:sli_error:ratio_rate5m", i=i),
+                "labels": base,
+            },
+            {
+                "record": "slo:period_burn_rate:ratio",
+                "expr": burn.format(r=f"slo:sli_error:ratio_rate{period}", i=i),
+                "labels": base,
+            },
+            {
+                "record": "slo:period_error_budget_remaining:ratio",
+                "expr": f"1 - slo:period_burn_rate:ratio{i}",
+                "labels": base,
+            },
+            {
+                "record": "sloth_slo_info",
+                "expr": "vector(1)",
+                "labels": {**base, "sloth_mode": mode, "sloth_objective": go(objective), "sloth_spec": spec},
+            },
+        ],
+    }
 
 
 def alert_expr(service: str, slo: str, objective: float, severity: str, period_hours: float) -> str:
@@ -91,8 +119,16 @@ def alert_expr(service: str, slo: str, objective: float, severity: str, period_h
     return parts[0] + "\nor\n" + parts[1] + "\n"
 
 
-def alert_rule(service: str, slo: str, objective: float, severity: str, name: str, labels: dict[str, str],
-               annotations: dict[str, str], period_hours: float = 720) -> dict[str, Any]:
+def alert_rule(
+    service: str,
+    slo: str,
+    objective: float,
+    severity: str,
+    name: str,
+    labels: dict[str, str],
+    annotations: dict[str, str],
+    period_hours: float = 720,
+) -> dict[str, Any]:
     return {
         "alert": name,
         "expr": alert_expr(service, slo, objective, severity, period_hours),
@@ -101,6 +137,6 @@ def alert_rule(service: str, slo: str, objective: float, severity: str, name: st
             **annotations,
             "summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.",
             "title": f"({severity}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} SLO error budget burn "
-                     "rate is too fast.",
+            "rate is too fast.",
         },
     }

@@ -28,13 +28,31 @@ def src(tmp_path: Path) -> Path:
 def test_help_lists_every_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--help"]) == EXIT_OK
     text = capsys.readouterr().out
-    for flag in ("--input", "--out", "--extra-labels", "--default-slo-period", "--slo-period-windows-path",
-                 "--disable-alerts", "--disable-recordings", "--sloth-compat", "--tests-out", "--check"):
+    for flag in (
+        "--input",
+        "--out",
+        "--extra-labels",
+        "--default-slo-period",
+        "--slo-period-windows-path",
+        "--disable-alerts",
+        "--disable-recordings",
+        "--sloth-compat",
+        "--tests-out",
+        "--check",
+    ):
         assert flag in text
 
 
-@pytest.mark.parametrize("argv", [[], ["generate"], ["generate", "-i", "x", "--bogus"], ["frobnicate"],
-                                  ["generate", "-i", "x", "-l", "not-a-label"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["generate"],
+        ["generate", "-i", "x", "--bogus"],
+        ["frobnicate"],
+        ["generate", "-i", "x", "-l", "not-a-label"],
+    ],
+)
 def test_usage_errors_exit_2(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLOTH_INPUT", raising=False)
     assert main(argv) == EXIT_USAGE
@@ -50,7 +68,11 @@ def test_directory_input_mirrors_into_directory_output(src: Path, tmp_path: Path
     out = tmp_path / "alerts"
     assert main(["generate", "-i", str(src), "-o", str(out), "--tests-out", str(out / "tests")]) == EXIT_OK
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
-        "base.yaml", "team/multi.yml", "tests/base_test.yaml", "tests/team/multi_test.yaml"]
+        "base.yaml",
+        "team/multi.yml",
+        "tests/base_test.yaml",
+        "tests/team/multi_test.yaml",
+    ]
     assert f"from {src}/team/multi.yml" in (out / "team" / "multi.yml").read_text()
 
 
@@ -58,8 +80,9 @@ def test_output_must_not_be_the_input_directory(src: Path) -> None:
     assert main(["generate", "-i", str(src), "-o", str(src)]) == EXIT_USAGE
 
 
-def test_check_mode_detects_stale_and_orphaned_files(src: Path, tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_mode_detects_stale_and_orphaned_files(
+    src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "alerts"
     args = ["generate", "-i", str(src), "-o", str(out), "--tests-out", str(out / "tests")]
     assert main(args) == EXIT_OK
@@ -91,8 +114,9 @@ def test_validate_reports_counts_and_errors(src: Path, capsys: pytest.CaptureFix
     assert "bad.yaml:3" in capsys.readouterr().err
 
 
-def test_sloth_environment_variables_set_flags(monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_sloth_environment_variables_set_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SLOTH_DEFAULT_SLO_PERIOD", "28d")
     assert main(["generate", "-i", str(FIXTURES / "in-base.yaml")]) == EXIT_OK
     assert "ratio_rate4w" in capsys.readouterr().out
@@ -100,11 +124,22 @@ def test_sloth_environment_variables_set_flags(monkeypatch: pytest.MonkeyPatch,
 
 def test_module_entry_point_and_console_script_agree(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    module = subprocess.run([sys.executable, "-m", "codegen", "generate", "-i", str(FIXTURES / "in-base.yaml")],
-                            capture_output=True, text=True, env=env, check=False, cwd=tmp_path)
+    module = subprocess.run(
+        [sys.executable, "-m", "codegen", "generate", "-i", str(FIXTURES / "in-base.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=tmp_path,
+    )
     script = Path(sys.executable).with_name("slogen")
-    console = subprocess.run([str(script), "generate", "-i", str(FIXTURES / "in-base.yaml")],
-                             capture_output=True, text=True, check=False, cwd=tmp_path)
+    console = subprocess.run(
+        [str(script), "generate", "-i", str(FIXTURES / "in-base.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
     assert module.returncode == console.returncode == 0
     assert module.stdout == console.stdout
 

@@ -58,9 +58,15 @@ def specs(tmp_path: Path) -> Path:
     return src
 
 
-@pytest.mark.parametrize("flags", [(), ("--default-slo-period", "28d"),
-                                   ("--default-slo-period", "7d", "--slo-period-windows-path",
-                                    str(FIXTURES / "sloth" / "windows"))], ids=["30d", "28d", "custom-7d"])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        (),
+        ("--default-slo-period", "28d"),
+        ("--default-slo-period", "7d", "--slo-period-windows-path", str(FIXTURES / "sloth" / "windows")),
+    ],
+    ids=["30d", "28d", "custom-7d"],
+)
 def test_generated_rules_pass_check_and_their_tests_pass(specs: Path, tmp_path: Path, flags: tuple[str, ...]) -> None:
     if "7d" in flags:
         (specs / "ext.yaml").unlink()  # its 28d SLO needs the built-in catalog, which a windows path replaces
@@ -74,7 +80,7 @@ def test_generated_rules_pass_check_and_their_tests_pass(specs: Path, tmp_path: 
 
 
 def test_generated_tests_catch_a_wrong_burn_factor(specs: Path, tmp_path: Path) -> None:
-    rules, tests = generate(specs, tmp_path / "out")
+    rules, _ = generate(specs, tmp_path / "out")
     base = next(r for r in rules if r.name == "base.yaml")
     base.write_text(base.read_text().replace("(14.4 * 0.0009999999999999432)", "(16 * 0.0009999999999999432)"))
     result = promtool("test", "rules", str(tmp_path / "out" / "tests" / "base_test.yaml"))
@@ -85,8 +91,10 @@ def test_generated_tests_catch_a_wrong_burn_factor(specs: Path, tmp_path: Path) 
 def test_generated_tests_catch_a_swapped_window(specs: Path, tmp_path: Path) -> None:
     rules, _ = generate(specs, tmp_path / "out")
     base = next(r for r in rules if r.name == "base.yaml")
-    text = base.read_text().replace("ratio_rate6h{sloth_id=\"svc01-slo1\", sloth_service=\"svc01\", sloth_slo=\"slo1\"} > (6 *",
-                                    "ratio_rate2h{sloth_id=\"svc01-slo1\", sloth_service=\"svc01\", sloth_slo=\"slo1\"} > (6 *")
+    text = base.read_text().replace(
+        'ratio_rate6h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (6 *',
+        'ratio_rate2h{sloth_id="svc01-slo1", sloth_service="svc01", sloth_slo="slo1"} > (6 *',
+    )
     base.write_text(text)
     result = promtool("test", "rules", str(tmp_path / "out" / "tests" / "base_test.yaml"))
     assert result.returncode != 0
@@ -103,7 +111,8 @@ def test_generated_tests_catch_a_missing_severity_label(specs: Path, tmp_path: P
 def test_committed_rules_and_all_promtool_tests_pass() -> None:
     rule_files = sorted((REPO / "alerts").glob("*.yaml"))
     test_files = sorted((REPO / "alerts" / "tests").glob("*_test.yaml")) + sorted(
-        (REPO / "tests" / "promtool").glob("*_test.yaml"))
+        (REPO / "tests" / "promtool").glob("*_test.yaml")
+    )
     assert len(rule_files) >= 2 and len(test_files) >= 3
     assert promtool("check", "rules", *map(str, rule_files)).returncode == 0
     result = promtool("test", "rules", *map(str, test_files))

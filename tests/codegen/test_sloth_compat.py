@@ -18,8 +18,8 @@ BASE_SLI = {
 }
 RAW_SLI = {
     "error_ratio_query": 'sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}'
-                         '[{{.window}}]))\n/\nsum(rate(http_request_duration_seconds_count{job="myservice"}'
-                         "[{{.window}}]))\n"
+    '[{{.window}}]))\n/\nsum(rate(http_request_duration_seconds_count{job="myservice"}'
+    "[{{.window}}]))\n"
 }
 
 
@@ -32,8 +32,7 @@ def generate(capsys: pytest.CaptureFixture[str], *args: str) -> list[Any]:
 
 def normalized(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (sloth.normalize(v) if k == "expr" else normalized(v)) for k, v in value.items()
-                if k != "labels" or True}
+        return {k: (sloth.normalize(v) if k == "expr" else normalized(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [normalized(v) for v in value]
     return value
@@ -46,26 +45,58 @@ def without_version(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return groups
 
 
-def base_expected(period: str = "30d", days: int = 30, labels1: dict[str, str] | None = None,
-                  labels2: dict[str, str] | None = None, alerts: bool = True, recordings: bool = True,
-                  mode: str = "cli-gen-prom", spec: str = "prometheus/v1") -> list[dict[str, Any]]:
+def base_expected(
+    period: str = "30d",
+    days: int = 30,
+    labels1: dict[str, str] | None = None,
+    labels2: dict[str, str] | None = None,
+    alerts: bool = True,
+    recordings: bool = True,
+    mode: str = "cli-gen-prom",
+    spec: str = "prometheus/v1",
+) -> list[dict[str, Any]]:
     l1 = labels1 if labels1 is not None else {"global01k1": "global01v1", "global02k1": "global02v1"}
     l2 = labels2 if labels2 is not None else {"global01k1": "global01v1", "global03k1": "global03v1"}
     groups: list[dict[str, Any]] = []
     if recordings:
-        groups += [sloth.sli_group("svc01", "slo1", l1, BASE_SLI, period),
-                   sloth.meta_group("svc01", "slo1", l1, 99.9, period, days, mode, spec)]
+        groups += [
+            sloth.sli_group("svc01", "slo1", l1, BASE_SLI, period),
+            sloth.meta_group("svc01", "slo1", l1, 99.9, period, days, mode, spec),
+        ]
     if alerts:
         hours = days * 24
-        groups.append({"name": "sloth-slo-alerts-svc01-slo1", "rules": [
-            sloth.alert_rule("svc01", "slo1", 99.9, "page", "myServiceAlert",
-                             {"alert01k1": "alert01v1", "alert03k1": "alert03v1"}, {"alert02k1": "alert02k2"}, hours),
-            sloth.alert_rule("svc01", "slo1", 99.9, "ticket", "myServiceAlert",
-                             {"alert01k1": "alert01v1", "alert04k1": "alert04v1"}, {"alert02k1": "alert02k2"}, hours),
-        ]})
+        groups.append(
+            {
+                "name": "sloth-slo-alerts-svc01-slo1",
+                "rules": [
+                    sloth.alert_rule(
+                        "svc01",
+                        "slo1",
+                        99.9,
+                        "page",
+                        "myServiceAlert",
+                        {"alert01k1": "alert01v1", "alert03k1": "alert03v1"},
+                        {"alert02k1": "alert02k2"},
+                        hours,
+                    ),
+                    sloth.alert_rule(
+                        "svc01",
+                        "slo1",
+                        99.9,
+                        "ticket",
+                        "myServiceAlert",
+                        {"alert01k1": "alert01v1", "alert04k1": "alert04v1"},
+                        {"alert02k1": "alert02k2"},
+                        hours,
+                    ),
+                ],
+            }
+        )
     if recordings:
-        groups += [sloth.sli_group("svc01", "slo02", l2, RAW_SLI, period),
-                   sloth.meta_group("svc01", "slo02", l2, 95, period, days, mode, spec)]
+        groups += [
+            sloth.sli_group("svc01", "slo02", l2, RAW_SLI, period),
+            sloth.meta_group("svc01", "slo02", l2, 95, period, days, mode, spec),
+        ]
     return groups
 
 
@@ -100,11 +131,22 @@ def test_28d_period_uses_4w_and_sloth_factors(capsys: pytest.CaptureFixture[str]
 
 
 def test_extra_labels_reach_recordings_only_and_override(capsys: pytest.CaptureFixture[str]) -> None:
-    (doc,) = generate(capsys, "-i", str(FIXTURES / "in-base.yaml"), "--sloth-compat",
-                      "-l", "exk1=exv1", "-l", "exk2=exv2", "-l", "global01k1=overridden")
+    (doc,) = generate(
+        capsys,
+        "-i",
+        str(FIXTURES / "in-base.yaml"),
+        "--sloth-compat",
+        "-l",
+        "exk1=exv1",
+        "-l",
+        "exk2=exv2",
+        "-l",
+        "global01k1=overridden",
+    )
     extra = {"exk1": "exv1", "exk2": "exv2", "global01k1": "overridden"}
-    expected = base_expected(labels1={"global02k1": "global02v1", **extra},
-                             labels2={"global03k1": "global03v1", **extra})
+    expected = base_expected(
+        labels1={"global02k1": "global02v1", **extra}, labels2={"global03k1": "global03v1", **extra}
+    )
     assert normalized(without_version(doc["groups"])) == normalized(expected)
 
 
@@ -117,7 +159,8 @@ def test_multi_document_file_gives_one_document_each(capsys: pytest.CaptureFixtu
     ticket_only = docs[1]["groups"][2]["rules"]
     assert [r["labels"]["sloth_severity"] for r in ticket_only] == ["ticket"]
     assert sloth.normalize(ticket_only[0]["expr"]) == sloth.normalize(
-        sloth.alert_expr("svc02", "slo1", 99.99, "ticket", 720))
+        sloth.alert_expr("svc02", "slo1", 99.99, "ticket", 720)
+    )
 
 
 def test_multi_document_file_merges_into_one_rule_file_without_compat(capsys: pytest.CaptureFixture[str]) -> None:
@@ -129,8 +172,11 @@ def test_multi_document_file_merges_into_one_rule_file_without_compat(capsys: py
 def test_kubernetes_form_emits_prometheus_rule(capsys: pytest.CaptureFixture[str]) -> None:
     (doc,) = generate(capsys, "-i", str(FIXTURES / "in-base-k8s.yaml"), "--sloth-compat")
     assert doc["apiVersion"] == "monitoring.coreos.com/v1" and doc["kind"] == "PrometheusRule"
-    assert doc["metadata"] == {"labels": {"app.kubernetes.io/component": "SLO", "app.kubernetes.io/managed-by": "sloth"},
-                               "name": "svc", "namespace": "test-ns"}
+    assert doc["metadata"] == {
+        "labels": {"app.kubernetes.io/component": "SLO", "app.kubernetes.io/managed-by": "sloth"},
+        "name": "svc",
+        "namespace": "test-ns",
+    }
     expected = base_expected(mode="cli-gen-k8s", spec="sloth.slok.dev/v1")[:3]
     assert normalized(without_version(doc["spec"]["groups"])) == normalized(expected)
 
@@ -148,8 +194,16 @@ def test_kubernetes_rules_have_sorted_keys() -> None:
 
 
 def test_custom_alert_windows_replace_builtins(capsys: pytest.CaptureFixture[str]) -> None:
-    (doc,) = generate(capsys, "-i", str(FIXTURES / "in-base.yaml"), "--sloth-compat", "--default-slo-period", "7d",
-                      "--slo-period-windows-path", str(FIXTURES / "windows"))
+    (doc,) = generate(
+        capsys,
+        "-i",
+        str(FIXTURES / "in-base.yaml"),
+        "--sloth-compat",
+        "--default-slo-period",
+        "7d",
+        "--slo-period-windows-path",
+        str(FIXTURES / "windows"),
+    )
     groups = doc["groups"]
     assert groups[0]["rules"][-1]["record"] == "slo:sli_error:ratio_rate1w"
     assert groups[1]["rules"][2]["expr"] == "vector(7)"
@@ -160,5 +214,7 @@ def test_custom_alert_windows_replace_builtins(capsys: pytest.CaptureFixture[str
     for f in (sloth.factor(20, week, "1d"), sloth.factor(42, week, "3d")):  # 1.4000000000000001 in Go too
         assert f"({sloth.go(f)} * 0.0009999999999999432)" in ticket["expr"]
     # The built-in 30d catalog is gone once a windows path is given.
-    assert main(["validate", "-i", str(FIXTURES / "in-base.yaml"), "--slo-period-windows-path",
-                 str(FIXTURES / "windows")]) == 1
+    assert (
+        main(["validate", "-i", str(FIXTURES / "in-base.yaml"), "--slo-period-windows-path", str(FIXTURES / "windows")])
+        == 1
+    )

@@ -1,4 +1,4 @@
-"""The prediction consumer against a real Kafka-protocol broker (Tansu): delivery, poison, outages, metrics."""
+"""The prediction consumer against a real Kafka-protocol broker (Tansu): delivery, poison, outages."""
 
 from __future__ import annotations
 
@@ -185,7 +185,9 @@ def test_decode_rejects_poison_naming_the_problem(
 
 def test_message_time_prefers_kafka_timestamp_then_the_payload(real_rows: list[dict[str, Any]]) -> None:
     decoded = decode_feature_message(json.dumps(real_rows[0]).encode())
-    assert message_time_seconds(record(b"x", timestamp=1_700_000_000_123), decoded) == pytest.approx(1_700_000_000.123)
+    assert message_time_seconds(record(b"x", timestamp=1_700_000_000_123), decoded) == pytest.approx(
+        1_700_000_000.123
+    )
     expected = datetime.fromisoformat(real_rows[0]["timestamp"].replace("Z", "+00:00")).timestamp()
     assert message_time_seconds(record(b"x", timestamp=-1), decoded) == pytest.approx(expected)
     assert message_time_seconds(record(b"x", timestamp=-1), None) is None
@@ -253,7 +255,9 @@ def test_n_messages_in_exactly_n_predictions_out(
         assert 3 <= batches <= len(rows)  # at most 200 per batch
         assert sample(registry, "volatility_consumer_processing_seconds_sum") > 0
         assert sample(registry, "volatility_prediction_probability_count") == len(rows)
-        assert sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
+        assert (
+            sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
+        )
         assert sample(registry, "volatility_consumer_lag_seconds") >= 0
         assert sample(registry, "volatility_consumer_processing_rate") > 0
 
@@ -290,8 +294,10 @@ def test_poison_goes_to_the_dlq_and_the_rest_flows(
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, real_rows: list[dict[str, Any]]) -> None:
-    """The broker vanishes for 4 s while messages stream in and the consumer works; every message is predicted.
+def test_broker_outage_mid_stream_loses_nothing(
+    registry: CollectorRegistry, real_rows: list[dict[str, Any]]
+) -> None:
+    """The broker vanishes for 4 s while messages stream in and are worked on; every one is predicted.
 
     The outage is a cut network path (a proxy in front of Tansu), because Tansu keeps data in memory: killing
     it would destroy the very messages whose survival is under test. Clients see connections reset and
@@ -310,12 +316,16 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         def stream() -> None:  # the upstream keeps producing through the outage (its sends wait and retry)
             for start in range(0, len(rows), 100):
                 acked.append(
-                    produce_rows(broker_via_proxy, settings.input_topic, rows[start : start + 100], timeout=60)
+                    produce_rows(
+                        broker_via_proxy, settings.input_topic, rows[start : start + 100], timeout=60
+                    )
                 )
                 time.sleep(0.05)
 
         with (
-            TopicCollector(f"127.0.0.1:{broker.port}", settings.output_topic) as out,  # reads around the proxy
+            TopicCollector(
+                f"127.0.0.1:{broker.port}", settings.output_topic
+            ) as out,  # reads around the proxy
             running_consumer(settings, registry),
         ):
             producer_thread = threading.Thread(target=stream, daemon=True)
@@ -329,7 +339,9 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
             producer_thread.join(90)
             assert sum(acked) == len(rows)
             expected = {identity(r) for r in rows}
-            out.wait_for(lambda rs: expected <= {identity(r.value) for r in rs}, timeout=60, what="all predictions")
+            out.wait_for(
+                lambda rs: expected <= {identity(r.value) for r in rs}, timeout=60, what="all predictions"
+            )
             counts = Counter(identity(r.value) for r in out.records())
         assert seen_at_cut < len(rows), "the outage must hit mid-stream"
         assert proxy.connections_accepted > accepted_before, "clients must have reconnected"
@@ -379,14 +391,20 @@ def test_process_survives_broker_kill_and_restart_then_stops_cleanly_on_sigterm(
             with TopicCollector(broker.bootstrap_servers, settings.output_topic) as out:
                 produce_rows(broker.bootstrap_servers, settings.input_topic, before)
                 want = {identity(r) for r in before}
-                out.wait_for(lambda rs: want <= {identity(r.value) for r in rs}, 30, "predictions before the crash")
+                out.wait_for(
+                    lambda rs: want <= {identity(r.value) for r in rs}, 30, "predictions before the crash"
+                )
             broker.kill()
             time.sleep(2)
             broker.start()
-            with TopicCollector(broker.bootstrap_servers, settings.output_topic) as out:  # the new, empty topic
+            with TopicCollector(
+                broker.bootstrap_servers, settings.output_topic
+            ) as out:  # the new, empty topic
                 produce_rows(broker.bootstrap_servers, settings.input_topic, after)
                 want = {identity(r) for r in after}
-                out.wait_for(lambda rs: want <= {identity(r.value) for r in rs}, 60, "predictions after restart")
+                out.wait_for(
+                    lambda rs: want <= {identity(r.value) for r in rs}, 60, "predictions after restart"
+                )
             assert service.running, service.log_tail()
             _, text = http_get(metrics_url)
             assert _metric(text, "volatility_consumer_messages_processed_total") >= 400

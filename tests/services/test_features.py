@@ -19,9 +19,7 @@ from services.features import (
 )
 
 
-def ticker(
-    t: str, bid: float, ask: float, bq: float = 1.0, aq: float = 1.0, pid: str = "BTC-USD"
-) -> dict[str, Any]:
+def ticker(t: str, bid: float, ask: float, bq: float = 1.0, aq: float = 1.0, pid: str = "BTC-USD") -> dict[str, Any]:
     return {
         "type": "ticker",
         "product_id": pid,
@@ -40,9 +38,7 @@ def envelope(seq: int, t: str, *tickers: dict[str, Any]) -> dict[str, Any]:
         "client_id": "",
         "timestamp": t,
         "sequence_num": seq,
-        "events": [
-            {"type": "update", "tickers": [{k: v for k, v in x.items() if k != "timestamp"} for x in tickers]}
-        ],
+        "events": [{"type": "update", "tickers": [{k: v for k, v in x.items() if k != "timestamp"} for x in tickers]}],
     }
 
 
@@ -79,9 +75,7 @@ def test_window_statistics_match_a_direct_computation() -> None:
     engine = FeatureEngine()
     rows: list[dict[str, Any]] = []
     for i, mid in enumerate(mids):
-        rows += engine.update(
-            ticker(f"2025-01-01T00:{i // 60:02d}:{i % 60:02d}.5Z", mid - 0.005, mid + 0.005)
-        )
+        rows += engine.update(ticker(f"2025-01-01T00:{i // 60:02d}:{i % 60:02d}.5Z", mid - 0.005, mid + 0.005))
     rows += engine.flush()
     assert len(rows) == 400
     returns = [0.0] + [math.log(mids[i] / mids[i - 1]) for i in range(1, 400)]
@@ -148,6 +142,21 @@ def test_features_from_messages_ignores_other_channels_and_reports_bad_tickers()
     assert len(rows) == 1 and len(errors) == 1 and "best_bid" in errors[0]
 
 
+def test_malformed_envelopes_are_reported_not_crashed_on() -> None:
+    good = envelope(1, "2025-01-01T00:00:00Z", ticker("", 100, 101))
+    broken = [
+        {"channel": "ticker", "events": "nope"},
+        {"channel": "ticker", "events": [{"tickers": None}]},
+        {"channel": "ticker", "events": [{"tickers": ["x"]}]},
+    ]
+    for bad in broken:
+        with pytest.raises(FeatureError):
+            list(features_from_messages([good, bad]))
+    errors: list[Any] = []
+    rows = list(features_from_messages([good, *broken], on_error=lambda item, exc: errors.append(item)))
+    assert len(rows) == 1 and errors == broken
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [
@@ -165,9 +174,7 @@ def test_bad_tickers_name_the_field(field: str, value: Any, fragment: str) -> No
 
 
 def test_timestamps_accept_nanoseconds_and_offsets() -> None:
-    assert parse_timestamp_us("2023-06-23T20:31:56.121961769Z") == parse_timestamp_us(
-        "2023-06-23T20:31:56.121961Z"
-    )
+    assert parse_timestamp_us("2023-06-23T20:31:56.121961769Z") == parse_timestamp_us("2023-06-23T20:31:56.121961Z")
     assert parse_timestamp_us("2025-01-01T01:00:00+01:00") == parse_timestamp_us("2025-01-01T00:00:00Z")
     assert parse_timestamp_us(1.5) == 1_500_000
 

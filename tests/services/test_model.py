@@ -33,9 +33,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def test_baseline_needs_nothing_and_follows_the_z_rule(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_baseline_needs_nothing_and_follows_the_z_rule(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no artifact, no MLflow here
     model = load_model("baseline")
     assert isinstance(model, Model)
@@ -76,9 +74,7 @@ def test_ml_loads_the_local_artifact_from_model_path(monkeypatch: pytest.MonkeyP
     assert predict(model, rows_with_rv(-2.0, 3.0)) == [0, 1]
 
 
-def test_ml_default_path_is_relative_to_the_working_directory(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_ml_default_path_is_relative_to_the_working_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelLoadError, match="make train"):
         load_model("ml")
@@ -86,9 +82,7 @@ def test_ml_default_path_is_relative_to_the_working_directory(
     assert load_model("ml").version == "v1"
 
 
-def test_ml_refuses_a_model_trained_on_other_features(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ml_refuses_a_model_trained_on_other_features(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = save_local_model(tmp_path, fitted_estimator(), version="v1", threshold=0.5)
     meta = json.loads((directory / METADATA_FILE).read_text())
     meta["feature_columns"] = ["ret_mean", "ret_std", "n"]

@@ -60,9 +60,7 @@ def test_returns_have_fat_tails_and_volatility_clusters(hour: Any) -> None:
 
 def test_spreads_and_activity_rise_with_volatility(hour: Any) -> None:
     messages, truth, rows = hour
-    spreads = np.array(
-        [float(first_ticker(m)["best_ask"]) - float(first_ticker(m)["best_bid"]) for m in messages]
-    )
+    spreads = np.array([float(first_ticker(m)["best_ask"]) - float(first_ticker(m)["best_bid"]) for m in messages])
     assert np.median(spreads) == pytest.approx(0.01)
     assert np.percentile(spreads, 90) > 0.1  # but a heavy tail, as in captures
     turbulent = np.array([s.turbulent for s in truth[: len(rows)]])
@@ -224,9 +222,7 @@ def tick_frame(sequence: int, second: int) -> str:
     return json.dumps(ticker_envelope(sequence, iso_us(1_735_689_600_000_000 + second * 1_000_000), [ticker]))
 
 
-async def run_client(
-    exchange: FakeExchange, want: int, **options: Any
-) -> tuple[CoinbaseTickerClient, list[Any]]:
+async def run_client(exchange: FakeExchange, want: int, **options: Any) -> tuple[CoinbaseTickerClient, list[Any]]:
     async with serve(exchange.handler, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
         gaps: list[tuple[int, int]] = []

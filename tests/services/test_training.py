@@ -94,7 +94,7 @@ def test_registry_champion_moves_only_on_improvement_and_serves(
 ) -> None:
     from mlflow import MlflowClient
 
-    from services.training import default_tracking_uri, register_model
+    from services.training import _experiment_id, default_tracking_uri, register_model
 
     monkeypatch.chdir(tmp_path)
     for name in ("MLFLOW_TRACKING_URI", "MODEL_PATH", "MODEL_VARIANT"):
@@ -107,8 +107,7 @@ def test_registry_champion_moves_only_on_improvement_and_serves(
     mlflow.set_tracking_uri(uri)
     frame, result = trained
     weak, weak_pr_auc, weak_threshold = dummy_result(result, frame)
-    experiment = client.create_experiment("weak-first")
-    run = client.create_run(experiment)
+    run = client.create_run(_experiment_id(client, uri), tags={"variant": "weak"})
     version, promoted = register_model(client, weak, run.info.run_id, weak_threshold, {"pr_auc_test": weak_pr_auc})
     assert (version, promoted) == ("1", True)  # no champion yet: the first version takes the alias
 
@@ -125,8 +124,9 @@ def test_registry_champion_moves_only_on_improvement_and_serves(
     assert client.get_model_version("volatility-spike", "3").tags["promoted"] == "false"
     assert str(client.get_model_version_by_alias("volatility-spike", "champion").version) == "2"
     runs = client.search_runs([client.get_experiment_by_name("volatility-spike").experiment_id])
-    assert {r.data.tags["variant"] for r in runs} == {"baseline", "ml"} and len(runs) == 4
-    assert all("pr_auc_test" in r.data.metrics and "f1_test" in r.data.metrics for r in runs)
+    assert sorted(r.data.tags["variant"] for r in runs) == ["baseline", "baseline", "ml", "ml", "weak"]
+    trained_runs = [r for r in runs if r.data.tags["variant"] != "weak"]
+    assert all("pr_auc_test" in r.data.metrics and "f1_test" in r.data.metrics for r in trained_runs)
     assert not (tmp_path / "mlruns").exists()  # artifacts stay under .work/mlflow
 
     # serving: the registry champion and the local artifact are the same model

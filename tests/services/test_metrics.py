@@ -1,0 +1,176 @@
+"""The metrics module: DESIGN §4 names, the 0.8 s bucket, fresh registries, the sliding rate, multiprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from services.metrics import (
+    API_METRIC_NAMES,
+    CONSUMER_METRIC_NAMES,
+    LATENCY_BUCKETS,
+    SlidingWindowRate,
+    api_metrics,
+    consumer_metrics,
+)
+
+# DESIGN §4, verbatim: these names are the SLOs' contract and may never be renamed.
+DESIGN_API = {
+    "volatility_api_requests_total",
+    "volatility_api_errors_total",
+    "volatility_prediction_latency_seconds",
+    "volatility_predictions_total",
+    "volatility_api_health_status",
+}
+DESIGN_CONSUMER = {
+    "volatility_consumer_messages_processed_total",
+    "volatility_consumer_predictions_made_total",
+    "volatility_consumer_lag_seconds",
+    "volatility_consumer_processing_seconds",
+    "volatility_consumer_processing_rate",
+    "volatility_consumer_errors_total",
+}
+
+
+def exposed_families(registry: CollectorRegistry) -> set[str]:
+    """Family names as Prometheus sees them (counters with their _total)."""
+    names = set()
+    for line in generate_latest(registry).decode().splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            names.add(name + "_total" if kind == "counter" and not name.endswith("_total") else name)
+    return names
+
+
+def test_api_exposes_every_design_metric_and_declares_them() -> None:
+    registry = CollectorRegistry()
+    metrics = api_metrics(registry)
+    metrics.requests.labels(method="POST", endpoint="/predict", status="200").inc()
+    metrics.errors.labels(endpoint="/predict", error_type="validation").inc()
+    metrics.set_model("baseline", "v1")
+    exposed = exposed_families(registry)
+    assert exposed >= DESIGN_API
+    assert set(API_METRIC_NAMES) >= DESIGN_API
+    assert set(API_METRIC_NAMES) <= exposed
+
+
+def test_consumer_exposes_every_design_metric_and_nothing_of_the_api() -> None:
+    registry = CollectorRegistry()
+    metrics = consumer_metrics(registry)
+    metrics.errors.labels(error_type="bad_json").inc()
+    metrics.set_model("ml", "v3")
+    exposed = exposed_families(registry)
+    assert exposed >= DESIGN_CONSUMER
+    assert set(CONSUMER_METRIC_NAMES) >= DESIGN_CONSUMER
+    assert not exposed & DESIGN_API
+
+
+def test_latency_buckets_include_the_slo_threshold_exactly() -> None:
+    assert 0.8 in LATENCY_BUCKETS
+    registry = CollectorRegistry()
+    api_metrics(registry).latency.observe(0.8)  # le is inclusive: exactly 0.8 s meets the SLO
+    assert registry.get_sample_value("volatility_prediction_latency_seconds_bucket", {"le": "0.8"}) == 1
+    assert registry.get_sample_value("volatility_prediction_latency_seconds_bucket", {"le": "0.5"}) == 0
+
+
+def test_fresh_registries_are_independent() -> None:
+    first, second = CollectorRegistry(), CollectorRegistry()
+    api_metrics(first).predictions.labels(prediction="1").inc(3)
+    api_metrics(second)
+    assert first.get_sample_value("volatility_predictions_total", {"prediction": "1"}) == 3
+    assert second.get_sample_value("volatility_predictions_total", {"prediction": "1"}) == 0
+    with pytest.raises(ValueError, match="Duplicated"):
+        api_metrics(first)  # defined once per registry
+
+
+def test_model_info_shows_exactly_the_served_model() -> None:
+    registry = CollectorRegistry()
+    metrics = api_metrics(registry)
+    metrics.set_model("ml", "volatility-spike/v4")
+    metrics.set_model("baseline", "baseline-zscore-v1")  # the rollback
+    info = [s for m in registry.collect() if m.name == "volatility_model_info" for s in m.samples]
+    assert [(s.labels, s.value) for s in info] == [({"variant": "baseline", "version": "baseline-zscore-v1"}, 1)]
+    assert registry.get_sample_value("volatility_api_health_status") == 1
+    metrics.set_model(None, None)
+    assert registry.get_sample_value("volatility_api_health_status") == 0
+    assert not [s for m in registry.collect() if m.name == "volatility_model_info" for s in m.samples]
+
+
+class FakeClock:
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_sliding_rate_counts_only_the_window() -> None:
+    clock = FakeClock()
+    rate = SlidingWindowRate(10, clock=clock)
+    clock.now += 20  # long past warm-up: divide by the full window
+    rate.add(100)
+    assert rate.rate() == pytest.approx(10.0)
+    clock.now += 5
+    rate.add(50)
+    assert rate.rate() == pytest.approx(15.0)
+    clock.now += 6  # the first 100 left the window
+    assert rate.rate() == pytest.approx(5.0)
+    clock.now += 20
+    assert rate.rate() == 0.0
+
+
+def test_sliding_rate_does_not_underreport_while_warming_up() -> None:
+    clock = FakeClock()
+    rate = SlidingWindowRate(30, clock=clock)
+    clock.now += 2
+    rate.add(200)
+    assert rate.rate() == pytest.approx(100.0)  # 200 in the 2 s since start, not 200/30
+    with pytest.raises(ValueError):
+        SlidingWindowRate(0)
+
+
+def test_multiprocess_mode_aggregates_across_processes(tmp_path: Path) -> None:
+    """Two workers write, a third process renders: counters add up; health is the minimum over workers
+    not yet marked dead (one worker without a model makes the service unhealthy)."""
+    writer = textwrap.dedent(
+        """
+        import os, sys
+        from services.metrics import api_metrics
+        metrics = api_metrics(None)
+        metrics.requests.labels(method="POST", endpoint="/predict", status="200").inc(int(sys.argv[1]))
+        metrics.set_model("baseline" if sys.argv[2] == "up" else None, "v1")
+        print(os.getpid())
+        """
+    )
+    reader = textwrap.dedent(
+        """
+        import sys
+        from prometheus_client import CollectorRegistry, multiprocess
+        from services.metrics import render
+        for pid in sys.argv[1:]:
+            multiprocess.mark_process_dead(int(pid))  # what the API's shutdown does for its worker
+        print(render(CollectorRegistry())[0].decode())
+        """
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    def run(code: str, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, check=True, timeout=60, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    run(writer, "3", "up")
+    sick_pid = run(writer, "4", "down")
+    both = run(reader)
+    assert 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0' in both
+    assert "volatility_api_health_status 0.0" in both
+    after = run(reader, sick_pid)
+    assert "volatility_api_health_status 1.0" in after
+    assert 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0' in after
