@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
-from codegen.dashboard_spec import dashboard_uid_errors
 from codegen.errors import SpecErrors
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
@@ -203,8 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     try:
         specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
-        if duplicate_uids := dashboard_uid_errors(specs.dashboards):
-            raise SpecErrors(duplicate_uids)
     except SpecErrors as exc:
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)

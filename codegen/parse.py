@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen.dashboard_spec import is_dashboard_document, parse_dashboard_document
+from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
 from codegen.loader import Document, FieldPath, LoadedFile, load_files
@@ -526,6 +526,7 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
             errors.append(SpecError(lf.path, None, None, "", "file holds no spec documents"))
         files.append(SpecFile(lf.path, lf.relative, tuple(docs), tuple(boards)))
     _check_duplicates(files, errors)
+    errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
 
 

@@ -18,7 +18,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -92,7 +92,7 @@ def _probability(registry: CollectorRegistry | None) -> Histogram:
     )
 
 
-def _set_model_info(gauge: Gauge, variant: str | None, version: str | None) -> None:
+def _set_model_info(gauge: Gauge, shown: set[tuple[str, str]], variant: str | None, version: str | None) -> None:
     """One series at 1 for the served model (none when no model is loaded).
 
     In multiprocess mode prometheus_client cannot remove series, so a replaced model's series drops to 0.
@@ -100,10 +100,13 @@ def _set_model_info(gauge: Gauge, variant: str | None, version: str | None) -> N
     if multiprocess_dir() is None:
         gauge.clear()
     else:
-        for labels in list(gauge._metrics):  # the label tuples seen so far in this process
+        for labels in shown:
             gauge.labels(*labels).set(0)
+    shown.clear()
     if variant is not None:
-        gauge.labels(variant=variant, version=version or "unknown").set(1)
+        labels = (variant, version or "unknown")
+        gauge.labels(*labels).set(1)
+        shown.add(labels)
 
 
 @dataclass(frozen=True)
@@ -117,10 +120,11 @@ class ApiMetrics:
     health: Gauge
     model_info: Gauge
     probability: Histogram
+    _shown_models: set[tuple[str, str]] = field(default_factory=set)
 
     def set_model(self, variant: str | None, version: str | None) -> None:
         """Health 1 and model info for a loaded model; health 0 and no info series for `None`."""
-        _set_model_info(self.model_info, variant, version)
+        _set_model_info(self.model_info, self._shown_models, variant, version)
         self.health.set(1 if variant is not None else 0)
 
 
@@ -177,9 +181,10 @@ class ConsumerMetrics:
     errors: Counter
     model_info: Gauge
     probability: Histogram
+    _shown_models: set[tuple[str, str]] = field(default_factory=set)
 
     def set_model(self, variant: str | None, version: str | None) -> None:
-        _set_model_info(self.model_info, variant, version)
+        _set_model_info(self.model_info, self._shown_models, variant, version)
 
 
 def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerMetrics:

@@ -1,0 +1,68 @@
+"""Service configuration: documented defaults, named errors, fault injection refused unless enabled."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.config import ConfigError, Settings
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = Settings.from_env({})
+    assert settings.kafka_bootstrap_servers == "localhost:9092"
+    assert (settings.input_topic, settings.output_topic, settings.dlq_topic) == (
+        "ticks.features",
+        "ticks.predictions",
+        "ticks.features.dlq",
+    )
+    assert (settings.api_port, settings.metrics_port) == (8000, 8001)
+    assert settings.model_variant == "ml"
+    assert settings.consumer_group == "volatility-predictor"
+    assert settings.fault_injection_enabled is False
+    assert Settings.from_env({}) == Settings()  # the dataclass defaults and the env defaults agree
+
+
+def test_values_are_read_and_typed() -> None:
+    settings = Settings.from_env(
+        {
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
+            "API_PORT": "18000",
+            "MODEL_VARIANT": " Baseline ",
+            "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
+            "CONSUMER_RATE_WINDOW_SECONDS": "5.5",
+            "FAULT_INJECTION_ENABLED": "yes",
+            "FAULT_ERROR_RATE": "0.5",
+            "METRICS_PORT": "",  # blank means default
+        }
+    )
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:19092"
+    assert settings.api_port == 18000 and settings.metrics_port == 8001
+    assert settings.model_variant == "baseline"
+    assert settings.kafka_max_poll_interval_ms == 3000
+    assert settings.consumer_rate_window_seconds == 5.5
+    assert settings.fault_injection_enabled and settings.fault_error_rate == 0.5
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"API_PORT": "eighty"}, "API_PORT"),
+        ({"API_PORT": "70000"}, "API_PORT"),
+        ({"MODEL_VARIANT": "gpt"}, "MODEL_VARIANT"),
+        ({"CONSUMER_BATCH_SIZE": "0"}, "CONSUMER_BATCH_SIZE"),
+        ({"FAULT_INJECTION_ENABLED": "maybe"}, "FAULT_INJECTION_ENABLED"),
+        ({"FAULT_INJECTION_ENABLED": "1", "FAULT_ERROR_RATE": "1.5"}, "FAULT_ERROR_RATE"),
+        ({"CONSUMER_SHUTDOWN_GRACE_SECONDS": "inf"}, "CONSUMER_SHUTDOWN_GRACE_SECONDS"),
+        ({"CONSUMER_RATE_WINDOW_SECONDS": "nan"}, "CONSUMER_RATE_WINDOW_SECONDS"),
+    ],
+)
+def test_bad_values_fail_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize("variable", ["FAULT_ERROR_RATE", "FAULT_LATENCY_SECONDS"])
+def test_faults_are_refused_unless_enabled(variable: str) -> None:
+    with pytest.raises(ConfigError, match="FAULT_INJECTION_ENABLED=1"):
+        Settings.from_env({variable: "0.2"})
+    assert Settings.from_env({variable: "0"}).fault_injection_enabled is False
