@@ -133,8 +133,7 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
             "name": f"{slo.id}: {scenario.name}",
             "interval": format_duration(INTERVAL),
             "input_series": [
-                {"series": names[w], "values": f"{_fmt(v)}x{samples}"}
-                for w, v in sorted(scenario.values.items())
+                {"series": names[w], "values": f"{_fmt(v)}x{samples}"} for w, v in sorted(scenario.values.items())
             ],
         }
         if expected is None:  # unpredictable annotations: check the ALERTS series instead
@@ -177,7 +176,12 @@ def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: s
     """A promtool test file for every SLO with alerts in ``spec_file``; None when there is nothing to prove."""
     if options.disable_alerts:
         return None
-    tests = [t for doc in spec_file.documents for slo in doc.slos for t in slo_tests(slo, options)]
+    # Only what Prometheus loads from the rule file: PrometheusRule objects are not rule files, and with
+    # --sloth-compat a multi-document file is loaded up to its first document only.
+    loaded = [doc for doc in spec_file.documents if doc.k8s is None]
+    if options.sloth_compat:
+        loaded = loaded[:1] if spec_file.documents and spec_file.documents[0].k8s is None else []
+    tests = [t for doc in loaded for slo in doc.slos for t in slo_tests(slo, options)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

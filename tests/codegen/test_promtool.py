@@ -117,3 +117,18 @@ def test_committed_rules_and_all_promtool_tests_pass() -> None:
     assert promtool("check", "rules", *map(str, rule_files)).returncode == 0
     result = promtool("test", "rules", *map(str, test_files))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tests_cover_only_what_prometheus_loads(tmp_path: Path) -> None:
+    """No promtool tests for PrometheusRule objects, nor for later documents of a --sloth-compat file."""
+    src = tmp_path / "slo"
+    src.mkdir()
+    shutil.copy(FIXTURES / "sloth" / "in-base-k8s.yaml", src / "k8s.yaml")
+    shutil.copy(FIXTURES / "sloth" / "in-multifile.yaml", src / "multi.yaml")
+    out = tmp_path / "out"
+    assert main(["generate", "-i", str(src), "-o", str(out), "--tests-out", str(out / "tests"), "--sloth-compat"]) == 0
+    assert [p.name for p in (out / "tests").glob("*.yaml")] == ["multi_test.yaml"]
+    text = (out / "tests" / "multi_test.yaml").read_text()
+    assert "svc03-slo1" in text and "svc02-slo1" not in text
+    result = promtool("test", "rules", str(out / "tests" / "multi_test.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
