@@ -79,3 +79,28 @@ GRAFANA_URL ?= http://localhost:3000
 GRAFANA_FOLDER ?= Volatility SLO
 import-dashboards: $(STAMP)
 	$(SLOGEN) import-dashboards --grafana-url "$(GRAFANA_URL)" --folder "$(GRAFANA_FOLDER)" --dir dashboards
+
+## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
+## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.
+.PHONY: api consumer producer load-test broker
+BROKER_PORT ?= 9092
+API_URL ?= http://127.0.0.1:8000
+LOAD_REQUESTS ?= 1000
+LOAD_CONCURRENCY ?= 16
+PRODUCER_ARGS ?= --seconds 600 --rate 50
+
+api: $(STAMP)
+	$(BIN)/python -m services.api
+
+consumer: $(STAMP)
+	$(BIN)/python -m services.consumer
+
+producer: $(STAMP)
+	$(BIN)/python -m services.producer $(PRODUCER_ARGS)
+
+## Exits non-zero when p95 > 0.8 s or errors > 1% (the SLOs); loopback targets only.
+load-test: $(STAMP)
+	$(BIN)/python -m services.load_test --url $(API_URL) --requests $(LOAD_REQUESTS) --concurrency $(LOAD_CONCURRENCY)
+
+broker: $(STAMP)
+	$(BIN)/python -m services.local_broker --port $(BROKER_PORT)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from services.features import FeatureEngine, features_from_messages, tickers_of, validate_feature_row
@@ -61,11 +62,9 @@ def run() -> list[str]:
     models = trained_models()
     timings: dict[str, float] = {"features only (streaming)": best_of(lambda: stream_and_score(messages, None))}
     for name, model in models.items():
-        timings[f"features + {name} (streaming, row by row)"] = best_of(
-            lambda model=model: stream_and_score(messages, model)
-        )
+        timings[f"features + {name} (streaming, row by row)"] = best_of(partial(stream_and_score, messages, model))
     for name, model in models.items():
-        timings[f"{name} only (one batch of {len(rows)} rows)"] = best_of(lambda model=model: model.predict_proba(rows))
+        timings[f"{name} only (one batch of {len(rows)} rows)"] = best_of(partial(model.predict_proba, rows))
     lines = [
         f"Stream: {STREAM_SECONDS} s of simulated BTC-USD (seed {SEED}), {len(messages):,} ticker messages, "
         f"{len(rows):,} feature rows; best of {REPEATS}.",

@@ -150,12 +150,12 @@ def model_impact(trained: TrainResult, rows: list[dict[str, Any]]) -> dict[str, 
     """PR-AUC of the training-fitted ml and baseline models on a current window (labels use training tau)."""
     from sklearn.metrics import average_precision_score
 
-    from services.model import BaselineModel, SklearnModel
+    from services.model import BaselineModel, Model, SklearnModel
 
     labelled = label_frame(rows)
     y = (labelled["future_rv"].to_numpy() >= trained.tau).astype(int)
     records = labelled[list(FEATURE_COLUMNS)].to_dict("records")
-    models = {
+    models: dict[str, Model] = {
         "ml": SklearnModel(estimator=trained.pipeline, version="drift-check", threshold=trained.ml.threshold),
         "baseline": BaselineModel(mean=trained.baseline_params["mean"], std=trained.baseline_params["std"]),
     }
@@ -350,9 +350,23 @@ def render_summary(data: Mapping[str, Any]) -> str:
     impact = current["model_impact"]
     out.append(
         f"- Model impact on the current window: PR-AUC ml {impact['pr_auc_ml']:.3f} vs baseline "
-        f"{impact['pr_auc_baseline']:.3f}. Activity and spread drift change what the model sees, not what it "
-        "predicts (future volatility), so watch PR-AUC before acting on drift alone."
+        f"{impact['pr_auc_baseline']:.3f} "
+        + (
+            "(the ml model keeps its edge)."
+            if impact["pr_auc_ml"] > impact["pr_auc_baseline"]
+            else "(the ml model lost its edge)."
+        )
     )
+    if (
+        control is not None
+        and current["model_impact"]["positive_rate"] > 1.5 * control["model_impact"]["positive_rate"]
+    ):
+        out.append(
+            f"- The label base rate moved too: {current['model_impact']['positive_rate']:.1%} of current seconds "
+            f"are spikes against {control['model_impact']['positive_rate']:.1%} in the control window. Wider "
+            "spreads add bid-ask bounce to the mid price, so more seconds cross tau even though the volatility "
+            "features stay under the drift threshold; PR-AUC, not drift alone, decides whether to retrain."
+        )
     decision = data["retrain"]
     out += [
         "",

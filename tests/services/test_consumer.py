@@ -185,9 +185,7 @@ def test_decode_rejects_poison_naming_the_problem(
 
 def test_message_time_prefers_kafka_timestamp_then_the_payload(real_rows: list[dict[str, Any]]) -> None:
     decoded = decode_feature_message(json.dumps(real_rows[0]).encode())
-    assert message_time_seconds(record(b"x", timestamp=1_700_000_000_123), decoded) == pytest.approx(
-        1_700_000_000.123
-    )
+    assert message_time_seconds(record(b"x", timestamp=1_700_000_000_123), decoded) == pytest.approx(1_700_000_000.123)
     expected = datetime.fromisoformat(real_rows[0]["timestamp"].replace("Z", "+00:00")).timestamp()
     assert message_time_seconds(record(b"x", timestamp=-1), decoded) == pytest.approx(expected)
     assert message_time_seconds(record(b"x", timestamp=-1), None) is None
@@ -255,9 +253,7 @@ def test_n_messages_in_exactly_n_predictions_out(
         assert 3 <= batches <= len(rows)  # at most 200 per batch
         assert sample(registry, "volatility_consumer_processing_seconds_sum") > 0
         assert sample(registry, "volatility_prediction_probability_count") == len(rows)
-        assert (
-            sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
-        )
+        assert sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
         assert sample(registry, "volatility_consumer_lag_seconds") >= 0
         assert sample(registry, "volatility_consumer_processing_rate") > 0
 
@@ -294,9 +290,7 @@ def test_poison_goes_to_the_dlq_and_the_rest_flows(
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_broker_outage_mid_stream_loses_nothing(
-    registry: CollectorRegistry, real_rows: list[dict[str, Any]]
-) -> None:
+def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, real_rows: list[dict[str, Any]]) -> None:
     """The broker vanishes for 4 s while messages stream in and are worked on; every one is predicted.
 
     The outage is a cut network path (a proxy in front of Tansu), because Tansu keeps data in memory: killing
@@ -316,16 +310,12 @@ def test_broker_outage_mid_stream_loses_nothing(
         def stream() -> None:  # the upstream keeps producing through the outage (its sends wait and retry)
             for start in range(0, len(rows), 100):
                 acked.append(
-                    produce_rows(
-                        broker_via_proxy, settings.input_topic, rows[start : start + 100], timeout=60
-                    )
+                    produce_rows(broker_via_proxy, settings.input_topic, rows[start : start + 100], timeout=60)
                 )
                 time.sleep(0.05)
 
         with (
-            TopicCollector(
-                f"127.0.0.1:{broker.port}", settings.output_topic
-            ) as out,  # reads around the proxy
+            TopicCollector(f"127.0.0.1:{broker.port}", settings.output_topic) as out,  # reads around the proxy
             running_consumer(settings, registry),
         ):
             producer_thread = threading.Thread(target=stream, daemon=True)
@@ -339,9 +329,7 @@ def test_broker_outage_mid_stream_loses_nothing(
             producer_thread.join(90)
             assert sum(acked) == len(rows)
             expected = {identity(r) for r in rows}
-            out.wait_for(
-                lambda rs: expected <= {identity(r.value) for r in rs}, timeout=60, what="all predictions"
-            )
+            out.wait_for(lambda rs: expected <= {identity(r.value) for r in rs}, timeout=60, what="all predictions")
             counts = Counter(identity(r.value) for r in out.records())
         assert seen_at_cut < len(rows), "the outage must hit mid-stream"
         assert proxy.connections_accepted > accepted_before, "clients must have reconnected"
@@ -349,6 +337,47 @@ def test_broker_outage_mid_stream_loses_nothing(
         duplicates = sum(n - 1 for n in counts.values())
         print(f"outage: {len(rows)} messages, {duplicates} duplicates, none lost")
         assert sample(registry, "volatility_consumer_predictions_made_total") >= len(rows)
+    finally:
+        proxy.close()
+        broker.stop()
+
+
+@pytest.mark.timeout(60)
+def test_shutdown_during_an_outage_commits_nothing(
+    registry: CollectorRegistry, real_rows: list[dict[str, Any]]
+) -> None:
+    """SIGTERM while the broker is away: give up after the grace period, commit nothing (redelivery later)."""
+    proxy_port = free_port()
+    broker = start_broker(topics=SERVICE_TOPICS, advertised_port=proxy_port, timeout=5)
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    try:
+        broker.create_topics()
+        settings = fast_settings(
+            f"127.0.0.1:{proxy_port}", kafka_publish_timeout_seconds=0.3, consumer_shutdown_grace_seconds=1.0
+        )
+        rows = unique_rows(real_rows, 20)
+        produce_rows(settings.kafka_bootstrap_servers, settings.input_topic, rows)
+        consumer = make_consumer(settings)
+        producer = make_producer(settings.kafka_bootstrap_servers, max_block_ms=300)
+        loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), consumer, producer)
+        records: list[Any] = []
+        deadline = time.monotonic() + 20
+        while len(records) < len(rows) and time.monotonic() < deadline:
+            records.extend(r for rs in consumer.poll(timeout_ms=200).values() for r in rs)
+        assert len(records) == len(rows)
+        proxy.cut()
+        stop = threading.Event()
+        stop.set()  # the signal arrived while the batch was in hand
+        started = time.monotonic()
+        outcome = loop.process(records, stop)
+        assert not outcome.published and not outcome.committed
+        assert outcome.publish_attempts >= 2 and time.monotonic() - started < 10
+        assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_failed"}) >= 2
+        assert sample(registry, "volatility_consumer_messages_processed_total") == 0
+        proxy.restore()
+        consumer.close(autocommit=False)
+        producer.close(timeout=1)
+        assert _committed(settings.kafka_bootstrap_servers, settings.consumer_group, settings.input_topic) is None
     finally:
         proxy.close()
         broker.stop()
@@ -391,20 +420,14 @@ def test_process_survives_broker_kill_and_restart_then_stops_cleanly_on_sigterm(
             with TopicCollector(broker.bootstrap_servers, settings.output_topic) as out:
                 produce_rows(broker.bootstrap_servers, settings.input_topic, before)
                 want = {identity(r) for r in before}
-                out.wait_for(
-                    lambda rs: want <= {identity(r.value) for r in rs}, 30, "predictions before the crash"
-                )
+                out.wait_for(lambda rs: want <= {identity(r.value) for r in rs}, 30, "predictions before the crash")
             broker.kill()
             time.sleep(2)
             broker.start()
-            with TopicCollector(
-                broker.bootstrap_servers, settings.output_topic
-            ) as out:  # the new, empty topic
+            with TopicCollector(broker.bootstrap_servers, settings.output_topic) as out:  # the new, empty topic
                 produce_rows(broker.bootstrap_servers, settings.input_topic, after)
                 want = {identity(r) for r in after}
-                out.wait_for(
-                    lambda rs: want <= {identity(r.value) for r in rs}, 60, "predictions after restart"
-                )
+                out.wait_for(lambda rs: want <= {identity(r.value) for r in rs}, 60, "predictions after restart")
             assert service.running, service.log_tail()
             _, text = http_get(metrics_url)
             assert _metric(text, "volatility_consumer_messages_processed_total") >= 400

@@ -295,3 +295,11 @@ def test_live_client_gives_up_after_max_reconnects_when_nothing_listens() -> Non
 
     client = asyncio.run(scenario())
     assert client.stats.connects == 0 and client.stats.reconnects == 3
+
+
+def test_cli_writes_a_simulated_capture_that_replays(tmp_path: Path) -> None:
+    from services.ticks.__main__ import main
+
+    out = tmp_path / "sample.ndjson"
+    assert main(["simulate", "--seed", "4", "--seconds", "30", "--products", "BTC-USD,ETH-USD", "--out", str(out)]) == 0
+    assert list(replay(out)) == list(simulate(4, 30, ("BTC-USD", "ETH-USD")))
