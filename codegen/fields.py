@@ -1,0 +1,132 @@
+"""Reading spec fields: key-style (snake_case or Kubernetes camelCase), strict keys with suggestions, typed
+values, and errors that carry the file, line, SLO and dotted field path."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from codegen.durations import DurationError, format_duration, parse_duration
+from codegen.errors import SpecError
+from codegen.loader import Document, FieldPath
+from codegen.model import SpecKind
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
+LABEL_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CONDITION_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+NAME_RULE = "name must start and end with an alphanumeric and can only contain alphanumeric, '.', '_', and '-'"
+SEVERITIES = ("critical", "warning", "info")
+
+
+def camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+@dataclass
+class Fields:
+    """Per-document parsing state: where we are, which key style applies, and the errors so far."""
+
+    doc: Document
+    kind: SpecKind
+    errors: list[SpecError]
+    base: FieldPath = ()
+    slo: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def key(self, snake: str) -> str:
+        return camel(snake) if self.kind == "sloth.slok.dev/v1" else snake
+
+    def err(self, path: FieldPath, message: str) -> None:
+        full = (*self.base, *path)
+        self.errors.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
+
+    def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
+        """Return ``value`` as a dict after rejecting unknown keys (with the closest valid one suggested)."""
+        empty: dict[str, Any] = dict.fromkeys(allowed)
+        if value is None:
+            if required:
+                self.err(path, "required")
+            return empty
+        if not isinstance(value, dict):
+            self.err(path, f"must be a mapping, got {type(value).__name__}")
+            return empty
+        valid = [self.key(k) for k in allowed]
+        for key in value:
+            if key not in valid:
+                close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+                self.err((*path, key), f"unknown key {key!r}{hint}")
+        return {k: value.get(self.key(k)) for k in allowed}
+
+    def string(self, value: Any, path: FieldPath, required: bool = False) -> str:
+        if value is None or value == "":
+            if required:
+                self.err(path, "required")
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.err(path, f"must be a string, got {type(value).__name__}")
+            return ""
+        return str(value)
+
+    def boolean(self, value: Any, path: FieldPath) -> bool:
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.err(path, f"must be true or false, got {value!r}")
+            return False
+        return value
+
+    def duration(self, value: Any, path: FieldPath) -> str | None:
+        if value is None:
+            return None
+        try:
+            return format_duration(parse_duration(str(value)))
+        except DurationError as exc:
+            self.err(path, str(exc))
+            return None
+
+    def labels(self, value: Any, path: FieldPath, what: str = "label") -> tuple[tuple[str, str], ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.err(path, f"{what}s must be a mapping of {what} key to value")
+            return ()
+        out: list[tuple[str, str]] = []
+        for key, raw in value.items():
+            if not LABEL_KEY_RE.match(str(key)):
+                self.err((*path, key), f"invalid {what} key {key!r}: must match {LABEL_KEY_RE.pattern}")
+                continue
+            if what == "label" and key == "__name__":
+                self.err((*path, key), "label key __name__ is not allowed")
+                continue
+            if raw is None or raw == "" or isinstance(raw, dict | list):
+                self.err((*path, key), f"{what} value is required (a non-empty string)")
+                continue
+            out.append((str(key), stringify(raw)))
+        return tuple(sorted(out))
+
+
+def stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def dotted(path: FieldPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def merge_labels(*label_sets: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    merged: dict[str, str] = {}
+    for labels in label_sets:
+        merged.update(labels)
+    return tuple(sorted(merged.items()))

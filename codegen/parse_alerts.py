@@ -1,0 +1,85 @@
+"""Alert validation: Sloth's page/ticket alerting block, our ``for`` and no-data extensions, threshold alerts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegen.fields import ALERT_NAME_RE, SEVERITIES, Fields
+from codegen.loader import FieldPath
+from codegen.model import Alerting, AlertOptions, NoDataAlert, Source, ThresholdAlert
+from codegen.promql import check_expression
+
+# ---------------------------------------------------------------------------------------------------------------
+# Alerts
+
+
+def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
+    al = ctx.mapping(value, path, ["name", "labels", "annotations", "page_alert", "ticket_alert", "no_data_alert"])
+    name = ctx.string(al["name"], (*path, "name")) or None
+    if name and not ALERT_NAME_RE.match(name):
+        ctx.err((*path, "name"), f"invalid alert name {name!r}: must match {ALERT_NAME_RE.pattern}")
+    page = _parse_alert_options(ctx, al["page_alert"], (*path, ctx.key("page_alert")))
+    ticket = _parse_alert_options(ctx, al["ticket_alert"], (*path, ctx.key("ticket_alert")))
+    for label, options in (("page", page), ("ticket", ticket)):
+        if not options.disabled and not name:
+            ctx.err((*path, "name"), f"invalid alert: {label} alert: alert name is required")
+    nd_path = (*path, ctx.key("no_data_alert"))
+    nd = ctx.mapping(al["no_data_alert"], nd_path, ["disable", "for", "labels", "annotations"])
+    no_data = NoDataAlert(
+        disabled=ctx.boolean(nd["disable"], (*nd_path, "disable")),
+        for_=ctx.duration(nd["for"], (*nd_path, "for")) or "10m",
+        labels=ctx.labels(nd["labels"], (*nd_path, "labels")),
+        annotations=ctx.labels(nd["annotations"], (*nd_path, "annotations"), "annotation"),
+    )
+    return Alerting(
+        name=name,
+        labels=ctx.labels(al["labels"], (*path, "labels")),
+        annotations=ctx.labels(al["annotations"], (*path, "annotations"), "annotation"),
+        page=page,
+        ticket=ticket,
+        no_data=no_data,
+    )
+
+
+def _parse_alert_options(ctx: Fields, value: Any, path: FieldPath) -> AlertOptions:
+    opts = ctx.mapping(value, path, ["disable", "labels", "annotations", "for"])
+    return AlertOptions(
+        disabled=ctx.boolean(opts["disable"], (*path, "disable")),
+        labels=ctx.labels(opts["labels"], (*path, "labels")),
+        annotations=ctx.labels(opts["annotations"], (*path, "annotations"), "annotation"),
+        for_=ctx.duration(opts["for"], (*path, "for")),
+    )
+
+
+def parse_threshold_alerts(ctx: Fields, value: Any) -> tuple[ThresholdAlert, ...]:
+    if value is None:
+        return ()
+    path: FieldPath = (ctx.key("threshold_alerts"),)
+    if not isinstance(value, list):
+        ctx.err(path, "must be a list of alerts")
+        return ()
+    alerts: list[ThresholdAlert] = []
+    for index, raw in enumerate(value):
+        here = (*path, index)
+        before = len(ctx.errors)
+        fields = ctx.mapping(raw, here, ["name", "expr", "for", "severity", "labels", "annotations"], required=True)
+        name = ctx.string(fields["name"], (*here, "name"), required=True)
+        if name and not ALERT_NAME_RE.match(name):
+            ctx.err((*here, "name"), f"invalid alert name {name!r}: must match {ALERT_NAME_RE.pattern}")
+        expr = ctx.string(fields["expr"], (*here, "expr"), required=True)
+        if expr and (problem := check_expression(expr)):
+            ctx.err((*here, "expr"), f"invalid PromQL: {problem}")
+        severity = ctx.string(fields["severity"], (*here, "severity")) or "warning"
+        if severity not in SEVERITIES:
+            ctx.err((*here, "severity"), f"severity must be one of {', '.join(SEVERITIES)}")
+        annotations = ctx.labels(fields["annotations"], (*here, "annotations"), "annotation")
+        if not dict(annotations).get("summary"):
+            ctx.err((*here, "annotations"), "a summary annotation is required")
+        labels = ctx.labels(fields["labels"], (*here, "labels"))
+        if "severity" in dict(labels):
+            ctx.err((*here, "labels", "severity"), "set severity with the severity field, not a label")
+        for_ = ctx.duration(fields["for"], (*here, "for"))
+        if len(ctx.errors) == before:
+            source = Source(ctx.doc.path, ctx.doc.line((*ctx.base, *here)))
+            alerts.append(ThresholdAlert(name, expr.strip(), severity, for_, labels, annotations, source))
+    return tuple(alerts)

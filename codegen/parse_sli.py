@@ -1,0 +1,126 @@
+"""SLI validation: Sloth's events and raw SLIs, and our latency (histogram) and timeslice (gauge) extensions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from codegen.fields import CONDITION_RE, METRIC_RE, Fields
+from codegen.loader import FieldPath
+from codegen.model import SLI, WINDOW_TEMPLATE_RE, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.promql import check_expression, check_template
+
+
+def parse_sli(ctx: Fields, value: Any, path: FieldPath) -> SLI | None:
+    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "timeslice"])
+    if value is None:
+        ctx.err(path, "invalid SLI: at least one SLI type is required")
+        return None
+    present = [k for k, v in sli.items() if v is not None]
+    if not present:
+        ctx.err(path, "invalid SLI: at least one SLI type is required")
+        return None
+    if len(present) > 1:
+        ctx.err(path, f"invalid SLI: only one SLI type is allowed (found {', '.join(present)})")
+        return None
+    kind = present[0]
+    here = (*path, kind)
+    if kind == "plugin":
+        ctx.err(here, "Sloth SLI plugins are not supported by slogen; use events, raw, latency or timeslice")
+        return None
+    if kind == "events":
+        ev = ctx.mapping(sli["events"], here, ["error_query", "total_query"], required=True)
+        error = _template(ctx, ev["error_query"], (*here, ctx.key("error_query")), "sli error query")
+        total = _template(ctx, ev["total_query"], (*here, ctx.key("total_query")), "sli total query")
+        if error and total and error.strip() == total.strip():
+            ctx.err(here, "invalid SLI: both error and total queries can't be the same")
+        return EventsSLI(error, total) if error and total else None
+    if kind == "raw":
+        raw = ctx.mapping(sli["raw"], here, ["error_ratio_query"], required=True)
+        query = _template(ctx, raw["error_ratio_query"], (*here, ctx.key("error_ratio_query")), "sli raw query")
+        return RawSLI(query) if query else None
+    if kind == "latency":
+        return _parse_latency(ctx, sli["latency"], here)
+    return _parse_timeslice(ctx, sli["timeslice"], here)
+
+
+def _template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
+    text = ctx.string(value, path)
+    if not text:
+        ctx.err(path, f"{what} template: query template is required")
+        return ""
+    if not WINDOW_TEMPLATE_RE.search(text):
+        ctx.err(path, f"{what} template: template must contain the {{{{ .window }}}} variable")
+        return ""
+    problem = check_template(text)
+    if problem:
+        ctx.err(path, f"{what} expression: invalid PromQL: {problem}")
+        return ""
+    return text
+
+
+def _parse_latency(ctx: Fields, value: Any, path: FieldPath) -> LatencySLI | None:
+    lat = ctx.mapping(value, path, ["histogram", "threshold", "matchers", "buckets"], required=True)
+    before = len(ctx.errors)
+    histogram = ctx.string(lat["histogram"], (*path, "histogram"), required=True)
+    if histogram and not METRIC_RE.match(histogram):
+        ctx.err((*path, "histogram"), f"invalid metric name {histogram!r}")
+    for suffix in ("_bucket", "_count", "_sum"):
+        if histogram.endswith(suffix):
+            ctx.err((*path, "histogram"), f"give the histogram's base name, e.g. {histogram[: -len(suffix)]!r}")
+    threshold = lat["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
+        ctx.err((*path, "threshold"), "threshold must be a positive number (seconds, a histogram bucket boundary)")
+        threshold = 0.0
+    matchers = ctx.string(lat["matchers"], (*path, "matchers")).strip().strip("{}").strip()
+    if matchers and check_expression(f"metric{{{matchers}}}"):
+        ctx.err((*path, "matchers"), f'invalid label matchers {matchers!r}: expected e.g. job="api"')
+    buckets: tuple[float, ...] | None = None
+    if lat["buckets"] is not None:
+        raw = lat["buckets"]
+        if (
+            not isinstance(raw, list)
+            or not raw
+            or any(isinstance(b, bool) or not isinstance(b, int | float) for b in raw)
+        ):
+            ctx.err((*path, "buckets"), "buckets must be a non-empty list of numbers")
+        else:
+            buckets = tuple(float(b) for b in raw)
+            if list(buckets) != sorted(set(buckets)):
+                ctx.err((*path, "buckets"), "buckets must be strictly increasing")
+            elif threshold and float(threshold) not in buckets:
+                near = min(buckets, key=lambda b: abs(b - float(threshold)))
+                ctx.err(
+                    (*path, "threshold"),
+                    f"threshold {threshold} is not a bucket boundary (nearest: {near:g}); "
+                    "bad = count - bucket{le=threshold} needs an exact bucket",
+                )
+    if len(ctx.errors) > before:
+        return None
+    return LatencySLI(histogram, float(threshold), matchers, buckets)
+
+
+def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI | None:
+    ts = ctx.mapping(value, path, ["query", "bad_when", "missing_is_bad", "up_query"], required=True)
+    before = len(ctx.errors)
+    query = ctx.string(ts["query"], (*path, "query"), required=True)
+    if query:
+        if WINDOW_TEMPLATE_RE.search(query):
+            ctx.err((*path, "query"), "a timeslice query is an instant gauge expression: drop {{.window}}")
+        elif problem := check_expression(query):
+            ctx.err((*path, "query"), f"invalid PromQL: {problem}")
+    condition = ctx.string(ts["bad_when"], (*path, ctx.key("bad_when")), required=True)
+    match = CONDITION_RE.match(condition) if condition else None
+    if condition and not match:
+        ctx.err(
+            (*path, ctx.key("bad_when")),
+            f"invalid condition {condition!r}: expected an operator and a number, e.g. '> 30'",
+        )
+    missing_is_bad = ctx.boolean(ts["missing_is_bad"], (*path, ctx.key("missing_is_bad")))
+    up_query = ctx.string(ts["up_query"], (*path, ctx.key("up_query"))) or None
+    if missing_is_bad and not up_query:
+        ctx.err((*path, ctx.key("up_query")), 'required when missing_is_bad is true (e.g. up{job="api"})')
+    if up_query and (problem := check_expression(up_query)):
+        ctx.err((*path, ctx.key("up_query")), f"invalid PromQL: {problem}")
+    if len(ctx.errors) > before or match is None:
+        return None
+    return TimesliceSLI(query, match.group(1), float(match.group(2)), missing_is_bad, up_query)
