@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import platform
+import shutil
 import tempfile
 import threading
 import time
@@ -51,7 +52,8 @@ log = logging.getLogger("services.api")
 ERROR_TYPE_KEY = "volatility.error_type"  # scope key a handler uses to name its error for the metrics
 UNMATCHED = "unmatched"
 _MAX_REPORTED_ERRORS = 20
-_UNCOUNTED_PREFIXES = ("/metrics", "/admin/")
+_UNCOUNTED_PATH = "/metrics"
+_UNCOUNTED_PREFIX = "/admin/"
 _DERIVED_ERROR_TYPES = {
     404: "not_found",
     405: "method_not_allowed",
@@ -99,9 +101,7 @@ class ApiError(Exception):
 def _api_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     request.scope[ERROR_TYPE_KEY] = exc.error_type
-    return JSONResponse(
-        {"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers
-    )
+    return JSONResponse({"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -113,11 +113,15 @@ def _reject_constant(name: str) -> Any:
 
 
 def parse_json_body(body: bytes) -> Any:
-    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s."""
+    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s.
+
+    Integers are read as floats (features are floats): a 400-digit integer becomes inf, which validation
+    rejects by name, instead of an OverflowError when it is converted later.
+    """
     if not body:
         raise ApiError(422, "validation", "body: empty; expected a JSON object with 'rows'")
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant, parse_int=float)
     except RecursionError:
         raise ApiError(422, "validation", "body: JSON nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -146,9 +150,7 @@ def _loc_text(loc: Sequence[Any]) -> str:
 def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
     """Validated feature rows from a decoded body, or ApiError(422/413) naming every bad row and field."""
     if not isinstance(payload, dict):
-        raise ApiError(
-            422, "validation", f"body: expected a JSON object with 'rows', got {type(payload).__name__}"
-        )
+        raise ApiError(422, "validation", f"body: expected a JSON object with 'rows', got {type(payload).__name__}")
     unknown = sorted(str(k) for k in payload if k != "rows")
     if unknown:
         raise ApiError(
@@ -166,15 +168,11 @@ def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
             [{"loc": ["body", "rows"], "msg": "missing", "type": "missing"}],
         )
     if not isinstance(rows, list):
-        raise ApiError(
-            422, "validation", f"rows: expected an array of feature objects, got {type(rows).__name__}"
-        )
+        raise ApiError(422, "validation", f"rows: expected an array of feature objects, got {type(rows).__name__}")
     if not rows:
         raise ApiError(422, "validation", "rows: empty; send at least one row")
     if len(rows) > max_rows:
-        raise ApiError(
-            413, "payload_too_large", f"rows: {len(rows)} rows exceed the limit of {max_rows} per request"
-        )
+        raise ApiError(413, "payload_too_large", f"rows: {len(rows)} rows exceed the limit of {max_rows} per request")
     validated: list[dict[str, float]] = []
     errors: list[dict[str, Any]] = []
     for index, row in enumerate(rows):
@@ -182,6 +180,8 @@ def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
             validated.append(validate_feature_row(row))
         except FeatureError as exc:
             errors.append(_feature_error_entry(index, exc))
+        except (OverflowError, TypeError, ValueError) as exc:  # the feature module's contract is FeatureError
+            errors.append({"loc": ["body", "rows", index], "msg": f"invalid row ({exc})", "type": "invalid_feature"})
     if errors:
         first = errors[0]
         message = f"{_loc_text(first['loc'])}: {first['msg']}"
@@ -302,7 +302,8 @@ class RequestMetricsMiddleware:
         self._request_counters: dict[tuple[str, str, str], Any] = {}  # label lookups cost a lock each
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_UNCOUNTED_PREFIXES):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == _UNCOUNTED_PATH or path.startswith(_UNCOUNTED_PREFIX):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -381,11 +382,7 @@ def create_app(
     metrics = api_metrics(registry if registry is not None else _default_registry())
     exposed_registry = registry if registry is not None else _default_registry()
     state = ModelState()
-    faults = (
-        FaultInjector(cfg.fault_error_rate, cfg.fault_latency_seconds)
-        if cfg.fault_injection_enabled
-        else None
-    )
+    faults = FaultInjector(cfg.fault_error_rate, cfg.fault_latency_seconds) if cfg.fault_injection_enabled else None
     metrics.set_model(None, None)
 
     def try_load() -> bool:
@@ -427,7 +424,7 @@ def create_app(
             if multiprocess_dir() is not None:
                 from prometheus_client import multiprocess
 
-                multiprocess.mark_process_dead(os.getpid())
+                multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     app = FastAPI(
         title="volatility-slo prediction API",
@@ -590,17 +587,23 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _prepare_multiprocess_dir(workers: int) -> None:
-    """Several workers need prometheus multiprocess mode; its directory must start empty."""
+def _prepare_multiprocess_dir(workers: int) -> Path | None:
+    """Several workers need prometheus multiprocess mode; its directory must start empty.
+
+    Returns the directory when this function created it (the caller removes it on exit).
+    """
     directory = multiprocess_dir()
+    created = None
     if directory is None and workers > 1:
         directory = tempfile.mkdtemp(prefix="volatility-api-metrics-")
         os.environ[MULTIPROC_ENV] = directory
+        created = Path(directory)
     if directory is not None:
         path = Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()
+    return created
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -616,12 +619,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = args.port if args.port is not None else settings.api_port
     workers = args.workers or settings.api_workers
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _prepare_multiprocess_dir(workers)
+    created = _prepare_multiprocess_dir(workers)
     import uvicorn
 
-    uvicorn.run(
-        "services.api:app", host=host, port=port, workers=workers, log_level=args.log_level, access_log=False
-    )
+    try:
+        uvicorn.run(
+            "services.api:app", host=host, port=port, workers=workers, log_level=args.log_level, access_log=False
+        )
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
     return 0
 
 

@@ -109,9 +109,7 @@ class Settings:
             kafka_session_timeout_ms=reader.integer("KAFKA_SESSION_TIMEOUT_MS", 10_000, minimum=1000),
             kafka_heartbeat_interval_ms=reader.integer("KAFKA_HEARTBEAT_INTERVAL_MS", 3_000, minimum=100),
             kafka_request_timeout_ms=reader.integer("KAFKA_REQUEST_TIMEOUT_MS", 30_000, minimum=1000),
-            kafka_reconnect_backoff_max_ms=reader.integer(
-                "KAFKA_RECONNECT_BACKOFF_MAX_MS", 5_000, minimum=50
-            ),
+            kafka_reconnect_backoff_max_ms=reader.integer("KAFKA_RECONNECT_BACKOFF_MAX_MS", 5_000, minimum=50),
             kafka_publish_timeout_seconds=reader.number("KAFKA_PUBLISH_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             api_host=reader.text("API_HOST", "0.0.0.0"),
             api_port=reader.port("API_PORT", 8000),
@@ -124,9 +122,7 @@ class Settings:
             predict_max_body_bytes=reader.integer("PREDICT_MAX_BODY_BYTES", 1_048_576, minimum=1024),
             fault_injection_enabled=reader.flag("FAULT_INJECTION_ENABLED", False),
             fault_error_rate=reader.number("FAULT_ERROR_RATE", 0.0, maximum=1.0),
-            fault_latency_seconds=reader.number(
-                "FAULT_LATENCY_SECONDS", 0.0, maximum=MAX_FAULT_LATENCY_SECONDS
-            ),
+            fault_latency_seconds=reader.number("FAULT_LATENCY_SECONDS", 0.0, maximum=MAX_FAULT_LATENCY_SECONDS),
         )
         if not settings.fault_injection_enabled:
             for name, value in (

@@ -83,7 +83,7 @@ def decode_feature_message(value: bytes | None) -> FeatureMessage:
     if not value:
         raise PoisonMessage(BAD_JSON, "empty message")
     try:
-        payload = json.loads(value, parse_constant=_reject_constant)
+        payload = json.loads(value, parse_constant=_reject_constant, parse_int=float)  # huge ints: inf, not overflow
     except (ValueError, RecursionError) as exc:
         raise PoisonMessage(BAD_JSON, f"not JSON: {exc}") from None
     if not isinstance(payload, dict):
@@ -99,6 +99,8 @@ def decode_feature_message(value: bytes | None) -> FeatureMessage:
         features = validate_feature_row(payload)
     except FeatureError as exc:
         raise PoisonMessage(INVALID_MESSAGE, str(exc)) from None
+    except (OverflowError, TypeError, ValueError) as exc:  # anything else a bad message can provoke
+        raise PoisonMessage(INVALID_MESSAGE, f"invalid message ({exc})") from None
     return FeatureMessage(product_id=product_id, timestamp=timestamp, features=features)
 
 
@@ -260,9 +262,7 @@ class PredictionConsumer:
             if len(scores) == len(valid) and all(math.isfinite(s) for s in scores):
                 return list(zip(valid, scores, strict=True))
             raise ValueError("model returned missing or non-finite scores")
-        except (
-            Exception
-        ) as exc:  # the model is third-party code; isolate the culprit instead of crash-looping
+        except Exception as exc:  # the model is third-party code; isolate the culprit instead of crash-looping
             log.warning("batch prediction failed (%s); scoring row by row", exc)
         scored = []
         for item in valid:
@@ -272,14 +272,10 @@ class PredictionConsumer:
                     raise ValueError(f"non-finite score {score}")
                 scored.append((item, score))
             except Exception as exc:
-                outgoing.append(
-                    self._dead_letter(item[0], MODEL_ERROR, f"{type(exc).__name__}: {exc}", outcome)
-                )
+                outgoing.append(self._dead_letter(item[0], MODEL_ERROR, f"{type(exc).__name__}: {exc}", outcome))
         return scored
 
-    def _dead_letter(
-        self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome
-    ) -> Outgoing:
+    def _dead_letter(self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome) -> Outgoing:
         log.warning(
             "poison message %s/%d@%d (%s): %s",
             record.topic,
@@ -302,9 +298,7 @@ class PredictionConsumer:
             sent: list[tuple[Outgoing, Any]] = []
             for message in pending:
                 try:
-                    sent.append(
-                        (message, self.producer.send(message.topic, value=message.value, key=message.key))
-                    )
+                    sent.append((message, self.producer.send(message.topic, value=message.value, key=message.key)))
                 except KafkaError as exc:  # metadata unavailable within max_block_ms: the broker is away
                     log.debug("send failed: %s", exc)
                     sent.append((message, None))
@@ -319,9 +313,7 @@ class PredictionConsumer:
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds
                 if now >= give_up_at:
                     return False
-            log.warning(
-                "%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff
-            )
+            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff)
             time.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return True

@@ -63,9 +63,13 @@ def validate_feature_row(row: Mapping[str, Any]) -> dict[str, float]:
         if name not in row:
             raise FeatureError(f"{name}: missing feature")
         value = row[name]
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise FeatureError(f"{name}: not a number ({value!r})")
-        number = float(value)
+        kind = type(value)
+        if kind is not float and (kind is bool or not isinstance(value, Real)):  # exact-type fast path first
+            raise FeatureError(f"{name}: not a number ({value!r:.40})")
+        try:
+            number = value if kind is float else float(value)
+        except OverflowError:  # a 400-digit JSON integer
+            raise FeatureError(f"{name}: number out of range") from None
         if not math.isfinite(number):
             raise FeatureError(f"{name}: not finite ({number})")
         out[name] = number

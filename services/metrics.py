@@ -234,7 +234,7 @@ def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:
     if multiprocess_dir() is None:
         return registry
     combined = CollectorRegistry()
-    MultiProcessCollector(combined)
+    MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
     return combined
 
 

@@ -126,9 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=600.0, help="simulated span (default 600)")
     parser.add_argument("--products", nargs="+", default=["BTC-USD"], help="product ids to simulate")
     parser.add_argument("--replay", help="NDJSON capture of ticker envelopes to replay instead of simulating")
-    parser.add_argument(
-        "--rate", type=float, default=50.0, help="messages per second (0 = as fast as possible)"
-    )
+    parser.add_argument("--rate", type=float, default=50.0, help="messages per second (0 = as fast as possible)")
     parser.add_argument("--count", type=int, help="stop after this many messages")
     parser.add_argument("--duration", type=float, help="stop after this many wall-clock seconds")
     parser.add_argument("--live-time", action="store_true", help="stamp simulated ticks from now on")

@@ -159,18 +159,21 @@ def test_invalid_rows_get_422_naming_row_and_field(
     ],
     ids=["nan", "inf", "minus-inf", "truncated", "not-utf8", "empty", "deep-nesting"],
 )
-def test_broken_json_gets_422(
-    client: TestClient, registry: CollectorRegistry, raw: bytes, fragment: str
-) -> None:
+def test_broken_json_gets_422(client: TestClient, registry: CollectorRegistry, raw: bytes, fragment: str) -> None:
     response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert fragment in response.json()["message"]
     assert requests_with(registry, "422") == 1
 
 
-def test_overflowing_numbers_are_rejected_as_not_finite(
-    client: TestClient, rows: list[dict[str, float]]
-) -> None:
+def test_huge_integers_are_rejected_by_name_not_500(client: TestClient, rows: list[dict[str, float]]) -> None:
+    text = json.dumps({"rows": [rows[0], {**rows[0], "rv_60s": 10**400}]})
+    response = client.post("/predict", content=text.encode())
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("rows[1].rv_60s")
+
+
+def test_overflowing_numbers_are_rejected_as_not_finite(client: TestClient, rows: list[dict[str, float]]) -> None:
     text = json.dumps({"rows": rows[:1]}).replace(repr(rows[0]["rv_60s"]), "1e999", 1)
     response = client.post("/predict", content=text.encode())
     assert response.status_code == 422
@@ -193,10 +196,7 @@ def test_limits_answer_413(registry: CollectorRegistry, rows: list[dict[str, flo
         assert streamed.status_code == 413
         assert client.post("/predict", json={"rows": [rows[0]] * 5}).status_code == 200
     assert requests_with(registry, "413") == 3
-    assert (
-        value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="payload_too_large")
-        == 3
-    )
+    assert value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="payload_too_large") == 3
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -219,19 +219,10 @@ def test_metrics_match_the_traffic(
 
     assert requests_with(registry, "200") == 4
     assert requests_with(registry, "422") == 2
-    assert (
-        value(registry, "volatility_api_requests_total", method="GET", endpoint="/health", status="200") == 1
-    )
-    assert (
-        value(registry, "volatility_api_requests_total", method="GET", endpoint="unmatched", status="404")
-        == 1
-    )
-    assert (
-        value(registry, "volatility_api_requests_total", method="GET", endpoint="/predict", status="405") == 1
-    )
-    assert (
-        value(registry, "volatility_api_requests_total", method="GET", endpoint="/metrics", status="200") == 0
-    )
+    assert value(registry, "volatility_api_requests_total", method="GET", endpoint="/health", status="200") == 1
+    assert value(registry, "volatility_api_requests_total", method="GET", endpoint="unmatched", status="404") == 1
+    assert value(registry, "volatility_api_requests_total", method="GET", endpoint="/predict", status="405") == 1
+    assert value(registry, "volatility_api_requests_total", method="GET", endpoint="/metrics", status="200") == 0
     assert value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="validation") == 2
     assert value(registry, "volatility_api_errors_total", endpoint="unmatched", error_type="not_found") == 1
     # every POST /predict is timed, whatever its outcome, and a fast one lands under the 0.8 s bucket
@@ -268,16 +259,11 @@ def test_missing_ml_artifact_means_503_with_the_reason(
         assert client.post("/predict", json={"rows": [{}]}).status_code == 422  # bad input is still a 4xx
     assert value(registry, "volatility_api_health_status") == 0
     assert requests_with(registry, "503") == 1
-    assert (
-        value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="model_unavailable")
-        == 1
-    )
+    assert value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="model_unavailable") == 1
     assert value(registry, "volatility_prediction_latency_seconds_count") == 2
 
 
-def test_a_model_that_appears_later_is_picked_up(
-    registry: CollectorRegistry, rows: list[dict[str, float]]
-) -> None:
+def test_a_model_that_appears_later_is_picked_up(registry: CollectorRegistry, rows: list[dict[str, float]]) -> None:
     attempts: list[str] = []
 
     def loader(variant: str) -> Model:  # not trained on the first two tries, like a fresh deployment
@@ -286,9 +272,7 @@ def test_a_model_that_appears_later_is_picked_up(
             raise ModelLoadError("not trained yet")
         return load_model("baseline")
 
-    app = create_app(
-        Settings(model_variant="ml", model_reload_interval_seconds=0.05), registry=registry, loader=loader
-    )
+    app = create_app(Settings(model_variant="ml", model_reload_interval_seconds=0.05), registry=registry, loader=loader)
     with TestClient(app) as client:
         assert client.get("/health").status_code == 503
         deadline = time.monotonic() + 5
@@ -324,17 +308,10 @@ def test_injected_errors_are_counted_as_server_errors(
     assert requests_with(registry, "500") == 5
     assert value(registry, "volatility_api_errors_total", endpoint="/predict", error_type="injected") == 5
     # the control plane itself is not service traffic
-    assert (
-        value(
-            registry, "volatility_api_requests_total", method="POST", endpoint="/admin/faults", status="200"
-        )
-        == 0
-    )
+    assert value(registry, "volatility_api_requests_total", method="POST", endpoint="/admin/faults", status="200") == 0
 
 
-def test_injected_latency_lands_above_the_slo_bucket(
-    registry: CollectorRegistry, rows: list[dict[str, float]]
-) -> None:
+def test_injected_latency_lands_above_the_slo_bucket(registry: CollectorRegistry, rows: list[dict[str, float]]) -> None:
     with client_for(registry, fault_injection_enabled=True, fault_latency_seconds=0.85) as client:
         assert client.post("/predict", json={"rows": rows[:1]}).status_code == 200
     assert value(registry, "volatility_prediction_latency_seconds_count") == 1
@@ -384,9 +361,7 @@ def test_two_workers_report_every_request_once(tmp_path: Path, rows: list[dict[s
             assert http.post("/predict", content=b"{", headers={"connection": "close"}).status_code == 422
         _, text = http_get(f"{base}/metrics")
         assert api.stop() == 0
-    assert (
-        _sample(text, 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"}') == 40
-    )
+    assert _sample(text, 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"}') == 40
     assert _sample(text, 'volatility_api_requests_total{endpoint="/predict",method="POST",status="422"}') == 1
     assert _sample(text, "volatility_prediction_latency_seconds_count") == 41
     total = _sample(text, 'volatility_predictions_total{prediction="0"}') + _sample(

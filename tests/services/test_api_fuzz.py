@@ -48,7 +48,12 @@ json_values = st.recursive(
     max_leaves=30,
 )
 feature_values = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=5), st.none(), st.booleans()
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.integers(min_value=10**300, max_value=10**400),  # beyond float range
+    st.text(max_size=5),
+    st.none(),
+    st.booleans(),
 )
 rows_like = st.lists(
     st.fixed_dictionaries(

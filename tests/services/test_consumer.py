@@ -166,10 +166,11 @@ def test_decode_accepts_a_feature_message(real_rows: list[dict[str, Any]]) -> No
         (lambda row: {**row, "surprise": 1.0}, INVALID_MESSAGE, "surprise"),
         (lambda row: json.dumps({**row, "rv_60s": float("nan")}).encode(), BAD_JSON, "NaN"),
         (lambda row: json.dumps({**row, "rv_60s": float("inf")}).encode(), BAD_JSON, "Infinity"),
+        (lambda row: {**row, "rv_60s": 10**400}, INVALID_MESSAGE, "rv_60s"),
     ],
     ids=[
         "broken-json", "empty", "array", "no-product", "no-timestamp", "bad-timestamp", "missing-feature",
-        "string-feature", "unknown-feature", "nan", "infinity",
+        "string-feature", "unknown-feature", "nan", "infinity", "huge-int",
     ],
 )  # fmt: skip
 def test_decode_rejects_poison_naming_the_problem(
@@ -254,8 +255,35 @@ def test_n_messages_in_exactly_n_predictions_out(
         assert sample(registry, "volatility_consumer_processing_seconds_sum") > 0
         assert sample(registry, "volatility_prediction_probability_count") == len(rows)
         assert sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
-        assert sample(registry, "volatility_consumer_lag_seconds") >= 0
         assert sample(registry, "volatility_consumer_processing_rate") > 0
+        deadline = time.monotonic() + 5
+        while sample(registry, "volatility_consumer_lag_seconds") != 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sample(registry, "volatility_consumer_lag_seconds") == 0  # caught up: nothing is waiting
+
+
+@pytest.mark.timeout(60)
+def test_lag_is_now_minus_the_oldest_message_time(
+    tansu: LocalBroker, registry: CollectorRegistry, real_rows: list[dict[str, Any]]
+) -> None:
+    settings = fast_settings(tansu.bootstrap_servers)
+    now = time.time()
+    stamps = [int((now - age) * 1000) for age in (12.0, 30.0, 5.0)]
+    records = [
+        record(json.dumps(row).encode(), offset=i, timestamp=stamp)
+        for i, (row, stamp) in enumerate(zip(unique_rows(real_rows, 3), stamps, strict=True))
+    ]
+    consumer = make_consumer(settings)
+    producer = make_producer(tansu.bootstrap_servers)
+    try:
+        loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), consumer, producer)
+        outcome = loop.process(records)
+    finally:
+        consumer.close(autocommit=False)
+        producer.close(timeout=5)
+    assert outcome.published and outcome.predictions == 3
+    lag = sample(registry, "volatility_consumer_lag_seconds")
+    assert 30.0 <= lag < 30.0 + (time.time() - now) + 1.0
 
 
 @pytest.mark.timeout(90)
@@ -306,12 +334,12 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         rows = unique_rows(real_rows, 3000)
         settings = fast_settings(broker_via_proxy, consumer_batch_size=100)
         acked: list[int] = []
+        upstream = make_producer(broker_via_proxy, max_block_ms=60_000, delivery_timeout_ms=60_000)
 
         def stream() -> None:  # the upstream keeps producing through the outage (its sends wait and retry)
             for start in range(0, len(rows), 100):
-                acked.append(
-                    produce_rows(broker_via_proxy, settings.input_topic, rows[start : start + 100], timeout=60)
-                )
+                chunk = rows[start : start + 100]
+                acked.append(produce_rows("", settings.input_topic, chunk, timeout=60, producer=upstream))
                 time.sleep(0.05)
 
         with (
@@ -337,6 +365,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         duplicates = sum(n - 1 for n in counts.values())
         print(f"outage: {len(rows)} messages, {duplicates} duplicates, none lost")
         assert sample(registry, "volatility_consumer_predictions_made_total") >= len(rows)
+        upstream.close(timeout=5)
     finally:
         proxy.close()
         broker.stop()

@@ -208,3 +208,12 @@ def test_validate_feature_row_accepts_ints_and_drops_metadata() -> None:
     assert "product_id" not in clean
     with pytest.raises(FeatureError, match="row"):
         validate_feature_row([1, 2])  # type: ignore[arg-type]
+
+
+def test_validate_feature_row_rejects_huge_integers_by_name() -> None:
+    from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
+
+    row = dict.fromkeys(FEATURE_COLUMNS, 0.5)
+    row[FEATURE_COLUMNS[0]] = 10**400
+    with pytest.raises(FeatureError, match=f"{FEATURE_COLUMNS[0]}: number out of range"):
+        validate_feature_row(row)

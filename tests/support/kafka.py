@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.kafka_io import encode_json, make_producer
 
@@ -79,9 +79,7 @@ class TopicCollector:
             if predicate(self.records()):
                 return
             time.sleep(0.05)
-        raise AssertionError(
-            f"timed out after {timeout}s waiting for {what or predicate}; have {len(self.records())}"
-        )
+        raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}; have {len(self.records())}")
 
     def close(self) -> None:
         self._stop.set()
@@ -96,10 +94,20 @@ class TopicCollector:
 
 
 def produce_rows(
-    bootstrap_servers: str, topic: str, rows: Iterable[Mapping[str, Any] | bytes], *, timeout: float = 30.0
+    bootstrap_servers: str,
+    topic: str,
+    rows: Iterable[Mapping[str, Any] | bytes],
+    *,
+    timeout: float = 30.0,
+    producer: KafkaProducer | None = None,
 ) -> int:
-    """Publish rows (dicts as JSON, bytes verbatim) keyed by product_id and wait for every ack."""
-    producer = make_producer(bootstrap_servers, client_id="test-producer", max_block_ms=int(timeout * 1000))
+    """Publish rows (dicts as JSON, bytes verbatim) keyed by product_id and wait for every ack.
+
+    Pass a long-lived `producer` to publish through an outage: building a new client needs the broker.
+    """
+    own = producer is None
+    if producer is None:
+        producer = make_producer(bootstrap_servers, client_id="test-producer", max_block_ms=int(timeout * 1000))
     try:
         futures = []
         for row in rows:
@@ -112,4 +120,5 @@ def produce_rows(
             future.get(timeout=timeout)
         return len(futures)
     finally:
-        producer.close(timeout=5)
+        if own:
+            producer.close(timeout=5)

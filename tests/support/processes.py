@@ -47,9 +47,7 @@ def wait_http_ok(url: str, timeout: float, process: ServiceProcess | None = None
 class ServiceProcess:
     """`python -m <module> <args>` with `env` added to the current environment; logs go to a temp file."""
 
-    def __init__(
-        self, module: str, *args: str, env: Mapping[str, str] | None = None, name: str | None = None
-    ):
+    def __init__(self, module: str, *args: str, env: Mapping[str, str] | None = None, name: str | None = None):
         self.module = module
         self.args: Sequence[str] = args
         self.env = {**os.environ, **(env or {})}
