@@ -275,7 +275,7 @@ def test_a_model_that_appears_later_is_picked_up(registry: CollectorRegistry, ro
     app = create_app(Settings(model_variant="ml", model_reload_interval_seconds=0.05), registry=registry, loader=loader)
     with TestClient(app) as client:
         assert client.get("/health").status_code == 503
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15
         while client.get("/health").status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert client.get("/health").status_code == 200

@@ -256,7 +256,7 @@ def test_n_messages_in_exactly_n_predictions_out(
         assert sample(registry, "volatility_prediction_probability_count") == len(rows)
         assert sample(registry, "volatility_model_info", {"variant": "baseline", "version": model.version}) == 1
         assert sample(registry, "volatility_consumer_processing_rate") > 0
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 15
         while sample(registry, "volatility_consumer_lag_seconds") != 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert sample(registry, "volatility_consumer_lag_seconds") == 0  # caught up: nothing is waiting
@@ -390,7 +390,7 @@ def test_shutdown_during_an_outage_commits_nothing(
         producer = make_producer(settings.kafka_bootstrap_servers, max_block_ms=300)
         loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), consumer, producer)
         records: list[Any] = []
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 45
         while len(records) < len(rows) and time.monotonic() < deadline:
             records.extend(r for rs in consumer.poll(timeout_ms=200).values() for r in rs)
         assert len(records) == len(rows)
@@ -400,7 +400,7 @@ def test_shutdown_during_an_outage_commits_nothing(
         started = time.monotonic()
         outcome = loop.process(records, stop)
         assert not outcome.published and not outcome.committed
-        assert outcome.publish_attempts >= 2 and time.monotonic() - started < 10
+        assert outcome.publish_attempts >= 2 and time.monotonic() - started < 20
         assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_failed"}) >= 2
         assert sample(registry, "volatility_consumer_messages_processed_total") == 0
         proxy.restore()
