@@ -11,7 +11,7 @@ SLO_DIR := slo
 GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md
 
 .PHONY: venv generate generate-check validate test test-fast promtool-test lint bench docs \
-        install-system-deps train drift stack stack-down snapshot import-dashboards clean
+        install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser
 
 venv: $(STAMP)
 
@@ -104,3 +104,30 @@ load-test: $(STAMP)
 
 broker: $(STAMP)
 	$(BIN)/python -m services.local_broker --port $(BROKER_PORT)
+
+## The whole system on 127.0.0.1 without Docker: Tansu broker + topics, Alertmanager, API, consumer, producer,
+## drift job and Prometheus (Debian binaries) with the generated rules; prints the URLs, records PIDs and ports in
+## .work/stack/. STACK_ARGS e.g. "--model-variant baseline --enable-faults --free-ports" (python -m stack up -h).
+STACK_DIR := .work/stack
+stack: $(STAMP) install-system-deps
+	$(BIN)/python -m stack --state-dir $(STACK_DIR) up $(STACK_ARGS)
+
+## Stop exactly the processes `make stack` started (by recorded PID and start time).
+stack-down:
+	$(BIN)/python -m stack --state-dir $(STACK_DIR) down
+
+## Chromium for `make snapshot` (Debian's chromium runs headless here); installed only when missing, as root.
+install-browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      chromium >/dev/null; \
+	  else echo "chromium missing: install Debian's 'chromium' package (as root)" >&2; exit 2; fi; \
+	fi
+
+## Render dashboards/*.json from a running Prometheus (default: the one `make stack` started) into
+## docs/img/<uid>.png, panels laid out as in Grafana. SNAPSHOT_ARGS e.g. "--minutes 60 --prometheus URL".
+snapshot: $(STAMP) install-browser
+	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img $(SNAPSHOT_ARGS)
+# The snapshot test (tests/e2e/test_snapshot.py) screenshots with chromium.
+test: install-browser

@@ -14,6 +14,7 @@ import yaml
 
 API_JOB = "volatility-api"
 CONSUMER_JOB = "volatility-consumer"
+DRIFT_JOB = "volatility-drift"
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class PrometheusTargets:
     consumer: str
     prometheus: str
     alertmanager: str | None = None
+    drift: str | None = None
 
 
 def _seconds(duration: str) -> float:
@@ -42,7 +44,7 @@ def prometheus_config(
     evaluation_interval: str = "15s",
     external_labels: dict[str, str] | None = None,
 ) -> str:
-    """prometheus.yml text: both service jobs (the job names every rule and dashboard selects on), the rules,
+    """prometheus.yml text: the service jobs (the job names every rule and dashboard selects on), the rules,
     and Alertmanager when one is given. The scrape timeout never exceeds the interval (Prometheus refuses)."""
     interval = _seconds(scrape_interval)
     timeout = scrape_interval if interval < 10 else "10s"
@@ -60,10 +62,12 @@ def prometheus_config(
             {"job_name": "prometheus", "static_configs": [{"targets": [targets.prometheus]}]},
         ],
     }
+    scrape = config["scrape_configs"]
+    assert isinstance(scrape, list)
+    if targets.drift is not None:
+        scrape.insert(2, {"job_name": DRIFT_JOB, "static_configs": [{"targets": [targets.drift]}]})
     if targets.alertmanager is not None:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [targets.alertmanager]}]}]}
-        scrape = config["scrape_configs"]
-        assert isinstance(scrape, list)
         scrape.append({"job_name": "alertmanager", "static_configs": [{"targets": [targets.alertmanager]}]})
     return yaml.safe_dump(config, sort_keys=False)
 

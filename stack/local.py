@@ -1,4 +1,5 @@
-"""The whole system on 127.0.0.1 without Docker: broker, topics, Alertmanager, API, consumer, producer, Prometheus.
+"""The whole system on 127.0.0.1 without Docker: broker, topics, Alertmanager, API, consumer, producer, a steady
+client of the API, the drift job and Prometheus.
 
 `LocalStack(settings).start()` brings everything up in dependency order and waits for each part to be ready;
 `stop()` ends everything it started, in reverse order. The end-to-end test drives the same object (it stops the
@@ -39,9 +40,10 @@ DEFAULT_PORTS: Mapping[str, int] = {
     "consumer": 8001,
     "prometheus": 9090,
     "alertmanager": 9093,
+    "drift": 8002,
 }
-# Start order; stop order is the reverse. The producer stops first so nothing is left half-published.
-ORDER = ("broker", "alertmanager", "api", "consumer", "producer", "prometheus")
+# Start order; stop order is the reverse (Prometheus first, the broker last).
+ORDER = ("broker", "alertmanager", "api", "consumer", "producer", "client", "drift", "prometheus")
 # Tansu admits a group member only after one rebalance timeout (= max.poll.interval): keep it short locally.
 FAST_GROUP_JOIN_ENV: Mapping[str, str] = {
     "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
@@ -105,12 +107,18 @@ class StackSettings:
     producer_rate: float = 2.0  # messages per second, all products together
     producer_products: tuple[str, ...] = ("BTC-USD", "ETH-USD")
     producer_duration_seconds: float = 3600.0  # the producer stops by itself after this
+    producer_poison_every: int = 0  # every Nth message broken (DLQ path, consumer error metrics); 0 = none
+    client_rate: float = 5.0  # POST /predict per second by stack.traffic, so the API SLOs see traffic; 0 = none
     prefer_default_ports: bool = True  # False: every port is picked free (tests)
     webhook_url: str | None = None  # Alertmanager receivers post here when set
     alert_group_wait: str = "30s"
     alert_group_interval: str = "5m"
     service_env: Mapping[str, str] = field(default_factory=dict)  # extra env for API, consumer, producer
     train_if_missing: bool = True  # ml variant without a trained model: train one first (`make train`)
+    drift: bool = True  # run the drift job (Prometheus job volatility-drift)
+    # None: Evidently compares a fresh normal-mode simulated hour with the training features (~15 s before the
+    # gauges appear); a path: publish that drift metrics JSON at once (`services.drift --from-json`).
+    drift_json: Path | None = None
     ready_timeout: float = 60.0
 
 
@@ -136,9 +144,10 @@ class LocalStack:
             "consumer": "consumer metrics (/metrics)",
             "prometheus": "Prometheus (rules, alerts, graphs)",
             "alertmanager": "Alertmanager",
+            "drift": "drift job metrics (/metrics)",
             "broker": "Kafka-protocol broker (Tansu)",
         }
-        return {f"{name}": f"{self.url(name)}  {what}" for name, what in names.items() if name in self.ports}
+        return {name: f"{self.url(name)}  {what}" for name, what in names.items() if name in self.ports}
 
     @property
     def state_path(self) -> Path:
@@ -158,6 +167,10 @@ class LocalStack:
             self.start_api()
             self.start_consumer()
             self.start_producer()
+            if self.settings.client_rate > 0:
+                self.start_client()
+            if self.settings.drift:
+                self.start_drift(wait=self.settings.drift_json is not None)
             self._start_prometheus()
         except BaseException:
             self.stop()
@@ -165,7 +178,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        """Stop every component this object started, producer first, broker last; forget the state file."""
+        """Stop every component this object started in reverse start order — Prometheus first, so a shutdown
+        does not page — and the broker last; forget the state file."""
         for name in reversed(ORDER):
             component = self.components.get(name)
             if component is not None:
@@ -235,6 +249,7 @@ class LocalStack:
             "--seconds", str(seconds),
             "--duration", str(cfg.producer_duration_seconds),
             "--live-time",
+            "--poison-every", str(cfg.producer_poison_every),
             "--products", *products,
         ]  # fmt: skip
         producer = self._spawn("producer", argv, self.service_env())
@@ -243,6 +258,58 @@ class LocalStack:
             raise ProcessError(f"producer exited at once:\n{producer.log_tail()}")
         self._save_state()
         return producer
+
+    def start_client(self) -> ManagedProcess:
+        """The steady API client (stack.traffic) for as long as the producer runs."""
+        cfg = self.settings
+        argv = [
+            self.python, "-m", "stack.traffic", "--url", self.url("api"),
+            "--rate", str(cfg.client_rate), "--duration", str(cfg.producer_duration_seconds),
+        ]  # fmt: skip
+        client = self._spawn("client", argv, {"PYTHONUNBUFFERED": "1"})
+        time.sleep(0.2)
+        if not client.running:
+            raise ProcessError(f"client exited at once:\n{client.log_tail()}")
+        self._save_state()
+        return client
+
+    def start_drift(self, drift_json: Path | None = None, wait: bool = True) -> ManagedProcess:
+        """Start (or restart) the drift job. Without a JSON it computes first: `wait=False` lets Prometheus
+        start meanwhile (its drift SLO does not count a missing scrape as bad)."""
+        old = self.components.get("drift")
+        if old is not None:
+            old.stop()
+        cfg = self.settings
+        source = drift_json or cfg.drift_json
+        reports = cfg.state_dir / "drift-reports"
+        argv = [
+            self.python, "-m", "services.drift", "--serve",
+            "--host", LOOPBACK, "--port", str(self.ports["drift"]),
+            "--no-summary", "--no-control", "--reports-dir", str(reports),
+        ]  # fmt: skip
+        if source is not None:
+            argv += ["--from-json", str(source)]
+        else:
+            capture = cfg.state_dir / "normal-window.ndjson"
+            if not capture.exists():
+                self._run_step(
+                    "normal-mode capture for the drift job",
+                    [self.python, "-m", "services.ticks", "simulate", "--seed", "4242", "--seconds", "3900",
+                     "--products", "BTC-USD", "--out", str(capture)],
+                )  # fmt: skip
+            argv += ["--current", str(capture), "--interval", "3600"]
+        drift = self._spawn("drift", argv, {"PYTHONUNBUFFERED": "1"})
+        if wait:
+            self._wait_http(drift, f"{self.url('drift')}/metrics")
+        self._save_state()
+        return drift
+
+    def _run_step(self, what: str, argv: Sequence[str]) -> None:
+        log = self.settings.state_dir / "steps.log"
+        with open(log, "ab") as out:
+            done = subprocess.run(argv, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, check=False)
+        if done.returncode != 0:
+            raise StackError(f"{what} failed (exit {done.returncode}); see {log}")
 
     def _start_broker(self) -> None:
         from services.local_broker import SERVICE_TOPICS, start_broker
@@ -282,6 +349,7 @@ class LocalStack:
             consumer=f"{LOOPBACK}:{self.ports['consumer']}",
             prometheus=f"{LOOPBACK}:{self.ports['prometheus']}",
             alertmanager=f"{LOOPBACK}:{self.ports['alertmanager']}",
+            drift=f"{LOOPBACK}:{self.ports['drift']}" if cfg.drift else None,
         )
         config_path = cfg.state_dir / "prometheus.yml"
         config_path.write_text(
@@ -311,13 +379,15 @@ class LocalStack:
         deadline = time.monotonic() + self.settings.ready_timeout
         while time.monotonic() < deadline:
             if not process.running:
-                raise ProcessError(f"{process.name} exited with {process.process and process.process.poll()}:\n"
-                                   f"{process.log_tail()}")
+                raise ProcessError(
+                    f"{process.name} exited with {process.process and process.process.poll()}:\n{process.log_tail()}"
+                )
             if http_status(url) == 200:
                 return
             time.sleep(0.1)
-        raise ProcessError(f"{process.name} not ready at {url} after {self.settings.ready_timeout}s:\n"
-                           f"{process.log_tail()}")
+        raise ProcessError(
+            f"{process.name} not ready at {url} after {self.settings.ready_timeout}s:\n{process.log_tail()}"
+        )
 
     def _pick_ports(self) -> None:
         for name, default in DEFAULT_PORTS.items():

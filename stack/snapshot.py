@@ -1,0 +1,902 @@
+"""`make snapshot`: the generated dashboards rendered from a running Prometheus into PNGs, as Grafana lays them out.
+
+Grafana cannot run on these machines, yet the README should show what on-call sees. This module runs every
+panel's queries (variables expanded as Grafana does, see stack.dashboards) over a time range, draws each panel
+as inline SVG/HTML at its gridPos (24 columns, 30 px rows, 8 px gaps: Grafana's grid), and has headless
+Chromium screenshot the page: one PNG per dashboard.
+
+The drawing follows the panel JSON, not a guess: units and decimals, min/max, thresholds (lines, stat colours,
+gauge markers), value mappings (UP/DOWN), stacking, fill opacity, legends from legendFormat, the table's
+hidden columns. It is a picture, not Grafana: no tooltips, no interactions, a fixed dark theme.
+
+    python -m stack.snapshot [--prometheus URL] [--minutes 30] [--out docs/img] [--dashboards dashboards]
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stack.dashboards import all_values, expand, legend_name, load_dashboard, time_variables
+from stack.prometheus_api import PrometheusClient, PrometheusError
+
+GRID_COLUMNS = 24
+ROW_PX = 30
+GAP_PX = 8
+PAGE_PADDING = 16
+HEADER_PX = 64
+PANEL_TITLE_PX = 30
+PANEL_PAD = 8
+DEFAULT_WIDTH = 1600
+
+THEME = {
+    "page": "#111217",
+    "panel": "#181b1f",
+    "border": "#2c3235",
+    "text": "#ccccdc",
+    "muted": "#8e8e99",
+    "grid": "#2a2d33",
+}
+NAMED_COLORS = {
+    "green": "#73BF69",
+    "red": "#F2495C",
+    "orange": "#FF9830",
+    "yellow": "#FADE2A",
+    "blue": "#5794F2",
+    "purple": "#B877D9",
+    "text": THEME["text"],
+    "dark-red": "#C4162A",
+    "dark-green": "#37872D",
+    "dark-yellow": "#E0B400",
+    "dark-orange": "#FA6400",
+    "transparent": "transparent",
+}
+PALETTE = ("#73BF69", "#F2CC0C", "#8AB8FF", "#FF780A", "#F2495C", "#5794F2", "#B877D9", "#705DA0", "#37872D")
+
+
+def color(name: str | None) -> str:
+    if not name:
+        return THEME["text"]
+    return NAMED_COLORS.get(name, name)
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Values: units, thresholds, mappings
+
+
+def format_value(value: float, unit: str | None, decimals: int | None = None) -> str:
+    """A value as Grafana shows it for the units the generated dashboards use."""
+    if value is None or math.isnan(value):
+        return "NaN"
+    unit = unit or "short"
+
+    def num(v: float, default: int = 2) -> str:
+        places = decimals if decimals is not None else (0 if abs(v) >= 100 or v == int(v) else default)
+        return f"{v:.{places}f}"
+
+    if unit.startswith("suffix:"):
+        return f"{num(value)}{unit[len('suffix:') :]}"
+    if unit == "percentunit":
+        return f"{num(value * 100, 1)}%"
+    if unit == "percent":
+        return f"{num(value, 1)}%"
+    if unit == "ms":
+        return f"{num(value / 1000)} s" if abs(value) >= 1000 else f"{num(value)} ms"
+    if unit == "s":
+        if abs(value) >= 60:
+            return f"{num(value / 60)} min"
+        return f"{num(value * 1000)} ms" if 0 < abs(value) < 1 else f"{num(value)} s"
+    if unit in ("reqps", "mps", "ops", "rps"):
+        suffix = {"reqps": "req/s", "mps": "mps", "ops": "ops", "rps": "rps"}[unit]
+        return f"{num(value)} {suffix}"
+    for size, letter in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{num(value / size)} {letter}"
+    return num(value)
+
+
+def threshold_color(value: float, thresholds: Mapping[str, Any] | None) -> str:
+    """The colour of the highest step whose value is <= `value` (the first step, value null, is the base)."""
+    steps = (thresholds or {}).get("steps") or [{"color": "green", "value": None}]
+    chosen = steps[0].get("color")
+    for step in steps[1:]:
+        if step.get("value") is not None and value >= float(step["value"]):
+            chosen = step.get("color")
+    return color(chosen)
+
+
+def mapped(value: float, mappings: Sequence[Mapping[str, Any]]) -> tuple[str, str] | None:
+    """(text, colour) of a value mapping that matches `value` exactly, else None."""
+    for mapping in mappings:
+        if mapping.get("type") != "value":
+            continue
+        for key, result in (mapping.get("options") or {}).items():
+            try:
+                if float(key) == value:
+                    return str(result.get("text", key)), color(result.get("color"))
+            except ValueError:
+                continue
+    return None
+
+
+def last_not_null(points: Sequence[tuple[float, float]]) -> float | None:
+    for _, v in reversed(points):
+        if not math.isnan(v):
+            return v
+    return None
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    span = high - low
+    if span <= 0:
+        return [low]
+    raw = span / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    return ticks
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass
+class PanelData:
+    """What a panel's queries returned: named series (range) or named values (instant)."""
+
+    series: list[tuple[str, dict[str, str], list[tuple[float, float]]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def has_data(self) -> bool:
+        return any(points for _, _, points in self.series)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: float
+    end: float
+    scrape_interval: float
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    def step(self, width_px: float) -> float:
+        """Grafana's interval: the range over the panel's pixel width, never below the scrape interval."""
+        return max(self.scrape_interval, math.ceil(self.seconds / max(100.0, width_px)))
+
+
+def fetch_panel(
+    panel: Mapping[str, Any],
+    client: PrometheusClient,
+    window: TimeRange,
+    variables: Mapping[str, str],
+    width_px: float,
+) -> PanelData:
+    step = window.step(width_px)
+    names = {**variables, **time_variables(window.seconds, step, window.scrape_interval)}
+    data = PanelData()
+    for target in panel.get("targets", []):
+        expr = target.get("expr")
+        if not expr or target.get("hide"):
+            continue
+        try:
+            query = expand(str(expr), names)
+            if target.get("instant") and not target.get("range"):
+                for sample in client.query(query, window.end):
+                    name = legend_name(str(target.get("legendFormat", "")), sample.labels)
+                    data.series.append((name, sample.labels, [(window.end, sample.value)]))
+            else:
+                for series in client.query_range(query, window.start, window.end, step):
+                    name = legend_name(str(target.get("legendFormat", "")), series.labels)
+                    data.series.append((name, series.labels, series.points))
+        except (PrometheusError, KeyError) as exc:
+            data.errors.append(str(exc))
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Panels
+
+
+@dataclass(frozen=True)
+class Box:
+    width: float
+    height: float
+
+
+def _no_data(box: Box, text: str = "No data") -> str:
+    return f'<div class="nodata" style="height:{box.height:.0f}px;line-height:{box.height:.0f}px">{esc(text)}</div>'
+
+
+def _legend_html(items: Sequence[tuple[str, str]]) -> str:
+    spans = "".join(f'<span class="item"><i style="background:{c}"></i>{esc(n)}</span>' for n, c in items)
+    return f'<div class="legend">{spans}</div>'
+
+
+def _legend_height(items: Sequence[tuple[str, str]], width: float) -> float:
+    if not items:
+        return 0.0
+    lines, used = 1, 0.0
+    for name, _ in items:
+        need = 26 + 6.6 * len(name)
+        if used and used + need > width:
+            lines, used = lines + 1, 0.0
+        used += need
+    return 18.0 * lines + 4
+
+
+def _series_colors(panel: Mapping[str, Any], count: int) -> list[str]:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    mode = (defaults.get("color") or {}).get("mode", "palette-classic")
+    if mode == "fixed":
+        fixed = color((defaults.get("color") or {}).get("fixedColor"))
+        return [fixed] * count
+    return [PALETTE[i % len(PALETTE)] for i in range(count)]
+
+
+def render_timeseries(panel: Mapping[str, Any], data: PanelData, box: Box, window: TimeRange) -> str:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    custom = defaults.get("custom", {})
+    unit, decimals = defaults.get("unit"), defaults.get("decimals")
+    series = [(n, pts) for n, _, pts in data.series if pts]
+    if not series:
+        return _no_data(box)
+    colors = _series_colors(panel, len(series))
+    legend_items = [(n, colors[i]) for i, (n, _) in enumerate(series)]
+    legend_h = _legend_height(legend_items, box.width)
+    chart_h = max(40.0, box.height - legend_h)
+    stacked = (custom.get("stacking") or {}).get("mode") == "normal"
+    Points = list[tuple[float, float]]
+    stacked_series: list[tuple[str, Points, Points | None]] = []
+    if stacked:  # cumulative sums on the shared step grid
+        totals: dict[float, float] = {}
+        for name, pts in series:
+            base = [(t, totals.get(t, 0.0)) for t, _ in pts]
+            upper = []
+            for t, v in pts:
+                totals[t] = totals.get(t, 0.0) + (0.0 if math.isnan(v) else v)
+                upper.append((t, totals[t]))
+            stacked_series.append((name, upper, base))
+    else:
+        stacked_series = [(name, pts, None) for name, pts in series]
+    values = [v for _, pts, _ in stacked_series for _, v in pts if not math.isnan(v)]
+    if not values:
+        return _no_data(box)
+    low = float(defaults["min"]) if defaults.get("min") is not None else min(values)
+    high = float(defaults["max"]) if defaults.get("max") is not None else max(values)
+    if high <= low:
+        high = low + (abs(low) or 1.0)
+    ticks = nice_ticks(low, high)
+    labels = [format_value(t, unit, decimals) for t in ticks]
+    left = min(150.0, 14 + 6.4 * max(len(s) for s in labels))
+    right, top, bottom = 8.0, 6.0, 20.0
+    plot_w, plot_h = box.width - left - right, chart_h - top - bottom
+
+    def x(t: float) -> float:
+        return left + (t - window.start) / window.seconds * plot_w
+
+    def y(v: float) -> float:
+        clamped = min(max(v, low), high)
+        return top + plot_h - (clamped - low) / (high - low) * plot_h
+
+    parts = [f'<svg width="{box.width:.0f}" height="{chart_h:.0f}" xmlns="http://www.w3.org/2000/svg">']
+    for tick, label in zip(ticks, labels, strict=True):
+        parts.append(
+            f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            f'stroke="{THEME["grid"]}"/>'
+            f'<text x="{left - 6:.1f}" y="{y(tick) + 4:.1f}" text-anchor="end" class="axis">{esc(label)}</text>'
+        )
+    for t in _time_ticks(window, plot_w):
+        if x(t) + 30 > box.width:  # a label cut by the panel edge: Grafana drops it too
+            continue
+        parts.append(
+            f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{top:.1f}" y2="{top + plot_h:.1f}" stroke="{THEME["grid"]}"/>'
+            f'<text x="{x(t):.1f}" y="{chart_h - 5:.1f}" text-anchor="middle" class="axis">'
+            f"{_clock(t, window)}</text>"
+        )
+    fill_opacity = float(custom.get("fillOpacity", 0)) / 100
+    step = window.step(box.width)
+    for index, (_, pts, base_points) in enumerate(stacked_series):
+        stroke = colors[index]
+        for segment, base_segment in _segments(pts, base_points, step):
+            line = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in segment)
+            if fill_opacity > 0:
+                floor = base_segment or [(t, max(low, min(0.0, high))) for t, _ in segment]
+                back = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in reversed(floor))
+                parts.append(f'<polygon points="{line} {back}" fill="{stroke}" fill-opacity="{fill_opacity}"/>')
+            parts.append(
+                f'<polyline points="{line}" fill="none" stroke="{stroke}" '
+                f'stroke-width="{max(1.0, float(custom.get("lineWidth", 1))):.1f}"/>'
+            )
+    style = (custom.get("thresholdsStyle") or {}).get("mode", "off")
+    if style in ("line", "dashed", "line+area", "dashed+area"):
+        for threshold in (defaults.get("thresholds") or {}).get("steps", [])[1:]:
+            value = threshold.get("value")
+            if value is None or not low <= float(value) <= high:
+                continue
+            dash = ' stroke-dasharray="6 4"' if style.startswith("dashed") else ""
+            parts.append(
+                f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y(float(value)):.1f}" '
+                f'y2="{y(float(value)):.1f}" stroke="{color(threshold.get("color"))}" stroke-width="1.5"{dash}/>'
+            )
+    parts.append("</svg>")
+    return "".join(parts) + _legend_html(legend_items)
+
+
+def _segments(
+    points: Sequence[tuple[float, float]], base: Sequence[tuple[float, float]] | None, step: float
+) -> list[tuple[list[tuple[float, float]], list[tuple[float, float]] | None]]:
+    """Split a series where Prometheus returned no point (a gap > 1.5 steps) or NaN: Grafana breaks lines there."""
+    out: list[tuple[list[tuple[float, float]], list[tuple[float, float]] | None]] = []
+    current: list[tuple[float, float]] = []
+    current_base: list[tuple[float, float]] = []
+    last_t: float | None = None
+    for i, (t, v) in enumerate(points):
+        broken = math.isnan(v) or (last_t is not None and t - last_t > 1.5 * step)
+        if broken and current:
+            out.append((current, current_base if base is not None else None))
+            current, current_base = [], []
+        if not math.isnan(v):
+            current.append((t, v))
+            if base is not None:
+                current_base.append(base[i])
+        last_t = t
+    if current:
+        out.append((current, current_base if base is not None else None))
+    return out
+
+
+def _clock(moment: float, window: TimeRange) -> str:
+    """Tick label: seconds only when the ticks are less than a minute apart."""
+    return time.strftime("%H:%M:%S" if window.seconds <= 600 else "%H:%M", time.localtime(moment))
+
+
+def _time_ticks(window: TimeRange, width: float) -> list[float]:
+    count = max(2, int(width // 110))
+    candidates = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+    step = next((c for c in candidates if window.seconds / c <= count), candidates[-1])
+    first = math.ceil(window.start / step) * step
+    return [t for t in range(int(first), int(window.end) + 1, step)]
+
+
+def render_stat(panel: Mapping[str, Any], data: PanelData, box: Box) -> str:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    options = panel.get("options", {})
+    unit, decimals = defaults.get("unit"), defaults.get("decimals")
+    mappings = defaults.get("mappings") or []
+    items = [(n, pts) for n, _, pts in data.series if last_not_null(pts) is not None]
+    if not items:
+        return _no_data(box, str(defaults.get("noValue") or "No data"))
+    color_mode = options.get("colorMode", "value")
+    text_mode = options.get("textMode", "auto")
+    horizontal = box.width >= box.height * 1.2
+    # Grafana lists many values as rows (name left, value right) when side-by-side cells would be too narrow.
+    as_list = len(items) > 1 and (box.width / len(items) < 120 if horizontal else box.height / len(items) < 40)
+    if as_list:
+        horizontal = False
+    cell_w = box.width / len(items) if horizontal else box.width
+    cell_h = box.height if horizontal else box.height / len(items)
+    cells = []
+    for name, pts in items:
+        value = last_not_null(pts)
+        assert value is not None
+        hit = mapped(value, mappings)
+        text = hit[0] if hit else format_value(value, unit, decimals)
+        tint = hit[1] if hit else threshold_color(value, defaults.get("thresholds"))
+        background = tint if color_mode == "background" else "transparent"
+        foreground = "#ffffff" if color_mode == "background" else (tint if color_mode == "value" else THEME["text"])
+        main = name if text_mode == "name" else text
+        if as_list:
+            size = max(12.0, min(cell_h * 0.6, 28.0))
+            cells.append(
+                f'<div class="statrow" style="height:{cell_h:.0f}px;background:{background}">'
+                f'<span class="statname" style="font-size:{min(14.0, size * 0.6):.0f}px">{esc(name)}</span>'
+                f'<span class="statvalue" style="color:{foreground};font-size:{size:.0f}px">{esc(main)}</span></div>'
+            )
+            continue
+        show_name = text_mode == "auto" and len(items) > 1
+        size = max(12.0, min(cell_h * (0.32 if show_name else 0.45), cell_w / max(4, len(main)) * 1.6))
+        spark = ""
+        if options.get("graphMode") == "area" and len(pts) > 1:
+            spark = _sparkline(pts, cell_w, cell_h, foreground if color_mode != "background" else "#ffffff")
+        label = f'<div class="statname">{esc(name)}</div>' if show_name else ""
+        cells.append(
+            f'<div class="stat" style="width:{cell_w:.0f}px;height:{cell_h:.0f}px;background:{background}">'
+            f'{spark}<div class="statbody">{label}<div class="statvalue" style="color:{foreground};'
+            f'font-size:{size:.0f}px">{esc(main)}</div></div></div>'
+        )
+    direction = "row" if horizontal else "column"
+    return f'<div style="display:flex;flex-direction:{direction}">{"".join(cells)}</div>'
+
+
+def _sparkline(points: Sequence[tuple[float, float]], width: float, height: float, stroke: str) -> str:
+    values = [(t, v) for t, v in points if not math.isnan(v)]
+    if len(values) < 2:
+        return ""
+    t0, t1 = values[0][0], values[-1][0]
+    low, high = min(v for _, v in values), max(v for _, v in values)
+    span_t, span_v = (t1 - t0) or 1.0, (high - low) or 1.0
+    top = height * 0.55
+    coords = " ".join(
+        f"{(t - t0) / span_t * width:.1f},{top + (1 - (v - low) / span_v) * (height - top - 2):.1f}" for t, v in values
+    )
+    return (
+        f'<svg class="spark" width="{width:.0f}" height="{height:.0f}"><polygon points="0,{height:.0f} {coords} '
+        f'{width:.0f},{height:.0f}" fill="{stroke}" fill-opacity="0.15"/><polyline points="{coords}" fill="none" '
+        f'stroke="{stroke}" stroke-opacity="0.6"/></svg>'
+    )
+
+
+def render_gauge(panel: Mapping[str, Any], data: PanelData, box: Box) -> str:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    items = [(n, last_not_null(pts)) for n, _, pts in data.series]
+    items = [(n, v) for n, v in items if v is not None]
+    if not items:
+        return _no_data(box)
+    value = items[0][1]
+    assert value is not None
+    low = float(defaults.get("min", 0.0) if defaults.get("min") is not None else 0.0)
+    high = float(defaults.get("max", 100.0) if defaults.get("max") is not None else 100.0)
+    thresholds = defaults.get("thresholds")
+    radius = min(box.width / 2 - 10, box.height * 0.55)
+    cx, cy = box.width / 2, box.height * 0.62
+    sweep = 240.0
+
+    def point(fraction: float, r: float) -> tuple[float, float]:
+        angle = math.radians(210 - sweep * fraction)
+        return cx + r * math.cos(angle), cy - r * math.sin(angle)
+
+    def arc(f0: float, f1: float, r: float, width: float, stroke: str) -> str:
+        (x0, y0), (x1, y1) = point(f0, r), point(f1, r)
+        large = 1 if (f1 - f0) * sweep > 180 else 0
+        return (
+            f'<path d="M{x0:.1f},{y0:.1f} A{r:.1f},{r:.1f} 0 {large} 1 {x1:.1f},{y1:.1f}" fill="none" '
+            f'stroke="{stroke}" stroke-width="{width:.1f}"/>'
+        )
+
+    fraction = min(1.0, max(0.0, (value - low) / (high - low)))
+    tint = threshold_color(value, thresholds)
+    parts = [f'<svg width="{box.width:.0f}" height="{box.height:.0f}">']
+    parts.append(arc(0, 1, radius * 0.8, radius * 0.18, THEME["border"]))
+    if fraction > 0.001:
+        parts.append(arc(0, fraction, radius * 0.8, radius * 0.18, tint))
+    steps = (thresholds or {}).get("steps") or []
+    if panel.get("options", {}).get("showThresholdMarkers", True) and steps:
+        bounds = [low] + [min(high, max(low, float(s["value"]))) for s in steps[1:] if s.get("value") is not None]
+        bounds.append(high)
+        for i, step in enumerate(steps[: len(bounds) - 1]):
+            f0, f1 = (bounds[i] - low) / (high - low), (bounds[i + 1] - low) / (high - low)
+            if f1 > f0:
+                parts.append(arc(f0, f1, radius * 0.98, radius * 0.06, color(step.get("color"))))
+    text = format_value(value, defaults.get("unit"), defaults.get("decimals"))
+    parts.append(
+        f'<text x="{cx:.1f}" y="{cy + radius * 0.12:.1f}" text-anchor="middle" fill="{tint}" '
+        f'font-size="{radius * 0.32:.0f}" font-weight="500">{esc(text)}</text></svg>'
+    )
+    return "".join(parts)
+
+
+def render_piechart(panel: Mapping[str, Any], data: PanelData, box: Box) -> str:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    items = [(n, last_not_null(pts) or 0.0) for n, _, pts in data.series]
+    total = sum(max(0.0, v) for _, v in items)
+    if not items or total <= 0:
+        return _no_data(box)
+    colors = _series_colors(panel, len(items))
+    radius = min(box.height / 2 - 6, box.width * 0.25)
+    cx, cy = radius + 8, box.height / 2
+    parts = [f'<svg style="flex:none" width="{2 * radius + 16:.0f}" height="{box.height:.0f}">']
+    angle = -math.pi / 2
+    for index, (_, value) in enumerate(items):
+        share = max(0.0, value) / total
+        if share >= 0.9999:
+            parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius:.1f}" fill="{colors[index]}"/>')
+            break
+        end = angle + share * 2 * math.pi
+        x0, y0 = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        x1, y1 = cx + radius * math.cos(end), cy + radius * math.sin(end)
+        large = 1 if share > 0.5 else 0
+        parts.append(
+            f'<path d="M{cx:.1f},{cy:.1f} L{x0:.1f},{y0:.1f} A{radius:.1f},{radius:.1f} 0 {large} 1 {x1:.1f},'
+            f'{y1:.1f} Z" fill="{colors[index]}" stroke="{THEME["panel"]}"/>'
+        )
+        angle = end
+    parts.append("</svg>")
+    rows = "".join(
+        f'<tr><td><i style="background:{colors[i]}"></i>{esc(n)}</td>'
+        f"<td>{esc(format_value(v, defaults.get('unit'), defaults.get('decimals')))}</td>"
+        f"<td>{100 * max(0.0, v) / total:.0f}%</td></tr>"
+        for i, (n, v) in enumerate(items)
+    )
+    table = f'<table class="pielegend"><tr><th>Name</th><th>Value</th><th>Percent</th></tr>{rows}</table>'
+    return f'<div style="display:flex;align-items:center;gap:16px">{"".join(parts)}{table}</div>'
+
+
+def render_state_timeline(panel: Mapping[str, Any], data: PanelData, box: Box, window: TimeRange) -> str:
+    defaults = panel.get("fieldConfig", {}).get("defaults", {})
+    mappings = defaults.get("mappings") or []
+    series = [(n, pts) for n, _, pts in data.series if pts]
+    if not series:
+        return _no_data(box)
+    legend = [(text, c) for m in mappings for _, r in (m.get("options") or {}).items() for text, c in [
+        (str(r.get("text", "")), color(r.get("color")))] if text]  # fmt: skip
+    legend_h = _legend_height(legend, box.width)
+    names_w = min(box.width * 0.35, 16 + 6.6 * max(len(n) for n, _ in series))
+    axis_h = 18.0
+    rows_h = max(20.0, box.height - legend_h - axis_h - 4)
+    lane = rows_h / len(series)
+    plot_w = box.width - names_w
+    step = window.step(plot_w)
+    parts = [f'<svg width="{box.width:.0f}" height="{rows_h + axis_h:.0f}">']
+    for t in _time_ticks(window, plot_w):
+        tx = names_w + (t - window.start) / window.seconds * plot_w
+        if tx + 30 > box.width:
+            continue
+        parts.append(
+            f'<text x="{tx:.1f}" y="{rows_h + axis_h - 4:.1f}" text-anchor="middle" class="axis">'
+            f"{_clock(t, window)}</text>"
+        )
+    for index, (name, pts) in enumerate(series):
+        y0 = index * lane + lane * 0.05
+        height = lane * 0.9
+        parts.append(
+            f'<text x="{names_w - 8:.1f}" y="{y0 + height / 2 + 4:.1f}" text-anchor="end" class="axis">'
+            f"{esc(name)}</text>"
+        )
+        runs: list[tuple[float, float, float]] = []  # start, end, value
+        for t, v in pts:
+            if math.isnan(v):
+                continue
+            if runs and runs[-1][2] == v and t - runs[-1][1] <= 1.5 * step:
+                runs[-1] = (runs[-1][0], t, v)
+            else:
+                runs.append((t, t, v))
+        for start, end, value in runs:
+            x0 = names_w + (start - window.start) / window.seconds * plot_w
+            x1 = names_w + (end + step - window.start) / window.seconds * plot_w
+            x1 = min(x1, box.width)
+            hit = mapped(value, mappings)
+            fill = hit[1] if hit else threshold_color(value, defaults.get("thresholds"))
+            text = hit[0] if hit else format_value(value, defaults.get("unit"), defaults.get("decimals"))
+            parts.append(
+                f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{max(1.0, x1 - x0):.1f}" height="{height:.1f}" '
+                f'fill="{fill}" fill-opacity="0.8"/>'
+            )
+            if x1 - x0 > 8 * len(text) + 8 and height >= 14:
+                parts.append(f'<text x="{x0 + 6:.1f}" y="{y0 + height / 2 + 4:.1f}" class="lane">{esc(text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts) + (_legend_html(legend) if legend else "")
+
+
+def render_table(panel: Mapping[str, Any], data: PanelData, box: Box) -> str:
+    hidden: set[str] = set()
+    for transformation in panel.get("transformations", []):
+        if transformation.get("id") == "organize":
+            hidden |= {k for k, v in (transformation.get("options", {}).get("excludeByName") or {}).items() if v}
+    rows = [labels for _, labels, pts in data.series if pts]
+    if not rows:
+        return _no_data(box)
+    columns = sorted({k for labels in rows for k in labels} - hidden - {"__name__"})
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f'<table class="grid"><tr>{head}</tr>{body}</table>'
+
+
+def render_panel(panel: Mapping[str, Any], data: PanelData, box: Box, window: TimeRange) -> str:
+    kind = panel.get("type")
+    if kind == "timeseries":
+        return render_timeseries(panel, data, box, window)
+    if kind == "stat":
+        return render_stat(panel, data, box)
+    if kind == "gauge":
+        return render_gauge(panel, data, box)
+    if kind == "piechart":
+        return render_piechart(panel, data, box)
+    if kind == "state-timeline":
+        return render_state_timeline(panel, data, box, window)
+    if kind == "table":
+        return render_table(panel, data, box)
+    return _no_data(box, f"panel type {kind} is not drawn by the snapshot")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Page
+
+
+@dataclass
+class PanelReport:
+    title: str
+    type: str
+    has_data: bool
+    errors: list[str]
+
+
+@dataclass
+class Page:
+    html: str
+    width: int
+    height: int
+    panels: list[PanelReport]
+
+
+CSS = """
+* { box-sizing: border-box; }
+body { margin: 0; background: %(page)s; color: %(text)s; font: 13px Inter, "DejaVu Sans", Helvetica, sans-serif; }
+.header { height: %(header)dpx; padding: 14px %(pad)dpx 0; }
+.header h1 { margin: 0; font-size: 20px; font-weight: 500; }
+.header .sub { color: %(muted)s; font-size: 12px; margin-top: 4px; }
+.grid24 { display: grid; grid-template-columns: repeat(24, 1fr); grid-auto-rows: %(row)dpx; gap: %(gap)dpx;
+  padding: 0 %(pad)dpx %(pad)dpx; }
+.panel { background: %(panel)s; border: 1px solid %(border)s; border-radius: 3px; overflow: hidden; }
+.panel .title { height: %(title)dpx; line-height: %(title)dpx; padding: 0 %(ppad)dpx; font-weight: 500;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.panel .body { padding: 0 %(ppad)dpx %(ppad)dpx; position: relative; }
+.row { font-size: 15px; font-weight: 500; line-height: %(row)dpx; border-bottom: 1px solid %(border)s; }
+.axis { fill: %(muted)s; font-size: 11px; }
+.lane { fill: #ffffff; font-size: 12px; }
+.legend { font-size: 12px; line-height: 18px; margin-top: 2px; }
+.legend .item { margin-right: 14px; white-space: nowrap; }
+.legend i, .pielegend i { display: inline-block; width: 14px; height: 4px; margin: 0 6px 3px 0; border-radius: 2px; }
+.nodata { text-align: center; color: %(muted)s; }
+.stat { position: relative; display: flex; align-items: center; justify-content: center; border-radius: 2px; }
+.stat .spark { position: absolute; left: 0; top: 0; }
+.statbody { position: relative; text-align: center; }
+.statvalue { font-weight: 500; white-space: nowrap; }
+.statname { font-size: 12px; }
+.statrow { display: flex; align-items: center; justify-content: space-between; padding: 0 8px;
+  border-bottom: 1px solid %(border)s; }
+.statrow .statname { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; margin-right: 12px; }
+table.grid, table.pielegend { border-collapse: collapse; width: 100%%; font-size: 12px; }
+table.grid th, table.grid td, table.pielegend th, table.pielegend td { text-align: left; padding: 4px 8px;
+  border-bottom: 1px solid %(border)s; white-space: nowrap; }
+table.grid th, table.pielegend th { color: #6e9fff; font-weight: 500; }
+"""
+
+
+def panel_box(grid: Mapping[str, Any], page_width: int) -> Box:
+    """Pixel size of a panel's body, from its gridPos, on Grafana's grid."""
+    inner = page_width - 2 * PAGE_PADDING
+    column = (inner - (GRID_COLUMNS - 1) * GAP_PX) / GRID_COLUMNS
+    width = grid["w"] * column + (grid["w"] - 1) * GAP_PX
+    height = grid["h"] * ROW_PX + (grid["h"] - 1) * GAP_PX
+    return Box(width - 2 * PANEL_PAD - 2, height - PANEL_TITLE_PX - PANEL_PAD - 2)
+
+
+def page_height(dashboard: Mapping[str, Any]) -> int:
+    bottom = max((p["gridPos"]["y"] + p["gridPos"]["h"] for p in dashboard.get("panels", [])), default=0)
+    return HEADER_PX + bottom * (ROW_PX + GAP_PX) + PAGE_PADDING
+
+
+def render_page(
+    dashboard: Mapping[str, Any],
+    client: PrometheusClient,
+    window: TimeRange,
+    *,
+    width: int = DEFAULT_WIDTH,
+    source: str = "",
+) -> Page:
+    """The dashboard as one HTML page of `width` px: header, then every panel at its gridPos."""
+    variables = all_values(dashboard)
+    cells, reports = [], []
+    for panel in dashboard.get("panels", []):
+        grid = panel["gridPos"]
+        place = f"grid-column:{grid['x'] + 1} / span {grid['w']};grid-row:{grid['y'] + 1} / span {grid['h']}"
+        if panel.get("type") == "row":
+            cells.append(f'<div class="row" style="{place}">&#9662; {esc(panel.get("title", ""))}</div>')
+            continue
+        box = panel_box(grid, width)
+        data = fetch_panel(panel, client, window, variables, box.width)
+        body = render_panel(panel, data, box, window)
+        reports.append(PanelReport(str(panel.get("title", "")), str(panel.get("type")), data.has_data, data.errors))
+        cells.append(
+            f'<div class="panel" style="{place}"><div class="title">{esc(panel.get("title", ""))}</div>'
+            f'<div class="body" style="height:{box.height:.0f}px">{body}</div></div>'
+        )
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(window.start))
+    until = time.strftime("%H:%M %Z", time.localtime(window.end))
+    sub = f"{stamp} to {until} · rendered by `make snapshot` from {source or client.base_url}"
+    css = CSS % {
+        **THEME,
+        "header": HEADER_PX,
+        "pad": PAGE_PADDING,
+        "row": ROW_PX,
+        "gap": GAP_PX,
+        "title": PANEL_TITLE_PX,
+        "ppad": PANEL_PAD,
+    }
+    document = (
+        f'<!doctype html><html><head><meta charset="utf-8"><style>{css}</style></head><body>'
+        f'<div class="header"><h1>{esc(dashboard.get("title", ""))}</h1><div class="sub">{esc(sub)}</div></div>'
+        f'<div class="grid24">{"".join(cells)}</div></body></html>'
+    )
+    return Page(document, width, page_height(dashboard), reports)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Screenshot
+
+
+class SnapshotError(RuntimeError):
+    """Chromium is missing or failed to produce the image."""
+
+
+def find_chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise SnapshotError("chromium not found: install Debian's 'chromium' package (`make install-browser` as root)")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's IHDR chunk."""
+    header = path.read_bytes()[:24]
+    if len(header) < 24 or header[:8] != b"\x89PNG\r\n\x1a\n" or header[12:16] != b"IHDR":
+        raise SnapshotError(f"{path} is not a PNG")
+    width, height = struct.unpack(">II", header[16:24])
+    return int(width), int(height)
+
+
+def screenshot(html_text: str, png_path: Path, width: int, height: int, timeout: float = 90.0) -> Path:
+    """Render `html_text` with headless Chromium into a `width` x `height` PNG."""
+    png_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="snapshot-") as tmp:
+        page = Path(tmp) / "dashboard.html"
+        page.write_text(html_text, encoding="utf-8")
+        target = Path(tmp) / "shot.png"
+        argv = [
+            find_chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-extensions",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--mute-audio",
+            "--force-device-scale-factor=1",
+            f"--user-data-dir={Path(tmp) / 'profile'}",
+            f"--window-size={width},{height}",
+            f"--screenshot={target}",
+            page.as_uri(),
+        ]
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False, start_new_session=True)
+        except subprocess.TimeoutExpired as exc:
+            raise SnapshotError(f"chromium did not finish within {timeout}s") from exc
+        if done.returncode != 0 or not target.exists():
+            tail = done.stderr.decode(errors="replace")[-2000:]
+            raise SnapshotError(f"chromium failed (exit {done.returncode}):\n{tail}")
+        _compact_png(target, png_path)
+    return png_path
+
+
+def _compact_png(source: Path, destination: Path) -> None:
+    """A 256-colour palette PNG when Pillow is importable (a dashboard is flat colours and text: it looks the
+    same at a third of the size, so the README images stay small); the screenshot as is otherwise."""
+    try:
+        from PIL import Image
+    except ImportError:
+        shutil.move(str(source), destination)
+        return
+    with Image.open(source) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette.save(destination, optimize=True)
+
+
+@dataclass
+class SnapshotResult:
+    dashboard: str
+    png: Path
+    width: int
+    height: int
+    panels: list[PanelReport]
+
+    @property
+    def empty_panels(self) -> list[str]:
+        return [p.title for p in self.panels if not p.has_data]
+
+
+def scrape_interval_of(client: PrometheusClient, default: float = 15.0) -> float:
+    """The global scrape interval of the running Prometheus (its /api/v1/status/config), for $__rate_interval."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{client.base_url}/api/v1/status/config", timeout=client.timeout) as response:
+            config = yaml.safe_load(json.loads(response.read())["data"]["yaml"])
+        text = str(config["global"]["scrape_interval"])
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError):
+        return default
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit) and text[: -len(unit)].isdigit():
+            return float(text[: -len(unit)]) * units[unit]
+    return default
+
+
+def snapshot_dashboard(
+    dashboard_path: Path,
+    client: PrometheusClient,
+    window: TimeRange,
+    out_dir: Path,
+    *,
+    width: int = DEFAULT_WIDTH,
+    source: str = "",
+) -> SnapshotResult:
+    dashboard = load_dashboard(dashboard_path)
+    page = render_page(dashboard, client, window, width=width, source=source)
+    png = screenshot(page.html, out_dir / f"{dashboard.get('uid') or dashboard_path.stem}.png", width, page.height)
+    return SnapshotResult(str(dashboard.get("title", dashboard_path.stem)), png, width, page.height, page.panels)
+
+
+def _default_prometheus() -> str:
+    state = Path(__file__).resolve().parents[1] / ".work" / "stack" / "state.json"
+    if state.exists():
+        try:
+            return str(json.loads(state.read_text())["urls"]["prometheus"])
+        except (ValueError, KeyError):
+            pass
+    return "http://127.0.0.1:9090"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack.snapshot", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--prometheus",
+        default=os.environ.get("PROMETHEUS_URL") or _default_prometheus(),
+        help="Prometheus base URL (default: the running `make stack`, else http://127.0.0.1:9090)",
+    )
+    parser.add_argument("--dashboards", type=Path, default=Path("dashboards"), help="dashboard JSON directory")
+    parser.add_argument("--out", type=Path, default=Path("docs/img"), help="where the PNGs go")
+    parser.add_argument("--minutes", type=float, default=30.0, help="time range: the last N minutes")
+    parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="page width in pixels")
+    args = parser.parse_args(argv)
+    client = PrometheusClient(args.prometheus)
+    end = time.time()
+    window = TimeRange(end - args.minutes * 60, end, scrape_interval_of(client))
+    paths = sorted(args.dashboards.glob("*.json"))
+    if not paths:
+        print(f"no dashboards in {args.dashboards}", file=sys.stderr)
+        return 2
+    try:
+        client.query("vector(1)")
+        for path in paths:
+            result = snapshot_dashboard(path, client, window, args.out, width=args.width, source=args.prometheus)
+            size = result.png.stat().st_size // 1024
+            empty = f"; no data: {', '.join(result.empty_panels)}" if result.empty_panels else ""
+            print(f"{result.png} ({result.width}x{result.height}, {size} KB){empty}")
+    except (PrometheusError, SnapshotError, ValueError) as exc:
+        print(f"snapshot failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
