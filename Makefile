@@ -32,13 +32,14 @@ generate-check: $(STAMP)
 validate: $(STAMP)
 	$(SLOGEN) validate -i $(SLO_DIR)
 
-## Debian's prometheus brings promtool; installed only when missing and we are root.
+## Debian's prometheus brings promtool and the server, prometheus-alertmanager the end-to-end test's Alertmanager;
+## installed only when missing and we are root.
 install-system-deps:
-	@if ! command -v promtool >/dev/null 2>&1; then \
+	@if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	      prometheus prometheus-alertmanager >/dev/null; \
-	  else echo "promtool missing: install Debian's 'prometheus' package (as root)" >&2; exit 2; fi; \
+	  else echo "promtool missing: install Debian's 'prometheus' and 'prometheus-alertmanager' (as root)" >&2; exit 2; fi; \
 	fi
 
 promtool-test: install-system-deps
@@ -50,8 +51,8 @@ test: $(STAMP) install-system-deps promtool-test
 	$(BIN)/pytest -q
 
 lint: $(STAMP) install-system-deps
-	$(BIN)/ruff check codegen services tests bench
-	$(BIN)/mypy codegen
+	$(BIN)/ruff check codegen services stack tests bench
+	$(BIN)/mypy codegen stack
 	promtool check rules $$(find alerts -maxdepth 1 -name '*.yaml' | sort)
 
 bench: $(STAMP)

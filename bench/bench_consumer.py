@@ -10,9 +10,9 @@ How:
 - each run starts a process on that topic with a fresh consumer group (reads from the earliest offset) and a fresh
   output topic: `python -m services.consumer` (MODEL_VARIANT=baseline) or `python -m bench.raw_relay` (same
   clients, batch size and commits, no model — see that module); same environment for both;
-- throughput = (MESSAGES - 1) / (CreateTime of the last output record - CreateTime of the first): the broker's
-  own timestamps of what the process produced, so start-up and Tansu's group-join delay (one
-  max.poll.interval) are excluded and the bench's own polling does not blur the timing;
+- throughput = (MESSAGES - 1) / (CreateTime of the last output record - CreateTime of the first), the timestamps
+  the process itself stamped on its output at send time: start-up and Tansu's group-join delay (one
+  max.poll.interval) are excluded, and the bench's own polling cannot blur the timing;
 - REPEATS repetitions alternating consumer and relay; the best of each side is reported (noise only slows down)
   with the medians beside it, plus the process's CPU time per message (from /proc): the figure that does not
   depend on what else the 2-core machine is doing.

@@ -166,6 +166,9 @@ def api_metrics(registry: CollectorRegistry | None = REGISTRY) -> ApiMetrics:
     )
     for label in ("0", "1"):  # both series exist from the start, so ratios and pie charts are never empty
         metrics.predictions.labels(prediction=label)
+    # The error and latency SLOs read /predict's counters; an idle API must export them at 0, not nothing,
+    # or the SLO's no-data alert fires on a healthy service that simply has had no traffic yet.
+    metrics.requests.labels(method="POST", endpoint="/predict", status="200")
     return metrics
 
 
@@ -187,9 +190,12 @@ class ConsumerMetrics:
         _set_model_info(self.model_info, self._shown_models, variant, version)
 
 
+CONSUMER_ERROR_TYPES = ("bad_json", "invalid_message", "model_error", "publish_failed", "commit_failed", "poll_failed")
+
+
 def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerMetrics:
     """Create (and register in `registry`) the consumer's metrics; call once per registry."""
-    return ConsumerMetrics(
+    metrics = ConsumerMetrics(
         messages_processed=Counter(
             "volatility_consumer_messages_processed_total",
             "Input messages handled (predicted or sent to the DLQ) and committed.",
@@ -227,6 +233,9 @@ def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerM
         model_info=_model_info(registry),
         probability=_probability(registry),
     )
+    for error_type in CONSUMER_ERROR_TYPES:  # a healthy consumer shows zeros, not "No data"
+        metrics.errors.labels(error_type=error_type)
+    return metrics
 
 
 def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:

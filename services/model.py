@@ -121,12 +121,59 @@ class SklearnModel:
     variant: str = "ml"
     columns: tuple[str, ...] = FEATURE_COLUMNS
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_linear", _fold_linear_pipeline(self.estimator))
+
     def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
         if not rows:
             return []
         matrix = np.array([[row[c] for c in self.columns] for row in rows], dtype=float)
-        scores = self.estimator.predict_proba(matrix)[:, 1]
+        linear: _LinearScorer | None = getattr(self, "_linear", None)
+        scores = linear.scores(matrix) if linear is not None else self.estimator.predict_proba(matrix)[:, 1]
         return [min(1.0, max(0.0, float(s))) for s in scores]
+
+
+@dataclass(frozen=True)
+class _LinearScorer:
+    """A fitted (transforms ->) StandardScaler -> LogisticRegression pipeline folded into one weight vector.
+
+    Same scores as ``Pipeline.predict_proba`` (to ~1e-15) at a hundredth of the cost for one row: sklearn's
+    per-call input validation dominated single-row scoring (~260 us) in the API benchmark.
+    """
+
+    transforms: tuple[Any, ...]
+    weights: Any
+    bias: float
+
+    def scores(self, matrix: Any) -> Any:
+        for transform in self.transforms:
+            matrix = transform(matrix)
+        logits = matrix @ self.weights + self.bias
+        return 1.0 / (1.0 + np.exp(-logits))
+
+
+def _fold_linear_pipeline(estimator: Any) -> _LinearScorer | None:
+    """Recognise [FunctionTransformer...] + StandardScaler + binary LogisticRegression; None otherwise."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import FunctionTransformer, StandardScaler
+    except ImportError:  # pragma: no cover - sklearn ships with the services extra
+        return None
+    if not isinstance(estimator, Pipeline):
+        return None
+    *head, scaler, classifier = [step for _, step in estimator.steps]
+    if not (isinstance(scaler, StandardScaler) and isinstance(classifier, LogisticRegression)):
+        return None
+    if classifier.coef_.shape[0] != 1 or any(
+        not isinstance(t, FunctionTransformer) or t.func is None or t.kw_args for t in head
+    ):
+        return None
+    mean = scaler.mean_ if scaler.with_mean else 0.0
+    scale = scaler.scale_ if scaler.with_std else 1.0
+    coef = classifier.coef_[0] / scale
+    bias = float(classifier.intercept_[0] - np.sum(coef * mean))
+    return _LinearScorer(tuple(t.func for t in head), coef, bias)
 
 
 def _check_columns(columns: Any, where: str) -> None:

@@ -174,3 +174,20 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path: Path) -> None:
     after = run(reader, sick_pid)
     assert "volatility_api_health_status 1.0" in after
     assert 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0' in after
+
+
+def test_idle_services_export_the_series_their_slos_read() -> None:
+    """No traffic yet must read as zero, not absent: absent series fire the SLOs' no-data alerts."""
+    from services import consumer
+    from services.metrics import CONSUMER_ERROR_TYPES, api_metrics, consumer_metrics
+
+    api_registry, consumer_registry = CollectorRegistry(), CollectorRegistry()
+    api_metrics(api_registry)
+    consumer_metrics(consumer_registry)
+    labels = {"method": "POST", "endpoint": "/predict", "status": "200"}
+    assert api_registry.get_sample_value("volatility_api_requests_total", labels) == 0
+    assert api_registry.get_sample_value("volatility_prediction_latency_seconds_count") == 0
+    for name in ("BAD_JSON", "INVALID_MESSAGE", "MODEL_ERROR", "PUBLISH_FAILED", "COMMIT_FAILED", "POLL_FAILED"):
+        error_type = getattr(consumer, name)
+        assert error_type in CONSUMER_ERROR_TYPES
+        assert consumer_registry.get_sample_value("volatility_consumer_errors_total", {"error_type": error_type}) == 0

@@ -111,3 +111,22 @@ def test_registry_without_a_champion_is_a_load_error(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     with pytest.raises(ModelLoadError, match="cannot resolve models:/volatility-spike@champion"):
         load_model("ml")
+
+
+def test_folded_linear_pipeline_scores_like_sklearn() -> None:
+    """The ml fast path must not change a single score."""
+    import numpy as np
+
+    from services.features import FEATURE_COLUMNS
+    from services.model import SklearnModel
+    from services.training import make_pipeline
+
+    rng = np.random.default_rng(3)
+    x = np.abs(rng.normal(1e-4, 5e-5, size=(400, len(FEATURE_COLUMNS))))
+    y = (x[:, 1] > np.median(x[:, 1])).astype(int)
+    pipeline = make_pipeline().fit(x, y)
+    model = SklearnModel(pipeline, "t", 0.5)
+    assert getattr(model, "_linear", None) is not None
+    rows = [dict(zip(FEATURE_COLUMNS, r, strict=True)) for r in x[:50]]
+    expected = pipeline.predict_proba(x[:50])[:, 1]
+    assert np.max(np.abs(np.array(model.predict_proba(rows)) - expected)) < 1e-12
