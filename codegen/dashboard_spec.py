@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from codegen.errors import SpecError
+from codegen.fields import Fields
 from codegen.loader import Document, FieldPath
 from codegen.promql import check_expression
 
@@ -186,31 +187,11 @@ def promql_for_parsing(expr: str) -> str:
 # Validation
 
 
-@dataclass
-class _Checker:
-    """Collects errors for one document with the line of the offending key."""
+class _Checker(Fields):
+    """Field reading for dashboard documents (snake_case keys, no SLO context), plus list and number helpers."""
 
-    doc: Document
-    errors: list[SpecError]
-
-    def err(self, path: FieldPath, message: str) -> None:
-        self.errors.append(SpecError(self.doc.path, self.doc.line(path), None, _dotted(path), message))
-
-    def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
-        empty: dict[str, Any] = dict.fromkeys(allowed)
-        if value is None:
-            if required:
-                self.err(path, "required")
-            return empty
-        if not isinstance(value, dict):
-            self.err(path, f"must be a mapping, got {type(value).__name__}")
-            return empty
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(allowed)}"
-                self.err((*path, key), f"unknown key {key!r}{hint}")
-        return {k: value.get(k) for k in allowed}
+    def __init__(self, doc: Document, errors: list[SpecError]) -> None:
+        super().__init__(doc, "prometheus/v1", errors)
 
     def items(self, value: Any, path: FieldPath, required: bool = False) -> list[Any]:
         if value is None:
@@ -279,13 +260,6 @@ class _Checker:
             self.err(path, f"unknown color {text!r}: use a Grafana color name or #rrggbb{hint}")
             return default
         return text
-
-
-def _dotted(path: FieldPath) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def parse_dashboard_document(doc: Document, errors: list[SpecError]) -> DashboardSpec | None:
