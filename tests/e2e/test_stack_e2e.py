@@ -479,6 +479,48 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
 
 
 # ---------------------------------------------------------------------------------------------------------
+# 2b. slow predictions
+
+
+def _set_faults(s: Scenario, error_rate: float, latency_seconds: float) -> None:
+    connection = http.client.HTTPConnection(LOOPBACK, s.stack.ports["api"], timeout=5)
+    body = json.dumps({"error_rate": error_rate, "latency_seconds": latency_seconds}).encode()
+    connection.request("POST", "/admin/faults", body, {"Content-Type": "application/json"})
+    assert connection.getresponse().status == 200, "/admin/faults refused"
+    connection.close()
+
+
+@pytest.mark.timeout(180)
+def test_injected_latency_fires_latency_alerts_then_clears(scenario: Scenario) -> None:
+    """Every /predict takes 0.9 s (between the 0.8 s and 1 s buckets): the latency SLO pages, HighLatency fires."""
+    s = scenario
+    _set_faults(s, error_rate=0.0, latency_seconds=0.9)
+    slow_from = time.time()
+    try:
+        took = wait_until(
+            lambda: s.firing("PredictionLatencyBudgetBurn", severity="critical") and s.firing("HighLatency"),
+            90, "PredictionLatencyBudgetBurn (page) and HighLatency firing", s.active_alerts,
+        )  # fmt: skip
+        s.notes.append(f"latency alerts fired {took:.0f}s after every prediction became 0.9 s slow")
+        wait_until(lambda: s.in_alertmanager("PredictionLatencyBudgetBurn", "critical"), 20,
+                   "latency page in Alertmanager")  # fmt: skip
+        time.sleep(max(0.0, slow_from + 12 - time.time()))
+        # Only slow requests completed in the last 10 s: the SLI is (nearly) all bad, p95 sits in (0.8, 1].
+        ratio = s.prom.value(f'slo:sli_error:ratio_rate{BASE_WINDOW}{{sloth_slo="prediction-latency"}}')
+        assert ratio is not None and ratio > 0.8, ratio
+        p95 = s.prom.value(
+            "histogram_quantile(0.95, sum by (le) "
+            '(rate(volatility_prediction_latency_seconds_bucket{job="volatility-api"}[10s])))'
+        )
+        assert p95 is not None and 0.8 < p95 <= 1.0, p95
+    finally:
+        _set_faults(s, error_rate=0.0, latency_seconds=0.0)
+    # Fast again: the page clears once its 10 s and 30 s windows no longer see slow requests.
+    wait_until(lambda: not s.firing("PredictionLatencyBudgetBurn", severity="critical"), 90,
+               "latency page resolved after the fault", s.active_alerts)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------------
 # 3. consumer stops
 
 
