@@ -13,9 +13,10 @@ from pathlib import Path
 
 from codegen import __version__
 from codegen.errors import SpecErrors
+from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
-from codegen.parse import LABEL_KEY_RE, load_specs
+from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
 from codegen.writer import write_outputs
 

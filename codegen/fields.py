@@ -21,6 +21,8 @@ ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONDITION_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 NAME_RULE = "name must start and end with an alphanumeric and can only contain alphanumeric, '.', '_', and '-'"
 SEVERITIES = ("critical", "warning", "info")
+# Kubernetes object labels and annotations: an optional DNS prefix and a name (app.kubernetes.io/name).
+K8S_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 
 
 def camel(snake: str) -> str:
@@ -91,7 +93,10 @@ class Fields:
             self.err(path, str(exc))
             return None
 
-    def labels(self, value: Any, path: FieldPath, what: str = "label") -> tuple[tuple[str, str], ...]:
+    def labels(
+        self, value: Any, path: FieldPath, what: str = "label", key_re: re.Pattern[str] = LABEL_KEY_RE
+    ) -> tuple[tuple[str, str], ...]:
+        """A string-to-string mapping whose keys match ``key_re`` (Prometheus label names by default)."""
         if value is None:
             return ()
         if not isinstance(value, dict):
@@ -99,8 +104,8 @@ class Fields:
             return ()
         out: list[tuple[str, str]] = []
         for key, raw in value.items():
-            if not LABEL_KEY_RE.match(str(key)):
-                self.err((*path, key), f"invalid {what} key {key!r}: must match {LABEL_KEY_RE.pattern}")
+            if not key_re.match(str(key)):
+                self.err((*path, key), f"invalid {what} key {key!r}: must match {key_re.pattern}")
                 continue
             if what == "label" and key == "__name__":
                 self.err((*path, key), "label key __name__ is not allowed")

@@ -15,7 +15,7 @@ from typing import Any
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
-from codegen.fields import LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
+from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
 from codegen.loader import Document, FieldPath, LoadedFile, load_files
 from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
@@ -73,8 +73,8 @@ def _parse_k8s(
     k8s = K8sMeta(
         name=name,
         namespace=ctx.string(meta["namespace"], ("metadata", "namespace")) or None,
-        labels=ctx.labels(meta["labels"], ("metadata", "labels")),
-        annotations=ctx.labels(meta["annotations"], ("metadata", "annotations"), "annotation"),
+        labels=ctx.labels(meta["labels"], ("metadata", "labels"), key_re=K8S_KEY_RE),
+        annotations=ctx.labels(meta["annotations"], ("metadata", "annotations"), "annotation", key_re=K8S_KEY_RE),
     )
     ctx.base = ("spec",)
     spec = ctx.mapping(top["spec"], (), ["service", "labels", "slos", "threshold_alerts", "slo_plugins"], required=True)

@@ -181,6 +181,22 @@ def test_kubernetes_form_emits_prometheus_rule(capsys: pytest.CaptureFixture[str
     assert normalized(without_version(doc["spec"]["groups"])) == normalized(expected)
 
 
+def test_kubernetes_metadata_keeps_kubernetes_style_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    text = (
+        (FIXTURES / "in-base-k8s.yaml")
+        .read_text()
+        .replace(
+            "  namespace: test-ns\n",
+            "  namespace: test-ns\n  labels:\n    app.kubernetes.io/part-of: volatility\n"
+            "  annotations:\n    example.com/owner: sre\n",
+        )
+    )
+    (tmp_path / "k8s.yaml").write_text(text)
+    (doc,) = generate(capsys, "-i", str(tmp_path / "k8s.yaml"))
+    assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "volatility"
+    assert doc["metadata"]["annotations"] == {"example.com/owner": "sre"}
+
+
 def test_kubernetes_rules_have_sorted_keys() -> None:
     """PrometheusRule objects are written with alphabetical keys, as Sloth's k8s output."""
     from codegen.model import CompileOptions
