@@ -205,16 +205,6 @@ class _Checker(Fields):
             self.err(path, "must not be empty")
         return value
 
-    def string(self, value: Any, path: FieldPath, required: bool = False) -> str:
-        if value is None or value == "":
-            if required:
-                self.err(path, "required")
-            return ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.err(path, f"must be a string, got {type(value).__name__}")
-            return ""
-        return str(value)
-
     def number(self, value: Any, path: FieldPath) -> float | None:
         if value is None:
             return None
@@ -229,14 +219,6 @@ class _Checker(Fields):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.err(path, f"must be a whole number from {low} to {high}, got {value!r}")
             return default
-        return value
-
-    def boolean(self, value: Any, path: FieldPath) -> bool:
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            self.err(path, f"must be true or false, got {value!r}")
-            return False
         return value
 
     def choice(self, value: Any, path: FieldPath, allowed: Sequence[str], default: str) -> str:

@@ -12,11 +12,15 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProcessError(RuntimeError):
@@ -127,6 +131,17 @@ class ManagedProcess:
         return self
 
     @classmethod
+    def python_module(
+        cls, module: str, *args: str, env: Mapping[str, str] | None = None, name: str | None = None
+    ) -> ManagedProcess:
+        """``python -m module args`` from the repo root, logging to a fresh temp file (tests and benchmarks)."""
+        label = name or module
+        handle, log = tempfile.mkstemp(prefix=f"{label.replace('.', '-')}-", suffix=".log")
+        os.close(handle)
+        return cls(name=label, argv=[sys.executable, "-m", module, *args], log_path=Path(log), env=dict(env or {}),
+                   cwd=REPO_ROOT)  # fmt: skip
+
+    @classmethod
     def adopt(
         cls, name: str, process: subprocess.Popen[bytes], log_path: Path, port: int | None = None
     ) -> ManagedProcess:
@@ -143,6 +158,27 @@ class ManagedProcess:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the main process only (e.g. SIGTERM to test a graceful drain)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
+    def wait(self, timeout: float) -> int:
+        if self.process is None:
+            raise ProcessError(f"{self.name} was never started")
+        return self.process.wait(timeout)
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+        self.log_path.unlink(missing_ok=True)
 
     def record(self) -> ProcessRecord:
         start = proc_start_time(self.pid)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from stack.processes import ManagedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,69 +41,21 @@ def wait_http_ok(url: str, timeout: float, process: ServiceProcess | None = None
     raise AssertionError(f"{url} not ready after {timeout}s ({last})\n{tail}")
 
 
-class ServiceProcess:
-    """`python -m <module> <args>` with `env` added to the current environment; logs go to a temp file."""
+class ServiceProcess(ManagedProcess):
+    """`python -m <module> <args>` with `env` added to the current environment; logs go to a temp file.
+
+    The stack's process wrapper (own session, log file, group stop) with the test suite's constructor.
+    """
 
     def __init__(self, module: str, *args: str, env: Mapping[str, str] | None = None, name: str | None = None):
+        made = ManagedProcess.python_module(module, *args, env=env, name=name)
+        super().__init__(name=made.name, argv=made.argv, log_path=made.log_path, env=made.env, cwd=made.cwd)
         self.module = module
         self.args: Sequence[str] = args
-        self.env = {**os.environ, **(env or {})}
-        self.name = name or module
-        handle, log = tempfile.mkstemp(prefix=f"{self.name.replace('.', '-')}-", suffix=".log")
-        os.close(handle)
-        self.log_path = Path(log)
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", self.module, *self.args],
-                cwd=REPO_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        super().start()
         return self
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self.process is None else self.process.poll()
-
-    def signal(self, signum: int) -> None:
-        if self.running:
-            assert self.process is not None
-            self.process.send_signal(signum)
-
-    def wait(self, timeout: float) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout)
-
-    def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM, then SIGKILL of the whole process group after `timeout`; returns the exit code."""
-        if self.process is None:
-            return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
-        return self.process.returncode
-
-    def log_tail(self, lines: int = 40) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
     def __enter__(self) -> ServiceProcess:
         return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-        self.log_path.unlink(missing_ok=True)
