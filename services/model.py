@@ -127,8 +127,10 @@ class SklearnModel:
     def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
         if not rows:
             return []
-        matrix = np.array([[row[c] for c in self.columns] for row in rows], dtype=float)
         linear: _LinearScorer | None = getattr(self, "_linear", None)
+        if linear is not None and len(rows) == 1 and linear.row_weights is not None:
+            return [linear.score_row([rows[0][c] for c in self.columns])]  # the API's common case, no numpy
+        matrix = np.array([[row[c] for c in self.columns] for row in rows], dtype=float)
         scores = linear.scores(matrix) if linear is not None else self.estimator.predict_proba(matrix)[:, 1]
         return [min(1.0, max(0.0, float(s))) for s in scores]
 
@@ -144,12 +146,24 @@ class _LinearScorer:
     transforms: tuple[Any, ...]
     weights: Any
     bias: float
+    # Pure-Python weights when the only transform is our own log scaling: a single row then costs a few µs.
+    row_weights: tuple[float, ...] | None = None
+    log_scaled: frozenset[int] = frozenset()
 
     def scores(self, matrix: Any) -> Any:
         for transform in self.transforms:
             matrix = transform(matrix)
         logits = matrix @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-logits))
+
+    def score_row(self, values: list[float]) -> float:
+        assert self.row_weights is not None
+        logit = self.bias
+        for index, (value, weight) in enumerate(zip(values, self.row_weights, strict=True)):
+            if index in self.log_scaled:
+                value = math.log(max(value, 0.0) + _LOG_FLOOR)
+            logit += value * weight
+        return min(1.0, max(0.0, _sigmoid(logit)))
 
 
 def _fold_linear_pipeline(estimator: Any) -> _LinearScorer | None:
@@ -173,7 +187,11 @@ def _fold_linear_pipeline(estimator: Any) -> _LinearScorer | None:
     scale = scaler.scale_ if scaler.with_std else 1.0
     coef = classifier.coef_[0] / scale
     bias = float(classifier.intercept_[0] - np.sum(coef * mean))
-    return _LinearScorer(tuple(t.func for t in head), coef, bias)
+    funcs = tuple(t.func for t in head)
+    if funcs == (log_scale_features,):
+        logs = frozenset(int(i) for i in _LOG_SCALED_INDEX)
+        return _LinearScorer(funcs, coef, bias, tuple(float(w) for w in coef), logs)
+    return _LinearScorer(funcs, coef, bias)
 
 
 def _check_columns(columns: Any, where: str) -> None:

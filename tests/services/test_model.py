@@ -130,3 +130,5 @@ def test_folded_linear_pipeline_scores_like_sklearn() -> None:
     rows = [dict(zip(FEATURE_COLUMNS, r, strict=True)) for r in x[:50]]
     expected = pipeline.predict_proba(x[:50])[:, 1]
     assert np.max(np.abs(np.array(model.predict_proba(rows)) - expected)) < 1e-12
+    singles = [model.predict_proba([row])[0] for row in rows]  # the pure-Python one-row path
+    assert np.max(np.abs(np.array(singles) - expected)) < 1e-12
