@@ -402,8 +402,10 @@ def serve(settings: Settings, stop: threading.Event, registry: CollectorRegistry
         return 0
     finally:
         if producer is not None:
-            with contextlib.suppress(Exception):
+            try:
                 producer.close(timeout=5)
+            except KafkaError as exc:  # kafka-python's close raises while batches are still undelivered
+                log.warning("producer closed with undelivered predictions (%s); their inputs stay uncommitted", exc)
         if consumer is not None:
             with contextlib.suppress(Exception):
                 consumer.close(autocommit=False)

@@ -49,6 +49,7 @@ def test_every_metric_the_specs_query_is_defined_by_a_service() -> None:
 
     def known(name: str) -> bool:
         return name in defined or any(name.endswith(s) and name[: -len(s)] in defined for s in suffixes)
+
     missing = sorted(n for n in queried if not known(n))
     assert not missing, f"specs query metrics no service defines: {missing}"
     assert specs.slos

@@ -387,7 +387,11 @@ def test_shutdown_during_an_outage_commits_nothing(
         rows = unique_rows(real_rows, 20)
         produce_rows(settings.kafka_bootstrap_servers, settings.input_topic, rows)
         consumer = make_consumer(settings)
-        producer = make_producer(settings.kafka_bootstrap_servers, max_block_ms=300)
+        # Short request and reconnect timeouts: after the restore, the batches left in the producer are delivered
+        # or expire within seconds, so the close below is bounded (kafka-python's close raises on pending batches).
+        producer = make_producer(
+            settings.kafka_bootstrap_servers, max_block_ms=300, request_timeout_ms=3000, reconnect_backoff_max_ms=500
+        )
         loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), consumer, producer)
         records: list[Any] = []
         deadline = time.monotonic() + 45
@@ -405,7 +409,7 @@ def test_shutdown_during_an_outage_commits_nothing(
         assert sample(registry, "volatility_consumer_messages_processed_total") == 0
         proxy.restore()
         consumer.close(autocommit=False)
-        producer.close(timeout=1)
+        producer.close(timeout=10)
         assert _committed(settings.kafka_bootstrap_servers, settings.consumer_group, settings.input_topic) is None
     finally:
         proxy.close()
