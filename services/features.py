@@ -53,6 +53,15 @@ def validate_feature_row(row: Mapping[str, Any]) -> dict[str, float]:
     `product_id` and `timestamp` may ride along (metadata, not returned); any other unknown key is an error:
     a client sending stale feature names learns so instead of being scored on defaults.
     """
+    if type(row) is dict and _ALLOWED_KEYS.issuperset(row):  # fast path for the common, valid row
+        try:
+            values = [row[name] for name in FEATURE_COLUMNS]
+        except KeyError:
+            pass  # the checks below name the missing feature
+        else:
+            # A sum of floats is finite only if every term is (NaN and ±inf propagate); overflow falls through.
+            if set(map(type, values)) == _FLOAT_ONLY and math.isfinite(sum(values)):
+                return dict(zip(FEATURE_COLUMNS, values, strict=True))
     if not isinstance(row, Mapping):
         raise FeatureError(f"row: expected an object of features, got {type(row).__name__}")
     unknown = sorted(str(k) for k in row if k not in _FEATURE_SET and k not in METADATA_FIELDS)
@@ -77,6 +86,8 @@ def validate_feature_row(row: Mapping[str, Any]) -> dict[str, float]:
 
 
 _FEATURE_SET = frozenset(FEATURE_COLUMNS)
+_ALLOWED_KEYS = _FEATURE_SET | frozenset(METADATA_FIELDS)
+_FLOAT_ONLY = {float}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -93,15 +104,10 @@ def parse_timestamp_us(value: Any) -> int:
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     elif isinstance(value, str):
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        # Python 3.11 accepts at most 6 fractional digits: truncate nanoseconds (floor, as bucketing needs).
-        text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise FeatureError(f"timestamp: not ISO-8601 ({value!r})") from exc
+            moment = datetime.fromisoformat(value)  # fast path: the common '...Z' form parses as is
+        except ValueError:
+            moment = _parse_iso_text(value)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
     elif isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value)):
@@ -113,6 +119,19 @@ def parse_timestamp_us(value: Any) -> int:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _parse_iso_text(value: str) -> datetime:
+    """The forms `datetime.fromisoformat` refuses on some 3.11 releases: padding, 'z', nanoseconds."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    # Early 3.11 releases accept at most 6 fractional digits: truncate nanoseconds (floor, as bucketing needs).
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise FeatureError(f"timestamp: not ISO-8601 ({value!r})") from exc
 
 
 def format_timestamp(epoch_seconds: int) -> str:

@@ -340,7 +340,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
             for start in range(0, len(rows), 100):
                 chunk = rows[start : start + 100]
                 acked.append(produce_rows("", settings.input_topic, chunk, timeout=60, producer=upstream))
-                time.sleep(0.05)
+                time.sleep(0.2)  # a stream of >= 6 s, so the cut below lands while it still flows
 
         with (
             TopicCollector(f"127.0.0.1:{broker.port}", settings.output_topic) as out,  # reads around the proxy
@@ -350,6 +350,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
             producer_thread.start()
             out.wait_for(lambda rs: len(rs) >= 300, timeout=30, what="the stream to be flowing")
             proxy.cut()
+            streaming_at_cut = producer_thread.is_alive()
             seen_at_cut = len(out.records())
             accepted_before = proxy.connections_accepted
             time.sleep(4)
@@ -359,7 +360,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
             expected = {identity(r) for r in rows}
             out.wait_for(lambda rs: expected <= {identity(r.value) for r in rs}, timeout=60, what="all predictions")
             counts = Counter(identity(r.value) for r in out.records())
-        assert seen_at_cut < len(rows), "the outage must hit mid-stream"
+        assert streaming_at_cut and seen_at_cut < len(rows), "the outage must hit mid-stream"
         assert proxy.connections_accepted > accepted_before, "clients must have reconnected"
         assert set(counts) == expected
         duplicates = sum(n - 1 for n in counts.values())

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.features import (
     FEATURE_COLUMNS,
@@ -177,6 +181,53 @@ def test_timestamps_accept_nanoseconds_and_offsets() -> None:
     assert parse_timestamp_us("2023-06-23T20:31:56.121961769Z") == parse_timestamp_us("2023-06-23T20:31:56.121961Z")
     assert parse_timestamp_us("2025-01-01T01:00:00+01:00") == parse_timestamp_us("2025-01-01T00:00:00Z")
     assert parse_timestamp_us(1.5) == 1_500_000
+
+
+_MOMENTS = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
+
+
+@given(
+    moment=_MOMENTS, nanos=st.integers(0, 999), zone=st.sampled_from(["Z", "z", "+00:00", "+02:00"]), pad=st.booleans()
+)
+def test_every_timestamp_form_reads_as_the_same_microsecond(moment: datetime, nanos: int, zone: str, pad: bool) -> None:
+    """The fromisoformat fast path and the normalising fallback agree with the true instant, to the µs."""
+    expected = (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    shifted = moment + (timedelta(hours=2) if zone == "+02:00" else timedelta(0))
+    text = shifted.replace(tzinfo=None).isoformat(timespec="microseconds") + (f"{nanos:03d}" if nanos else "") + zone
+    assert parse_timestamp_us(f"  {text} " if pad else text) == expected
+
+
+_ODD_VALUES = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, True, False, "0.1", None, 10**400, -(10**400)]),
+    st.integers(-(2**70), 2**70),
+)
+
+
+@given(
+    values=st.lists(
+        st.floats(allow_nan=False, allow_infinity=False), min_size=len(FEATURE_COLUMNS), max_size=len(FEATURE_COLUMNS)
+    ),
+    odd=st.dictionaries(st.integers(0, len(FEATURE_COLUMNS) - 1), _ODD_VALUES, max_size=3),
+    extra_key=st.sampled_from([None, "timestamp", "surprise"]),
+)
+def test_validation_fast_path_answers_exactly_as_the_field_by_field_checks(
+    values: list[float], odd: dict[int, Any], extra_key: str | None
+) -> None:
+    """A plain dict takes the fast path; a read-only mapping of the same row takes the checks that name fields."""
+    row: dict[str, Any] = {"product_id": "BTC-USD", **dict(zip(FEATURE_COLUMNS, values, strict=True))}
+    for index, value in odd.items():
+        row[FEATURE_COLUMNS[index]] = value
+    if extra_key:
+        row[extra_key] = "2025-01-01T00:00:00Z"
+    outcomes: list[dict[str, float] | str] = []
+    for candidate in (row, MappingProxyType(row)):
+        try:
+            outcomes.append(validate_feature_row(candidate))
+        except FeatureError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    if isinstance(outcomes[0], dict):
+        assert all(type(v) is float and math.isfinite(v) for v in outcomes[0].values())
 
 
 def valid_row() -> dict[str, Any]:
