@@ -7,8 +7,9 @@ API series stuck at zero.
 Multiprocess: when `PROMETHEUS_MULTIPROC_DIR` is set (several uvicorn workers), prometheus_client keeps values
 in files in that directory and `exposition_registry` collects them from all processes. Gauges then need a rule
 for combining processes, chosen per gauge below: health is the minimum over live workers (one worker without
-a model makes the service unhealthy), the lag the maximum, the rate the sum. The directory must be emptied
-before the service starts (`python -m services.api` does so for a directory it creates).
+a model makes the service unhealthy), the lag the maximum, the rate the sum; a worker that crashed is dropped
+from them at the next scrape (`sweep_dead_processes`). The directory must be emptied before the service starts
+(`python -m services.api` does so for a directory it creates).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,7 +31,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 # The latency SLO reads "share of requests slower than 0.8 s" straight off the 0.8 bucket: it must exist.
 LATENCY_SLO_SECONDS = 0.8
@@ -240,11 +242,51 @@ def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerM
 
 def exposition_registry(registry: CollectorRegistry) -> CollectorRegistry:
     """The registry to expose: all processes' files in multiprocess mode, else `registry` itself."""
-    if multiprocess_dir() is None:
+    directory = multiprocess_dir()
+    if directory is None:
         return registry
+    sweep_dead_processes(directory)
     combined = CollectorRegistry()
     MultiProcessCollector(combined)  # type: ignore[no-untyped-call]
     return combined
+
+
+def sweep_dead_processes(directory: str) -> list[int]:
+    """Mark workers that died without a clean shutdown (crash, OOM kill) dead; returns their pids.
+
+    A worker's shutdown marks itself dead, but a crashed one cannot: its last health value would stay in the
+    minimum over "live" workers forever (and its files pile up across restarts). Every scrape therefore drops the
+    live-gauge files of pids that no longer run. The workers share the scraper's pid namespace (one host or
+    container), which is what uvicorn's `--workers` gives.
+    """
+    dead = sorted({pid for pid in _live_gauge_pids(Path(directory)) if not _process_running(pid)})
+    for pid in dead:
+        mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    return dead
+
+
+def _live_gauge_pids(directory: Path) -> set[int]:
+    pids: set[int] = set()
+    for path in directory.glob("gauge_live*_*.db"):
+        suffix = path.stem.rsplit("_", 1)[-1]
+        if suffix.isdigit():
+            pids.add(int(suffix))
+    return pids
+
+
+def _process_running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie (a crashed worker its supervisor has not reaped yet)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: existence is all we know
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:

@@ -136,8 +136,8 @@ def test_sliding_rate_does_not_underreport_while_warming_up() -> None:
 
 
 def test_multiprocess_mode_aggregates_across_processes(tmp_path: Path) -> None:
-    """Two workers write, a third process renders: counters add up; health is the minimum over workers
-    not yet marked dead (one worker without a model makes the service unhealthy)."""
+    """Two workers write, a third process renders: counters add up; health is the minimum over running workers,
+    and a worker that crashes (no clean shutdown to mark it dead) leaves that minimum at the next scrape."""
     writer = textwrap.dedent(
         """
         import os, sys
@@ -145,35 +145,43 @@ def test_multiprocess_mode_aggregates_across_processes(tmp_path: Path) -> None:
         metrics = api_metrics(None)
         metrics.requests.labels(method="POST", endpoint="/predict", status="200").inc(int(sys.argv[1]))
         metrics.set_model("baseline" if sys.argv[2] == "up" else None, "v1")
-        print(os.getpid())
+        print(os.getpid(), flush=True)
+        sys.stdin.read()  # stay up, as a serving worker does, until the test lets go
         """
     )
-    reader = textwrap.dedent(
-        """
-        import sys
-        from prometheus_client import CollectorRegistry, multiprocess
-        from services.metrics import render
-        for pid in sys.argv[1:]:
-            multiprocess.mark_process_dead(int(pid))  # what the API's shutdown does for its worker
-        print(render(CollectorRegistry())[0].decode())
-        """
-    )
+    reader = "from prometheus_client import CollectorRegistry\nfrom services.metrics import render\n"
+    reader += "print(render(CollectorRegistry())[0].decode())"
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
 
-    def run(code: str, *args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-c", code, *args], env=env, check=True, timeout=60, capture_output=True, text=True
-        )
-        return done.stdout.strip()
+    def start_worker(requests: int, state: str) -> subprocess.Popen[str]:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", writer, str(requests), state],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        assert worker.stdout is not None and int(worker.stdout.readline()) == worker.pid
+        return worker
 
-    run(writer, "3", "up")
-    sick_pid = run(writer, "4", "down")
-    both = run(reader)
-    assert 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0' in both
-    assert "volatility_api_health_status 0.0" in both
-    after = run(reader, sick_pid)
-    assert "volatility_api_health_status 1.0" in after
-    assert 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0' in after
+    def scrape() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", reader], env=env, check=True, timeout=60, capture_output=True, text=True
+        )
+        return done.stdout
+
+    requests = 'volatility_api_requests_total{endpoint="/predict",method="POST",status="200"} 7.0'
+    healthy, sick = start_worker(3, "up"), start_worker(4, "down")
+    try:
+        both = scrape()
+        assert requests in both and "volatility_api_health_status 0.0" in both
+        sick.kill()  # a crash: SIGKILL, not reaped yet (a zombie until its supervisor waits for it)
+        after_crash = scrape()
+        assert "volatility_api_health_status 1.0" in after_crash, "the crashed worker must leave the minimum"
+        assert requests in after_crash, "a dead worker's requests still count: totals never go backwards"
+        assert not list(tmp_path.glob(f"gauge_live*_{sick.pid}.db"))
+        assert list(tmp_path.glob(f"gauge_live*_{healthy.pid}.db")), "running workers are never swept"
+    finally:
+        for worker in (healthy, sick):
+            worker.kill()
+            worker.communicate(timeout=10)
 
 
 def test_idle_services_export_the_series_their_slos_read() -> None:
