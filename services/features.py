@@ -122,11 +122,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _parse_iso_text(value: str) -> datetime:
-    """The forms `datetime.fromisoformat` refuses on some 3.11 releases: padding, 'z', nanoseconds."""
+    """What `datetime.fromisoformat` refuses but a feed may send: surrounding spaces, a lowercase 'z'."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
-    # Early 3.11 releases accept at most 6 fractional digits: truncate nanoseconds (floor, as bucketing needs).
+    # Truncate nanoseconds to microseconds (floor, as bucketing needs) rather than rely on the parser's handling.
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
     try:
         return datetime.fromisoformat(text)
