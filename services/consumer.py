@@ -18,7 +18,9 @@ after CONSUMER_SHUTDOWN_GRACE_SECONDS without committing, so the batch is redeli
 Metric decisions: `volatility_consumer_processing_seconds` is observed once per batch (decode, validate,
 predict, publish, acks); `volatility_consumer_lag_seconds` is now minus the Kafka record timestamp (the
 producer's CreateTime; the message's own `timestamp` field only when the record has none) of the oldest
-record in the batch, clamped at 0, and drops to 0 when a poll finds every assigned partition caught up.
+record in the batch, clamped at 0, and drops to 0 when a poll finds every assigned partition caught up. A batch
+held by an output outage refreshes it at every retry (it keeps growing); a failed poll leaves it as it was, since
+nothing tells what is waiting.
 """
 
 from __future__ import annotations
@@ -199,7 +201,8 @@ class PredictionConsumer:
         started = time.perf_counter()
         outcome = BatchOutcome(records=len(records))
         outgoing, decoded_times, scores = self._build(records, outcome)
-        outcome.published = self._publish(outgoing, stop or threading.Event(), outcome)
+        oldest = min(decoded_times) if decoded_times else None
+        outcome.published = self._publish(outgoing, stop or threading.Event(), outcome, oldest)
         if not outcome.published:
             log.warning("shutting down with %d unacknowledged messages; not committing", len(records))
             return outcome
@@ -213,8 +216,8 @@ class PredictionConsumer:
             m.errors.labels(error_type=error_type).inc(count)
         for score in scores:
             m.probability.observe(score)
-        if decoded_times:
-            m.lag.set(max(0.0, self.clock() - min(decoded_times)))
+        if oldest is not None:
+            m.lag.set(max(0.0, self.clock() - oldest))
         self.rate.add(len(records))
         return outcome
 
@@ -293,8 +296,14 @@ class PredictionConsumer:
         key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
         return Outgoing(self.settings.dlq_topic, key, encode_json(dlq_envelope(record, error_type, error)))
 
-    def _publish(self, outgoing: list[Outgoing], stop: threading.Event, outcome: BatchOutcome) -> bool:
-        """Send until every message is acknowledged; False only when asked to stop and the grace ran out."""
+    def _publish(
+        self, outgoing: list[Outgoing], stop: threading.Event, outcome: BatchOutcome, oldest: float | None = None
+    ) -> bool:
+        """Send until every message is acknowledged; False only when asked to stop and the grace ran out.
+
+        While a batch is held, its messages grow stale: the lag keeps counting from `oldest` (the batch's oldest
+        message time) at every retry, so an output outage burns the freshness SLO instead of freezing the gauge.
+        """
         pending = outgoing
         backoff = 0.5
         give_up_at: float | None = None
@@ -313,6 +322,8 @@ class PredictionConsumer:
             if not pending:
                 return True
             self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
+            if oldest is not None:
+                self.metrics.lag.set(max(0.0, self.clock() - oldest))
             now = time.monotonic()
             if stop.is_set():
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds

@@ -218,6 +218,55 @@ def test_a_model_failure_dead_letters_only_the_culprit(real_rows: list[dict[str,
     assert [p["timestamp"] for p in predicted] == [rows[i]["timestamp"] for i in (0, 1, 3, 4)]
 
 
+class _Future:
+    def __init__(self, ok: bool) -> None:
+        self.is_done, self._ok = True, ok
+
+    def failed(self) -> bool:
+        return not self._ok
+
+
+class _OutageProducer:
+    """Refuses the first `failures` attempts at a batch, each one waiting `wait` seconds on a fake clock; records
+    the lag gauge at every retry."""
+
+    def __init__(self, registry: CollectorRegistry, clock: list[float], failures: int, wait: float) -> None:
+        self.registry, self.clock, self.failures, self.wait = registry, clock, failures, wait
+        self.attempts = 0
+        self.lag_at_retry: list[float] = []
+
+    def send(self, topic: str, value: Any = None, key: Any = None) -> _Future:
+        if len(self.lag_at_retry) < self.attempts:  # the first send of a retry
+            self.lag_at_retry.append(sample(self.registry, "volatility_consumer_lag_seconds"))
+        return _Future(ok=self.attempts >= self.failures)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.attempts += 1
+        self.clock[0] += self.wait
+
+
+class _Committer:
+    def commit(self, offsets: Any = None, timeout_ms: int | None = None) -> None:
+        return None
+
+
+def test_lag_keeps_counting_while_a_batch_is_held_by_an_output_outage(real_rows: list[dict[str, Any]]) -> None:
+    """The freshness SLI must see an outage: a held batch's lag grows at every retry instead of freezing."""
+    registry = CollectorRegistry()
+    clock = [1_000.0]
+    stamps = [990_000, 985_000]  # ms: the oldest message is 15 s old when the batch arrives
+    records = [record(json.dumps(r).encode(), i, stamps[i]) for i, r in enumerate(unique_rows(real_rows, 2))]
+    producer = _OutageProducer(registry, clock, failures=2, wait=30.0)
+    loop = PredictionConsumer(
+        Settings(), BaselineModel(), consumer_metrics(registry), _Committer(), producer,  # type: ignore[arg-type]
+        clock=lambda: clock[0],
+    )  # fmt: skip
+    outcome = loop.process(records)
+    assert outcome.published and outcome.publish_attempts == 3
+    assert producer.lag_at_retry == [45.0, 75.0]  # 1,000 + 30 - 985, then 30 s more
+    assert sample(registry, "volatility_consumer_lag_seconds") == 105.0  # acknowledged after the third wait
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Against the broker
 
