@@ -20,21 +20,12 @@ from stack.config import PrometheusTargets, prometheus_config
 from stack.dashboards import expand, legend_name, load_dashboard, panel_queries, time_variables
 from stack.local import LOOPBACK, REPO_ROOT, free_port, http_status, start_prometheus
 from stack.prometheus_api import PrometheusClient
-from stack.snapshot import (
-    Box,
-    PanelData,
-    TimeRange,
-    format_value,
-    mapped,
-    nice_ticks,
-    page_height,
-    panel_box,
-    png_size,
-    render_stat,
-    render_timeseries,
-    snapshot_dashboard,
-    threshold_color,
-)
+from stack.snapshot import TimeRange, snapshot_dashboard
+from stack.snapshot.chromium import png_size
+from stack.snapshot.data import PanelData
+from stack.snapshot.page import page_height, panel_box
+from stack.snapshot.panels import Box, render_stat, render_timeseries
+from stack.snapshot.values import format_value, mapped, nice_ticks, threshold_color
 
 SERVICE_DASHBOARD = REPO_ROOT / "dashboards" / "volatility-service.json"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0)
