@@ -13,7 +13,7 @@ from pathlib import Path
 
 from codegen import __version__
 from codegen.errors import SpecErrors
-from codegen.fields import LABEL_KEY_RE
+from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
@@ -32,6 +32,8 @@ def _label(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not LABEL_KEY_RE.match(key) or not value:
         raise argparse.ArgumentTypeError(f"invalid extra label {text!r}: expected key=value")
+    if key in RESERVED_LABELS:
+        raise argparse.ArgumentTypeError(f"invalid extra label {text!r}: {key} is set from the service and SLO name")
     return key, value
 
 

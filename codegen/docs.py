@@ -182,7 +182,7 @@ def _tier_rows(slo: SLO, options: CompileOptions) -> tuple[TierRow, ...]:
 
 
 def slo_section(slo: SLO, options: CompileOptions) -> SloSection:
-    base = format_duration(slo.windows.windows()[0])
+    base = format_duration(slo.windows.base_window)
     name = slo.alerting.name
     no_data = (
         f"{name}NoData"

@@ -16,6 +16,9 @@ from codegen.model import SpecKind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
 LABEL_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# Set by the generator from the service and SLO name. Sloth lets a spec label override them, which silently
+# breaks its own alert selectors and dashboards; here that is an error.
+RESERVED_LABELS = frozenset({"sloth_id", "sloth_service", "sloth_slo", "sloth_window"})
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONDITION_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -109,6 +112,9 @@ class Fields:
                 continue
             if what == "label" and key == "__name__":
                 self.err((*path, key), "label key __name__ is not allowed")
+                continue
+            if what == "label" and key_re is LABEL_KEY_RE and key in RESERVED_LABELS:
+                self.err((*path, key), f"label key {key!r} is reserved: it is set from the service and SLO name")
                 continue
             if raw is None or raw == "" or isinstance(raw, dict | list):
                 self.err((*path, key), f"{what} value is required (a non-empty string)")

@@ -160,6 +160,12 @@ class WindowCatalog:
     def tiers(self) -> tuple[AlertTier, AlertTier, AlertTier, AlertTier]:
         return (self.page_quick, self.page_slow, self.ticket_quick, self.ticket_slow)
 
+    @property
+    def base_window(self) -> int:
+        """The window the period SLI and the current burn rate are built on: Sloth takes the page-quick short
+        window (the smallest one in the built-in catalogs, not necessarily in a custom one)."""
+        return self.page_quick.short_window
+
     def windows(self) -> list[int]:
         """Unique alert windows ascending, as Sloth orders the SLI recordings."""
         return sorted({w for t in self.tiers for w in (t.short_window, t.long_window)})

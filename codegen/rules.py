@@ -141,7 +141,7 @@ def sli_recordings(slo: SLO, options: CompileOptions) -> RuleGroup:
                 merge(labels, id_labels(slo), (("sloth_window", window),)),
             )
         )
-    base = format_duration(windows[0])
+    base = format_duration(slo.windows.base_window)
     period = format_duration(slo.period)
     selector = f"slo:sli_error:ratio_rate{base}{id_selector(slo)}"
     rules.append(
@@ -159,7 +159,7 @@ def meta_recordings(slo: SLO, options: CompileOptions, mode: str) -> RuleGroup:
     ids = id_selector(slo)
     objective = go_float(slo.objective_ratio)
     period = format_duration(slo.period)
-    base = format_duration(slo.windows.windows()[0])
+    base = format_duration(slo.windows.base_window)
     burn = "{rate}{ids}\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio{ids}\n"
     info = merge(
         labels,
@@ -225,7 +225,7 @@ def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
     for severity, opts, quick, slow in tiers:
         if opts.disabled:
             continue
-        labels = merge(alerting.labels, opts.labels, (("sloth_severity", severity),))
+        labels = merge((("sloth_severity", severity),), alerting.labels, opts.labels)  # the spec wins, as in Sloth
         defaults: Labels = (
             ("summary", "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected."),
             (

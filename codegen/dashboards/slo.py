@@ -106,7 +106,7 @@ def _alert_query(rule: AlertingRule, slo: SLO) -> QuerySpec:
 def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
     sel = selector(slo)
     period = format_duration(slo.period)
-    base = format_duration(slo.windows.windows()[0])
+    base = format_duration(slo.windows.base_window)
     objective = go_float(slo.objective)
     budget_percent = go_float(round(100 - slo.objective, 6))
     about = f"{slo.service}/{slo.name}: {slo.description.rstrip('.') or 'no description'}."

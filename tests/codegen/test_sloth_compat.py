@@ -234,3 +234,45 @@ def test_custom_alert_windows_replace_builtins(capsys: pytest.CaptureFixture[str
         main(["validate", "-i", str(FIXTURES / "in-base.yaml"), "--slo-period-windows-path", str(FIXTURES / "windows")])
         == 1
     )
+
+
+def test_period_rules_build_on_the_page_quick_short_window(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Sloth bases the period SLI and the current burn rate on the page-quick short window
+    (`alerts.PageQuick.ShortWindow` in its SLI and metadata rule plugins), not on the smallest window."""
+    (tmp_path / "30d.yaml").write_text(
+        "apiVersion: sloth.slok.dev/v1\nkind: AlertWindows\nspec:\n  sloPeriod: 30d\n  page:\n"
+        "    quick: {errorBudgetPercent: 2, shortWindow: 15m, longWindow: 1h}\n"
+        "    slow: {errorBudgetPercent: 5, shortWindow: 5m, longWindow: 6h}\n  ticket:\n"
+        "    quick: {errorBudgetPercent: 10, shortWindow: 2h, longWindow: 1d}\n"
+        "    slow: {errorBudgetPercent: 10, shortWindow: 6h, longWindow: 3d}\n"
+    )
+    (doc,) = generate(
+        capsys, "-i", str(FIXTURES / "in-base.yaml"), "--sloth-compat", "--slo-period-windows-path", str(tmp_path)
+    )
+    sli, meta = doc["groups"][0]["rules"], doc["groups"][1]["rules"]
+    assert "5m" in [r["labels"]["sloth_window"] for r in sli]  # the 5m window is still recorded
+    period = sli[-1]
+    assert period["record"] == "slo:sli_error:ratio_rate30d"
+    assert "sum_over_time(slo:sli_error:ratio_rate15m{" in period["expr"]
+    current = next(r for r in meta if r["record"] == "slo:current_burn_rate:ratio")
+    assert current["expr"].startswith("slo:sli_error:ratio_rate15m{")
+
+
+def test_alert_labels_override_the_generated_severity_as_in_sloth(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(
+        'version: "prometheus/v1"\nservice: svc\nslos:\n  - name: s1\n    objective: 99\n    sli:\n      events:\n'
+        "        error_query: sum(rate(e[{{.window}}]))\n        total_query: sum(rate(t[{{.window}}]))\n"
+        "    alerting:\n      name: A\n      page_alert:\n        labels: {sloth_severity: critical}\n"
+    )
+    for compat in (["--sloth-compat"], []):
+        (doc,) = generate(capsys, "-i", str(spec), *compat)
+        page, ticket = doc["groups"][2]["rules"][:2]
+        assert (page["labels"]["sloth_severity"], ticket["labels"]["sloth_severity"]) == ("critical", "ticket")
+
+
+def test_extra_labels_cannot_replace_the_slo_identity(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["generate", "-i", str(FIXTURES / "in-base.yaml"), "-l", "sloth_id=other"]) == 2
+    assert "sloth_id is set from the service and SLO name" in capsys.readouterr().err

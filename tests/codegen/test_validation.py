@@ -167,6 +167,21 @@ CASES: list[tuple[str, str, str, str, int | None]] = [
     ),
     ("bad-label-key", spec(top="labels:\n  bad-key: v\n"), "labels.bad-key", "invalid label key", 4),
     ("name-label", spec(top="labels:\n  __name__: v\n"), "labels.__name__", "__name__ is not allowed", 4),
+    ("reserved-spec-label", spec(top="labels:\n  sloth_id: x\n"), "labels.sloth_id", "'sloth_id' is reserved", 4),
+    (
+        "reserved-slo-label",
+        spec().replace("    objective: 99.9\n", "    objective: 99.9\n    labels: {sloth_window: 5m}\n"),
+        "slos[0].labels.sloth_window",
+        "'sloth_window' is reserved",
+        6,
+    ),
+    (
+        "reserved-alert-label",
+        spec(alerting="name: A\n      labels: {sloth_slo: other}"),
+        "slos[0].alerting.labels.sloth_slo",
+        "'sloth_slo' is reserved",
+        12,
+    ),
     ("empty-label-value", spec(top='labels:\n  team: ""\n'), "labels.team", "label value is required", 4),
     ("labels-not-mapping", spec(top="labels: [a, b]\n"), "labels", "must be a mapping", 3),
     (
