@@ -270,8 +270,8 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
             PanelSpec(
                 title="Current burn rate",
                 description=(
-                    "Budget burn rate of each SLO over its shortest window: yellow above 1× (the budget "
-                    "would run out before the period ends), red at the lowest paging threshold."
+                    "Budget burn rate of each SLO over its page-quick short window (5m by default): yellow "
+                    "above 1× (the budget would run out before the period ends), red at the lowest paging threshold."
                 ),
                 type="stat",
                 unit=BURN_UNIT,
