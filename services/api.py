@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import math
 import os
@@ -27,8 +26,7 @@ import platform
 import shutil
 import tempfile
 import threading
-import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -40,27 +38,24 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
-from starlette.routing import Match, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.api_input import (
+    ApiError,
+    ErrorResponse,
+    PredictResponse,
+    api_error_response,
+    extract_rows,
+    parse_json_body,
+    predict_request_schema,
+    read_body_limited,
+)
+from services.api_middleware import RequestMetricsMiddleware, TemplateRoute
 from services.config import MAX_FAULT_LATENCY_SECONDS, Settings
-from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
-from services.metrics import MULTIPROC_ENV, ApiMetrics, api_metrics, multiprocess_dir, render
+from services.features import FEATURE_COLUMNS
+from services.metrics import MULTIPROC_ENV, api_metrics, multiprocess_dir, render
 from services.model import Model, ModelLoadError, load_model
 
 log = logging.getLogger("services.api")
-
-ERROR_TYPE_KEY = "volatility.error_type"  # scope key a handler uses to name its error for the metrics
-UNMATCHED = "unmatched"
-_MAX_REPORTED_ERRORS = 20
-_UNCOUNTED_PATH = "/metrics"
-_UNCOUNTED_PREFIX = "/admin/"
-_DERIVED_ERROR_TYPES = {
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    422: "validation",
-}
 
 
 def _now_iso() -> str:
@@ -72,185 +67,6 @@ def _package_version() -> str:
         return metadata.version("volatility-slo")
     except metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Errors
-
-
-class ApiError(Exception):
-    """A request that cannot be served; rendered as JSON `{"detail": ..., "message": ...}`."""
-
-    def __init__(
-        self,
-        status: int,
-        error_type: str,
-        message: str,
-        detail: list[dict[str, Any]] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_type = error_type
-        self.message = message
-        if detail is None:
-            detail = [{"loc": ["body"], "msg": message.partition(": ")[2] or message, "type": error_type}]
-        self.detail = detail
-        self.headers = dict(headers or {})
-
-
-def _api_error_response(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    request.scope[ERROR_TYPE_KEY] = exc.error_type
-    return JSONResponse({"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Request parsing and validation (pure functions: the fuzz and unit tests drive them through HTTP)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
-
-
-def parse_json_body(body: bytes) -> Any:
-    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s.
-
-    Integers are read as floats (features are floats): a 400-digit integer becomes inf, which validation
-    rejects by name, instead of an OverflowError when it is converted later.
-    """
-    if not body:
-        raise ApiError(422, "validation", "body: empty; expected a JSON object with 'rows'")
-    try:
-        return orjson.loads(body)  # fast path; orjson is strict, so anything odd takes the precise path below
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body, parse_constant=_reject_constant, parse_int=float)
-    except RecursionError:
-        raise ApiError(422, "validation", "body: JSON nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise ApiError(422, "validation", f"body: broken JSON ({exc})") from None
-
-
-def _feature_error_entry(index: int, error: FeatureError) -> dict[str, Any]:
-    """Turn "field: problem" from the feature module into a FastAPI-style error naming row and field."""
-    text = str(error)
-    field, sep, problem = text.partition(": ")
-    if not sep:
-        field, problem = "", text
-    loc: list[Any] = ["body", "rows", index]
-    if field and field != "row":
-        loc.append(field)
-    return {"loc": loc, "msg": problem, "type": "invalid_feature"}
-
-
-def _loc_text(loc: Sequence[Any]) -> str:
-    text = ""
-    for part in loc[1:]:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
-def extract_rows(payload: Any, max_rows: int) -> list[dict[str, float]]:
-    """Validated feature rows from a decoded body, or ApiError(422/413) naming every bad row and field."""
-    if not isinstance(payload, dict):
-        raise ApiError(422, "validation", f"body: expected a JSON object with 'rows', got {type(payload).__name__}")
-    unknown = sorted(str(k) for k in payload if k != "rows")
-    if unknown:
-        raise ApiError(
-            422,
-            "validation",
-            f'{unknown[0]}: unknown field; the body is {{"rows": [...]}}',
-            [{"loc": ["body", unknown[0]], "msg": "unknown field", "type": "extra_forbidden"}],
-        )
-    rows = payload.get("rows")
-    if rows is None:
-        raise ApiError(
-            422,
-            "validation",
-            "rows: missing",
-            [{"loc": ["body", "rows"], "msg": "missing", "type": "missing"}],
-        )
-    if not isinstance(rows, list):
-        raise ApiError(422, "validation", f"rows: expected an array of feature objects, got {type(rows).__name__}")
-    if not rows:
-        raise ApiError(422, "validation", "rows: empty; send at least one row")
-    if len(rows) > max_rows:
-        raise ApiError(413, "payload_too_large", f"rows: {len(rows)} rows exceed the limit of {max_rows} per request")
-    validated: list[dict[str, float]] = []
-    errors: list[dict[str, Any]] = []
-    for index, row in enumerate(rows):
-        try:
-            validated.append(validate_feature_row(row))
-        except FeatureError as exc:
-            errors.append(_feature_error_entry(index, exc))
-        except (OverflowError, TypeError, ValueError) as exc:  # the feature module's contract is FeatureError
-            errors.append({"loc": ["body", "rows", index], "msg": f"invalid row ({exc})", "type": "invalid_feature"})
-    if errors:
-        first = errors[0]
-        message = f"{_loc_text(first['loc'])}: {first['msg']}"
-        if len(errors) > 1:
-            message += f" (and {len(errors) - 1} more invalid row(s))"
-        raise ApiError(422, "validation", message, errors[:_MAX_REPORTED_ERRORS])
-    return validated
-
-
-async def read_body_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it exceeds `limit` bytes (never buffered beyond)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"body: {declared} bytes exceed the limit of {limit}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"body: more than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def predict_request_schema(max_rows: int) -> dict[str, Any]:
-    """OpenAPI schema of the /predict body, built from FEATURE_COLUMNS so it can never drift from them."""
-    return {
-        "type": "object",
-        "required": ["rows"],
-        "additionalProperties": False,
-        "properties": {
-            "rows": {
-                "type": "array",
-                "minItems": 1,
-                "maxItems": max_rows,
-                "items": {
-                    "type": "object",
-                    "required": list(FEATURE_COLUMNS),
-                    "additionalProperties": False,
-                    "properties": {name: {"type": "number"} for name in FEATURE_COLUMNS},
-                },
-            }
-        },
-    }
-
-
-class PredictResponse(BaseModel):
-    scores: list[float] = Field(description="Spike probability per row, in request order.")
-    predictions: list[int] = Field(description="1 when score >= the model's threshold, else 0.")
-    model_variant: str
-    version: str
-    ts: str = Field(description="ISO-8601 UTC time of the answer.")
-
-
-class ErrorResponse(BaseModel):
-    detail: list[dict[str, Any]]
-    message: str
-
-
-class FaultSettings(BaseModel):
-    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of /predict answered 500.")
-    latency_seconds: float = Field(
-        0.0, ge=0.0, le=MAX_FAULT_LATENCY_SECONDS, description="Delay added to each /predict."
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -294,79 +110,11 @@ class FaultInjector:
         return {"error_rate": self.error_rate, "latency_seconds": self.latency_seconds}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Metrics middleware (pure ASGI: cheaper than BaseHTTPMiddleware on the hot path)
-
-
-class RequestMetricsMiddleware:
-    """Counts every request by route template and status, and times POST /predict, whatever the outcome."""
-
-    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
-        self._request_counters: dict[tuple[str, str, str], Any] = {}  # label lookups cost a lock each
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or path == _UNCOUNTED_PATH or path.startswith(_UNCOUNTED_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # until the app says otherwise: an exception before the response is a server error
-        recorded = False
-
-        async def send_recording(message: Message) -> None:
-            # Recorded just before the last byte goes out, so a client that reads /metrics right after its
-            # response (possibly from another worker) always sees its own request counted.
-            nonlocal status, recorded
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            elif message["type"] == "http.response.body" and not message.get("more_body") and not recorded:
-                recorded = True
-                self._record(scope, status, time.perf_counter() - started)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_recording)
-        except BaseException:
-            if not recorded:
-                recorded = True
-                scope.setdefault(ERROR_TYPE_KEY, "internal")
-                self._record(scope, 500, time.perf_counter() - started)
-            raise
-        if not recorded:  # the app ended without completing a response (client went away)
-            self._record(scope, status, time.perf_counter() - started)
-
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
-        route = scope.get("route")
-        endpoint = getattr(route, "path", None) or UNMATCHED
-        method = scope.get("method", "GET")
-        key = (method, endpoint, str(status))
-        counter = self._request_counters.get(key)
-        if counter is None:
-            counter = self.metrics.requests.labels(method=method, endpoint=endpoint, status=key[2])
-            if len(self._request_counters) < 1000:  # bounded: methods and statuses are open-ended
-                self._request_counters[key] = counter
-        counter.inc()
-        if status >= 400:
-            error_type = (
-                scope.get(ERROR_TYPE_KEY)
-                or _DERIVED_ERROR_TYPES.get(status)
-                or ("internal" if status >= 500 else "client")
-            )
-            self.metrics.errors.labels(endpoint=endpoint, error_type=error_type).inc()
-        if endpoint == "/predict" and method == "POST":
-            self.metrics.latency.observe(elapsed)
-
-
-class _TemplateRoute(Route):
-    """A Starlette route that, like FastAPI's, records itself in scope["route"] for the metrics' endpoint."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope
+class FaultSettings(BaseModel):
+    error_rate: float = Field(0.0, ge=0.0, le=1.0, description="Share of /predict answered 500.")
+    latency_seconds: float = Field(
+        0.0, ge=0.0, le=MAX_FAULT_LATENCY_SECONDS, description="Delay added to each /predict."
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -437,7 +185,7 @@ def create_app(
         description="Scores 1-second feature rows for a coming volatility spike (see services.features).",
         lifespan=lifespan,
     )
-    app.add_exception_handler(ApiError, _api_error_response)
+    app.add_exception_handler(ApiError, api_error_response)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.state.model_state = state
     app.state.metrics = metrics
@@ -495,7 +243,7 @@ def create_app(
     # FastAPI resolves dependencies on every call (~30 us, a third of this endpoint's own cost). /predict is
     # the hot path and takes nothing but the raw request, so a plain Starlette route placed first serves it;
     # the FastAPI route above (same handler) remains what OpenAPI documents and GET/405 falls through to.
-    app.router.routes.insert(0, _TemplateRoute("/predict", predict, methods=["POST"], name="predict"))
+    app.router.routes.insert(0, TemplateRoute("/predict", predict, methods=["POST"], name="predict"))
 
     @app.get("/health", responses={503: {"description": "No model loaded; `reason` says why."}})
     async def health() -> Response:
