@@ -15,9 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen.durations import format_duration, parse_duration
-from codegen.model import SLO, AlertTier, CompileOptions, SpecFile
+from codegen.model import SLO, AlertTier, CompileOptions, Severity, SpecFile
 from codegen.promql import absent_labels
-from codegen.rules import AlertingRule, go_float, id_labels, merge, presence_expr, slo_alerts, slo_labels
+from codegen.rules import (
+    AlertingRule,
+    burn_alerts,
+    go_float,
+    id_labels,
+    merge,
+    presence_expr,
+    slo_alerts,
+    slo_labels,
+)
 from codegen.yamlfmt import dump
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
@@ -35,9 +44,9 @@ def threshold(slo: SLO, tier: AlertTier) -> float:
     return tier.burn_factor * slo.error_budget_ratio
 
 
-def firing_severities(slo: SLO, values: dict[int, float]) -> set[str]:
+def firing_severities(slo: SLO, values: dict[int, float]) -> set[Severity]:
     """Severities whose alert condition holds for constant ratios ``values`` (the model of ``mwmb_expr``)."""
-    fired: set[str] = set()
+    fired: set[Severity] = set()
     for tier in slo.windows.tiers:
         limit = threshold(slo, tier)
         short, long = values.get(tier.short_window), values.get(tier.long_window)
@@ -108,12 +117,10 @@ def _expected_alerts(
 
 def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
     group = slo_alerts(slo, options)
-    if group is None:
+    burn_rules = burn_alerts(slo, options)  # by tier, whatever their sloth_severity label says
+    if group is None or not burn_rules:
         return []
     rules = [r for r in group.rules if isinstance(r, AlertingRule)]
-    burn_rules = {dict(r.labels)["sloth_severity"]: r for r in rules if r.alert == slo.alerting.name}
-    if not burn_rules:
-        return []
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
     eval_seconds = wait + 5 * INTERVAL
     samples = eval_seconds // INTERVAL + 5

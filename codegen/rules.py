@@ -19,6 +19,7 @@ from codegen.model import (
     EventsSLI,
     LatencySLI,
     RawSLI,
+    Severity,
     SpecDocument,
     ThresholdAlert,
     TimesliceSLI,
@@ -212,13 +213,14 @@ def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     )
 
 
-def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
+def burn_alerts(slo: SLO, options: CompileOptions) -> dict[Severity, AlertingRule]:
+    """The SLO's enabled multi-burn-rate alerts, by tier severity (their `sloth_severity` label may be overridden)."""
     alerting = slo.alerting
     if not alerting.name:
-        return None
-    rules: list[Rule] = []
+        return {}
+    alerts: dict[Severity, AlertingRule] = {}
     catalog = slo.windows
-    tiers: tuple[tuple[str, AlertOptions, AlertTier, AlertTier], ...] = (
+    tiers: tuple[tuple[Severity, AlertOptions, AlertTier, AlertTier], ...] = (
         ("page", alerting.page, catalog.page_quick, catalog.page_slow),
         ("ticket", alerting.ticket, catalog.ticket_quick, catalog.ticket_slow),
     )
@@ -245,7 +247,13 @@ def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
                 ),
             )
         annotations = merge(defaults, alerting.annotations, opts.annotations)
-        rules.append(AlertingRule(alerting.name, mwmb_expr(slo, quick, slow), labels, annotations, opts.for_))
+        alerts[severity] = AlertingRule(alerting.name, mwmb_expr(slo, quick, slow), labels, annotations, opts.for_)
+    return alerts
+
+
+def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
+    alerting = slo.alerting
+    rules: list[Rule] = list(burn_alerts(slo, options).values())
     no_data = alerting.no_data
     if not options.sloth_compat and not no_data.disabled and rules:
         name = f"{alerting.name}NoData"

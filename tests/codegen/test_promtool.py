@@ -35,6 +35,7 @@ slos:
     alerting:
       name: ExtFreshness
       annotations: {value_hint: "{{ $value }}"}
+      ticket_alert: {labels: {sloth_severity: slow-burn, severity: info}}  # overridden, as Sloth allows
 """
 
 
