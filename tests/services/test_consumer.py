@@ -385,11 +385,15 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         acked: list[int] = []
         upstream = make_producer(broker_via_proxy, max_block_ms=60_000, delivery_timeout_ms=60_000)
 
+        flowing = threading.Event()
+
         def stream() -> None:  # the upstream keeps producing through the outage (its sends wait and retry)
             for start in range(0, len(rows), 100):
+                if start == 500:
+                    flowing.wait(60)  # hold most of the stream until predictions flow: the cut lands mid-stream
                 chunk = rows[start : start + 100]
                 acked.append(produce_rows("", settings.input_topic, chunk, timeout=60, producer=upstream))
-                time.sleep(0.2)  # a stream of >= 6 s, so the cut below lands while it still flows
+                time.sleep(0.1)
 
         with (
             TopicCollector(f"127.0.0.1:{broker.port}", settings.output_topic) as out,  # reads around the proxy
@@ -398,6 +402,8 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
             producer_thread = threading.Thread(target=stream, daemon=True)
             producer_thread.start()
             out.wait_for(lambda rs: len(rs) >= 300, timeout=30, what="the stream to be flowing")
+            flowing.set()
+            time.sleep(0.3)
             proxy.cut()
             streaming_at_cut = producer_thread.is_alive()
             seen_at_cut = len(out.records())
