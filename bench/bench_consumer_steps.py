@@ -21,11 +21,12 @@ from prometheus_client import CollectorRegistry
 
 from bench.bench_consumer import feature_messages
 from services.config import Settings
-from services.consumer import PredictionConsumer, _reject_constant
+from services.consumer import PredictionConsumer
 from services.features import _parse_iso_text, parse_timestamp_us, validate_feature_row
 from services.kafka_io import encode_json
 from services.metrics import consumer_metrics
 from services.model import BaselineModel
+from services.strict_json import loads_precise
 
 MESSAGES = 2_000
 BATCH = 500
@@ -107,7 +108,7 @@ def run() -> list[str]:
     steps: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
         (
             "JSON decode (json.loads with hooks vs orjson.loads)",
-            each(lambda m: json.loads(m, parse_constant=_reject_constant, parse_int=float), messages),
+            each(loads_precise, messages),
             each(orjson.loads, messages),
         ),
         (

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from services.api_middleware import ERROR_TYPE_KEY
 from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
+from services.strict_json import loads_strict
 
 _MAX_REPORTED_ERRORS = 20
 
@@ -52,24 +51,12 @@ def api_error_response(request: Request, exc: Exception) -> Response:
 # Request parsing and validation (pure functions: the fuzz and unit tests drive them through HTTP)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON (numbers must be finite)")
-
-
 def parse_json_body(body: bytes) -> Any:
-    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s.
-
-    Integers are read as floats (features are floats): a 400-digit integer becomes inf, which validation
-    rejects by name, instead of an OverflowError when it is converted later.
-    """
+    """Decode a JSON body strictly: NaN/Infinity literals and absurd nesting are client errors, not 500s."""
     if not body:
         raise ApiError(422, "validation", "body: empty; expected a JSON object with 'rows'")
     try:
-        return orjson.loads(body)  # fast path; orjson is strict, so anything odd takes the precise path below
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body, parse_constant=_reject_constant, parse_int=float)
+        return loads_strict(body)
     except RecursionError:
         raise ApiError(422, "validation", "body: JSON nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors

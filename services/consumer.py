@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import math
 import signal
@@ -48,6 +47,7 @@ from services.features import FeatureError, parse_timestamp_us, validate_feature
 from services.kafka_io import ConsumerRecord, dlq_envelope, encode_json, make_consumer, make_producer
 from services.metrics import ConsumerMetrics, SlidingWindowRate, consumer_metrics, exposition_registry
 from services.model import Model, ModelLoadError, load_model
+from services.strict_json import loads_strict
 
 log = logging.getLogger("services.consumer")
 
@@ -76,21 +76,14 @@ class FeatureMessage(NamedTuple):
     features: dict[str, float]
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def decode_feature_message(value: bytes | None) -> FeatureMessage:
     """Decode `{"product_id", "timestamp", <features>}` or raise PoisonMessage saying what is wrong."""
     if not value:
         raise PoisonMessage(BAD_JSON, "empty message")
     try:
-        payload = orjson.loads(value)  # fast path; orjson is strict, so whatever it refuses gets the precise reading
-    except orjson.JSONDecodeError:
-        try:
-            payload = json.loads(value, parse_constant=_reject_constant, parse_int=float)  # huge ints: inf
-        except (ValueError, RecursionError) as exc:
-            raise PoisonMessage(BAD_JSON, f"not JSON: {exc}") from None
+        payload = loads_strict(value)
+    except (ValueError, RecursionError) as exc:
+        raise PoisonMessage(BAD_JSON, f"not JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise PoisonMessage(INVALID_MESSAGE, f"expected a JSON object, got {type(payload).__name__}")
     product_id = payload.get("product_id")
