@@ -16,9 +16,9 @@ from typing import Any
 
 from codegen.durations import format_duration, parse_duration
 from codegen.model import SLO, AlertTier, CompileOptions, Severity, SpecFile
+from codegen.plan import AlertingRule
 from codegen.promql import absent_labels
 from codegen.rules import (
-    AlertingRule,
     burn_alerts,
     go_float,
     id_labels,

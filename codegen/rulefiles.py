@@ -6,7 +6,8 @@ from typing import Any
 
 from codegen import GENERATOR
 from codegen.model import CompileOptions, SpecFile
-from codegen.rules import AlertingRule, RuleGroup, document_groups
+from codegen.plan import AlertingRule, RuleGroup
+from codegen.rules import document_groups
 from codegen.yamlfmt import dump
 
 

@@ -7,8 +7,6 @@ Names, labels and expressions follow Sloth v0.16 so existing Sloth dashboards an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from codegen import GENERATOR
 from codegen.durations import format_duration
 from codegen.model import (
@@ -25,35 +23,10 @@ from codegen.model import (
     TimesliceSLI,
     render_window,
 )
+from codegen.plan import AlertingRule, Labels, RecordingRule, Rule, RuleGroup
 
-Labels = tuple[tuple[str, str], ...]
 SEVERITY_FOR = {"page": "critical", "ticket": "warning"}
 INSTANT_RECORD = "slo:sli_error:ratio_instant"
-
-
-@dataclass(frozen=True)
-class RecordingRule:
-    record: str
-    expr: str
-    labels: Labels
-
-
-@dataclass(frozen=True)
-class AlertingRule:
-    alert: str
-    expr: str
-    labels: Labels
-    annotations: Labels
-    for_: str | None = None
-
-
-Rule = RecordingRule | AlertingRule
-
-
-@dataclass(frozen=True)
-class RuleGroup:
-    name: str
-    rules: tuple[Rule, ...]
 
 
 def go_float(value: float) -> str:

@@ -27,7 +27,8 @@ from codegen.dashboard_spec import (
 from codegen.dashboards.grafana import Variable
 from codegen.durations import format_duration
 from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, SpecSet
-from codegen.rules import AlertingRule, go_float, slo_alerts
+from codegen.plan import AlertingRule
+from codegen.rules import go_float, slo_alerts
 
 DEFAULT_UID = "slo-overview"
 DEFAULT_TITLE = "SLOs"
