@@ -127,8 +127,12 @@ install-browser:
 	fi
 
 ## Render dashboards/*.json from a running Prometheus (default: the one `make stack` started) into
-## docs/img/<uid>.png, panels laid out as in Grafana. SNAPSHOT_ARGS e.g. "--minutes 60 --prometheus URL".
+## docs/img/<uid>.png, panels laid out as in Grafana. SNAPSHOT_ARGS e.g. "--minutes 60 --prometheus URL"; the
+## SLO detail view is drawn for one SLO (SNAPSHOT_SERVICE, SNAPSHOT_SLO).
+SNAPSHOT_SERVICE ?= volatility-api
+SNAPSHOT_SLO ?= prediction-latency
 snapshot: $(STAMP) install-browser
-	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img $(SNAPSHOT_ARGS)
+	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img \
+	  --var slo-detail:service=$(SNAPSHOT_SERVICE) --var slo-detail:slo=$(SNAPSHOT_SLO) $(SNAPSHOT_ARGS)
 # The snapshot test (tests/e2e/test_snapshot.py) screenshots with chromium.
 test: install-browser

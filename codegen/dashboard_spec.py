@@ -125,6 +125,30 @@ class LinkSpec:
 
 
 @dataclass(frozen=True)
+class TableColumn:
+    """One column of a merged table: a label or a query's value (``Value #<refId>``), shown as ``title``."""
+
+    field: str
+    title: str
+    unit: str | None = None
+    decimals: int | None = None
+    thresholds: Thresholds | None = None
+    link: LinkSpec | None = None  # ``${__data.fields.<label>}`` in its URL is the row's value of that label
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table joining its instant queries on their labels (Grafana's ``merge``), one row per label set.
+
+    Only ``columns`` are shown, in order; rows sort by ``sort_by`` (a column's field).
+    """
+
+    columns: tuple[TableColumn, ...]
+    sort_by: str
+    descending: bool = False
+
+
+@dataclass(frozen=True)
 class PanelSpec:
     title: str
     description: str
@@ -143,6 +167,7 @@ class PanelSpec:
     reduce: str = "lastNotNull"
     text_mode: str = "auto"
     color_mode: str = "value"
+    table: TableSpec | None = None  # generated tables only; declared tables list each series' labels
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The SLO dashboard, generated from every SLO of the run (any spec, not only ours).
+"""A declared `generate: slos` dashboard: one row per SLO of the run (any spec, not only ours).
 
 It reads only Sloth's recording-rule names and labels (``slo:sli_error:ratio_rate<W>``,
 ``slo:objective:ratio``, ``slo:period_error_budget_remaining:ratio``, ``slo:current_burn_rate:ratio``,
@@ -30,8 +30,6 @@ from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI,
 from codegen.plan import AlertingRule
 from codegen.rules import go_float, slo_alerts
 
-DEFAULT_UID = "slo-overview"
-DEFAULT_TITLE = "SLOs"
 BURN_UNIT = "suffix:×"
 FILTER = 'sloth_service=~"$service", sloth_slo=~"$slo"'
 ON_IDS = "on(sloth_id, sloth_service, sloth_slo)"
@@ -305,22 +303,12 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
     )
 
 
-def slo_dashboard_spec(specs: SpecSet, declared: DashboardSpec | None) -> DashboardSpec | None:
-    """The SLO dashboard for this run; None when the run has no SLOs to show."""
+def slo_dashboard_spec(specs: SpecSet, declared: DashboardSpec) -> DashboardSpec | None:
+    """A declared ``generate: slos`` board: a summary row, then one row per SLO of the run; None without SLOs."""
     slos = specs.slos
     if not slos:
         return None
     rows = (summary_row(slos), *(slo_row(slo, specs.options) for slo in slos))
-    if declared is None:
-        return DashboardSpec(
-            uid=DEFAULT_UID,
-            title=DEFAULT_TITLE,
-            tags=("slo",),
-            generate="slos",
-            rows=rows,
-            description="Every SLO in the specs: SLI against objective, error budget, burn rates and alerts",
-            links=(LinkSpec("Runbook", runbook=""),),
-        )
     return DashboardSpec(
         uid=declared.uid,
         title=declared.title,
