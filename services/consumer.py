@@ -5,13 +5,23 @@ served on METRICS_HOST:METRICS_PORT/metrics.
 
 Delivery is at-least-once:
 1. poll a batch (at most CONSUMER_BATCH_SIZE records);
-2. decode and validate each record; a poison record (broken JSON, missing or non-finite fields) becomes a DLQ
-   message carrying the error, its original topic/partition/offset and its bytes;
-3. score the valid records in one model call;
+2. decode and validate each record; a poison record (anything that cannot be decoded, validated, scored or
+   encoded) becomes a DLQ message carrying the error, its original topic/partition/offset and a copy of its
+   bytes, capped so the dead letter always fits (services.kafka_io.dlq_record);
+3. score the valid records in one model call (row by row if it fails, to isolate the culprit);
 4. publish predictions and DLQ messages and wait for the broker's acks, retrying what failed (with backoff)
    for as long as the broker is away: the batch is held in memory, never dropped;
 5. only then commit the batch's offsets.
 A crash or a lost group membership between 4 and 5 replays the batch: duplicates are possible, loss is not.
+
+No message can crash or stall the loop. The fast path handles the common case; an exception it did not expect
+sends the batch through `handle_record`, one record at a time, where any exception dead-letters that record
+(`internal_error`). A produce error that retrying cannot cure (`publish_rejected`: a record too large, an invalid
+record, an authorization error) is logged at ERROR and counted, then:
+- a refused prediction: its input is dead-lettered with the reason (it is not predicted, and not lost);
+- a refused dead letter: it is sent again without the copy (source coordinates, size and hash only);
+- a refused copy-less dead letter: nothing smaller exists, so the batch is held and retried with backoff,
+  logged at ERROR and counted at every attempt (a misconfigured DLQ topic: lag grows and alerts, nothing lost).
 SIGTERM/SIGINT ends the loop after the batch in hand is published and committed (or, if the broker is down,
 after CONSUMER_SHUTDOWN_GRACE_SECONDS without committing, so the batch is redelivered).
 
@@ -44,19 +54,60 @@ from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
 from services.config import Settings
 from services.features import FeatureError, parse_timestamp_us, validate_feature_row
-from services.kafka_io import ConsumerRecord, dlq_envelope, encode_json, make_consumer, make_producer
-from services.metrics import ConsumerMetrics, SlidingWindowRate, consumer_metrics, exposition_registry
+from services.kafka_io import (
+    DLQ_MAX_RECORD_BYTES,
+    ConsumerRecord,
+    cap_text,
+    dlq_record,
+    encode_json,
+    make_consumer,
+    make_producer,
+)
+from services.metrics import (
+    BAD_JSON,
+    COMMIT_FAILED,
+    INTERNAL_ERROR,
+    INVALID_MESSAGE,
+    MODEL_ERROR,
+    POLL_FAILED,
+    PUBLISH_FAILED,
+    PUBLISH_REJECTED,
+    ConsumerMetrics,
+    SlidingWindowRate,
+    consumer_metrics,
+    exposition_registry,
+)
 from services.model import Model, ModelLoadError, load_model
 from services.strict_json import loads_strict
 
 log = logging.getLogger("services.consumer")
 
-BAD_JSON = "bad_json"
-INVALID_MESSAGE = "invalid_message"
-MODEL_ERROR = "model_error"
-PUBLISH_FAILED = "publish_failed"
-COMMIT_FAILED = "commit_failed"
-POLL_FAILED = "poll_failed"
+__all__ = [  # the error types are re-exported: tests and callers name them from here
+    "BAD_JSON",
+    "COMMIT_FAILED",
+    "INTERNAL_ERROR",
+    "INVALID_MESSAGE",
+    "MODEL_ERROR",
+    "POLL_FAILED",
+    "PUBLISH_FAILED",
+    "PUBLISH_REJECTED",
+    "FeatureMessage",
+    "Outgoing",
+    "PoisonMessage",
+    "PredictionConsumer",
+    "dead_letter",
+    "decode_feature_message",
+    "encode_prediction",
+    "handle_record",
+    "main",
+    "message_time_seconds",
+    "serve",
+]
+
+# A product id or timestamp is echoed into the prediction (the id twice, as its key): bounding them bounds every
+# prediction record far below the producer's limit. Real ones are a few dozen characters.
+MAX_PRODUCT_ID_CHARS = 128
+MAX_TIMESTAMP_CHARS = 64
 _MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -74,12 +125,13 @@ class FeatureMessage(NamedTuple):
     product_id: str
     timestamp: str
     features: dict[str, float]
+    key: bytes  # product_id as UTF-8, the prediction's Kafka key: encoded here, where a failure is a clear error
 
 
 def decode_feature_message(value: bytes | None) -> FeatureMessage:
     """Decode `{"product_id", "timestamp", <features>}` or raise PoisonMessage saying what is wrong."""
     if not value:
-        raise PoisonMessage(BAD_JSON, "empty message")
+        raise PoisonMessage(BAD_JSON, "empty message" if value is not None else "no value (a tombstone)")
     try:
         payload = loads_strict(value)
     except (ValueError, RecursionError) as exc:
@@ -89,17 +141,42 @@ def decode_feature_message(value: bytes | None) -> FeatureMessage:
     product_id = payload.get("product_id")
     if not isinstance(product_id, str) or not product_id:
         raise PoisonMessage(INVALID_MESSAGE, "product_id: missing or not a string")
+    if len(product_id) > MAX_PRODUCT_ID_CHARS:
+        raise PoisonMessage(INVALID_MESSAGE, f"product_id: longer than {MAX_PRODUCT_ID_CHARS} characters")
+    try:
+        key = product_id.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: legal as a JSON escape, not as text
+        raise PoisonMessage(INVALID_MESSAGE, f"product_id: not valid Unicode text ({product_id!r})") from None
     timestamp = payload.get("timestamp")
     try:
         if not isinstance(timestamp, str):
-            raise FeatureError(f"timestamp: missing or not ISO-8601 text ({timestamp!r})")
+            raise FeatureError(f"timestamp: missing or not ISO-8601 text ({timestamp!r:.80})")
+        if len(timestamp) > MAX_TIMESTAMP_CHARS:
+            raise FeatureError(f"timestamp: longer than {MAX_TIMESTAMP_CHARS} characters")
         parse_timestamp_us(timestamp)
         features = validate_feature_row(payload)
     except FeatureError as exc:
         raise PoisonMessage(INVALID_MESSAGE, str(exc)) from None
     except (OverflowError, TypeError, ValueError) as exc:  # anything else a bad message can provoke
         raise PoisonMessage(INVALID_MESSAGE, f"invalid message ({exc})") from None
-    return FeatureMessage(product_id=product_id, timestamp=timestamp, features=features)
+    return FeatureMessage(product_id, timestamp, features, key)
+
+
+def encode_prediction(message: FeatureMessage, score: float, model: Model) -> bytes:
+    """The prediction for `message` as JSON bytes, or PoisonMessage when it cannot be encoded."""
+    prediction = {
+        "product_id": message.product_id,
+        "timestamp": message.timestamp,
+        "score": score,
+        "prediction": int(score >= model.threshold),
+        "model_variant": model.variant,
+        "model_version": model.version,
+    }
+    try:
+        # orjson writes NaN as null; callers pass finite scores only (see PredictionConsumer._score).
+        return orjson.dumps(prediction)
+    except (TypeError, orjson.JSONEncodeError) as exc:  # e.g. a lone surrogate in the timestamp
+        raise PoisonMessage(INVALID_MESSAGE, f"the prediction cannot be encoded: {exc}") from None
 
 
 def message_time_seconds(record: ConsumerRecord, decoded: FeatureMessage | None) -> float | None:
@@ -112,11 +189,72 @@ def message_time_seconds(record: ConsumerRecord, decoded: FeatureMessage | None)
 
 
 class Outgoing(NamedTuple):
-    """One message to publish (a named tuple for the same reason)."""
+    """One message to publish (a named tuple for the same reason), with the input record it answers."""
 
     topic: str
-    key: str | None
+    key: bytes | None  # bytes already: the producer has nothing left to encode, so nothing left to fail
     value: bytes
+    source: ConsumerRecord  # to dead-letter it if the broker refuses this message
+    poison: str | None = None  # the error type when this is a dead letter
+    minimal: bool = False  # a dead letter without the copy: nothing smaller can be sent
+
+
+def dead_letter(
+    record: ConsumerRecord, error_type: str, error: str, dlq_topic: str, *, minimal: bool = False
+) -> Outgoing:
+    """The DLQ message for `record` (never raises; fits DLQ_MAX_RECORD_BYTES); `minimal` leaves out the copy."""
+    try:
+        key, value = dlq_record(record, error_type, error, max_bytes=0 if minimal else DLQ_MAX_RECORD_BYTES)
+    except Exception as exc:  # a record of an unexpected shape: keep what surely encodes
+        key, minimal = None, True
+        value = encode_json(
+            {
+                "error_type": error_type,
+                "error": cap_text(f"{error} (and building the dead letter failed: {type(exc).__name__}: {exc})"),
+                "topic": str(getattr(record, "topic", "")),
+                "partition": _int_or_none(getattr(record, "partition", None)),
+                "offset": _int_or_none(getattr(record, "offset", None)),
+            }
+        )
+    return Outgoing(dlq_topic, key, value, record, error_type, minimal)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def handle_record(record: ConsumerRecord, model: Model, settings: Settings) -> Outgoing:
+    """The whole way of one record, alone: its prediction, or its dead letter. Never raises.
+
+    The batch path (`PredictionConsumer._build`) does the same with one model call per batch; this is its
+    fallback and the reference it is tested against.
+    """
+    try:
+        message = decode_feature_message(record.value)
+        try:
+            score = float(model.predict_proba([message.features])[0])
+        except Exception as exc:  # the model is third-party code
+            raise PoisonMessage(MODEL_ERROR, f"{type(exc).__name__}: {exc}") from None
+        if not math.isfinite(score):
+            raise PoisonMessage(MODEL_ERROR, f"ValueError: non-finite score {score}")
+        return Outgoing(settings.output_topic, message.key, encode_prediction(message, score, model), record)
+    except PoisonMessage as exc:
+        return dead_letter(record, exc.error_type, str(exc), settings.dlq_topic)
+    except Exception as exc:
+        log.exception("unexpected error on %s", _where(record))
+        return dead_letter(record, INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", settings.dlq_topic)
+
+
+def _error_of(message: Outgoing) -> str:
+    """The error text a dead letter carries."""
+    try:
+        return str(orjson.loads(message.value)["error"])
+    except Exception:
+        return "(unknown error)"
+
+
+def _where(record: ConsumerRecord) -> str:
+    return f"{getattr(record, 'topic', '?')}/{getattr(record, 'partition', '?')}@{getattr(record, 'offset', '?')}"
 
 
 @dataclass
@@ -129,6 +267,7 @@ class BatchOutcome:
     published: bool = False
     committed: bool = False
     publish_attempts: int = 0
+    rejected: int = 0  # predictions the broker refused; their inputs were dead-lettered instead
 
 
 class KafkaConsumerLike(Protocol):
@@ -217,7 +356,21 @@ class PredictionConsumer:
     def _build(
         self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
     ) -> tuple[list[Outgoing], list[float], list[float]]:
-        """Decode, validate and score; returns the messages to publish, message times and scores."""
+        """Decode, validate, score and encode; returns the messages to publish, message times and scores.
+
+        Never raises: an exception the fast path did not expect sends the batch through `handle_record`.
+        """
+        try:
+            return self._build_batch(records, outcome)
+        except Exception:
+            log.exception("batch of %d records failed; handling each record on its own", len(records))
+            outcome.poison.clear()
+            return self._build_each(records, outcome)
+
+    def _build_batch(
+        self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
+    ) -> tuple[list[Outgoing], list[float], list[float]]:
+        """The fast path: one model call for the batch."""
         valid: list[tuple[ConsumerRecord, FeatureMessage]] = []
         outgoing: list[Outgoing] = []
         times: list[float] = []
@@ -232,21 +385,39 @@ class PredictionConsumer:
             if moment is not None:
                 times.append(moment)
         scored = self._score(valid, outgoing, outcome)
-        threshold = self.model.threshold
+        output_topic = self.settings.output_topic
         scores: list[float] = []
-        for (_record, message), score in scored:
-            prediction = {
-                "product_id": message.product_id,
-                "timestamp": message.timestamp,
-                "score": score,
-                "prediction": int(score >= threshold),
-                "model_variant": self.model.variant,
-                "model_version": self.model.version,
-            }
-            # orjson writes NaN as null; safe here because _score only returns finite scores.
-            outgoing.append(Outgoing(self.settings.output_topic, message.product_id, orjson.dumps(prediction)))
+        for (record, message), score in scored:
+            try:
+                value = encode_prediction(message, score, self.model)
+            except PoisonMessage as exc:
+                outgoing.append(self._dead_letter(record, exc.error_type, str(exc), outcome))
+                continue
+            outgoing.append(Outgoing(output_topic, message.key, value, record))
             scores.append(score)
         outcome.predictions = len(scores)
+        return outgoing, times, scores
+
+    def _build_each(
+        self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
+    ) -> tuple[list[Outgoing], list[float], list[float]]:
+        """The slow path: `handle_record` on each record (it cannot raise)."""
+        outgoing: list[Outgoing] = []
+        times: list[float] = []
+        scores: list[float] = []
+        for record in records:
+            message = handle_record(record, self.model, self.settings)
+            outgoing.append(message)
+            if message.poison is not None:
+                self._count_poison(message, outcome)
+            else:
+                with contextlib.suppress(Exception):  # the score was encoded from a finite float: it reads back
+                    scores.append(float(orjson.loads(message.value)["score"]))
+            with contextlib.suppress(Exception):
+                moment = message_time_seconds(record, None)
+                if moment is not None:
+                    times.append(moment)
+        outcome.predictions = sum(1 for m in outgoing if m.poison is None)
         return outgoing, times, scores
 
     def _score(
@@ -277,17 +448,16 @@ class PredictionConsumer:
         return scored
 
     def _dead_letter(self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome) -> Outgoing:
-        log.warning(
-            "poison message %s/%d@%d (%s): %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            error_type,
-            error,
-        )
+        message = dead_letter(record, error_type, error, self.settings.dlq_topic)
+        self._count_poison(message, outcome, error)
+        return message
+
+    @staticmethod
+    def _count_poison(message: Outgoing, outcome: BatchOutcome, error: str | None = None) -> None:
+        error_type = message.poison or INTERNAL_ERROR
+        text = cap_text(_error_of(message) if error is None else error, 300)
+        log.warning("poison message %s (%s): %r", _where(message.source), error_type, text)
         outcome.poison[error_type] = outcome.poison.get(error_type, 0) + 1
-        key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
-        return Outgoing(self.settings.dlq_topic, key, encode_json(dlq_envelope(record, error_type, error)))
 
     def _publish(
         self, outgoing: list[Outgoing], stop: threading.Event, outcome: BatchOutcome, oldest: float | None = None
@@ -296,6 +466,7 @@ class PredictionConsumer:
 
         While a batch is held, its messages grow stale: the lag keeps counting from `oldest` (the batch's oldest
         message time) at every retry, so an output outage burns the freshness SLO instead of freezing the gauge.
+        A message the producer or broker refuses for good is replaced (see the module notes), not retried as is.
         """
         pending = outgoing
         backoff = 0.5
@@ -303,18 +474,41 @@ class PredictionConsumer:
         while pending:
             outcome.publish_attempts += 1
             sent: list[tuple[Outgoing, Any]] = []
+            refused: list[tuple[Outgoing, BaseException]] = []
             for message in pending:
                 try:
                     sent.append((message, self.producer.send(message.topic, value=message.value, key=message.key)))
-                except KafkaError as exc:  # metadata unavailable within max_block_ms: the broker is away
-                    log.debug("send failed: %s", exc)
-                    sent.append((message, None))
+                except KafkaError as exc:  # metadata unavailable within max_block_ms (the broker is away), or too large
+                    if exc.retriable:
+                        log.debug("send failed: %s", exc)
+                        sent.append((message, None))
+                    else:
+                        refused.append((message, exc))
+                except Exception as exc:  # the client refused the arguments: sending it again cannot help
+                    refused.append((message, exc))
             with contextlib.suppress(KafkaError):
                 self.producer.flush(timeout=self.settings.kafka_publish_timeout_seconds)
-            pending = [m for m, future in sent if future is None or not future.is_done or future.failed()]
-            if not pending:
-                return True
-            self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
+            retry: list[Outgoing] = []
+            for message, future in sent:
+                if future is None or not future.is_done:
+                    retry.append(message)
+                elif future.failed():
+                    error = future.exception
+                    if isinstance(error, KafkaError) and not error.retriable:
+                        refused.append((message, error))
+                    else:
+                        retry.append(message)
+            transient = len(retry)
+            for message, error in refused:
+                replacement = self._refused(message, error, outcome)
+                retry.append(replacement)
+                if replacement is message:  # nothing smaller to send: wait as for an outage
+                    transient += 1
+            pending = retry
+            if not transient:
+                continue  # replacements only: send them now
+            if transient > len(refused):  # some failures were the broker's retriable ones
+                self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
             if oldest is not None:
                 self.metrics.lag.set(max(0.0, self.clock() - oldest))
             now = time.monotonic()
@@ -322,10 +516,34 @@ class PredictionConsumer:
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds
                 if now >= give_up_at:
                     return False
-            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff)
+            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", transient, len(sent), backoff)
             time.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return True
+
+    def _refused(self, message: Outgoing, error: BaseException, outcome: BatchOutcome) -> Outgoing:
+        """A non-retriable produce error on `message`: count it, log it at ERROR, return what to send instead."""
+        self.metrics.errors.labels(error_type=PUBLISH_REJECTED).inc()
+        reason = f"{type(error).__name__}: {error}"
+        where = _where(message.source)
+        if message.poison is None:
+            log.error("the prediction for %s was refused (%s); dead-lettering its input", where, reason)
+            outcome.predictions -= 1
+            outcome.rejected += 1
+            error_text = f"the prediction was refused: {reason}"
+            return dead_letter(message.source, PUBLISH_REJECTED, error_text, self.settings.dlq_topic)
+        if not message.minimal:
+            log.error("the dead letter for %s was refused (%s); sending it without the copy", where, reason)
+            error_text = f"{_error_of(message)}; the dead letter with its copy was refused: {reason}"
+            return dead_letter(message.source, message.poison, error_text, self.settings.dlq_topic, minimal=True)
+        log.error(
+            "the dead letter for %s was refused even without its copy (%s); holding the batch and retrying: "
+            "check the DLQ topic %r (exists, writable, max.message.bytes)",
+            where,
+            reason,
+            self.settings.dlq_topic,
+        )
+        return message
 
     def _commit(self, records: Sequence[ConsumerRecord]) -> bool:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
