@@ -512,13 +512,15 @@ class PredictionConsumer:
             if oldest is not None:
                 self.metrics.lag.set(max(0.0, self.clock() - oldest))
             now = time.monotonic()
+            delay = backoff
             if stop.is_set():
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds
                 if now >= give_up_at:
                     return False
-            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", transient, len(sent), backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+                delay = min(backoff, give_up_at - now)  # the grace period bounds the shutdown, sleeps included
+            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", transient, len(sent), delay)
+            if not stop.wait(delay):  # a stop request cuts the wait short (and then the grace period applies)
+                backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return True
 
     def _refused(self, message: Outgoing, error: BaseException, outcome: BatchOutcome) -> Outgoing:

@@ -165,10 +165,14 @@ def ensure_topics(
 
 
 def cap_text(text: str, limit: int = DLQ_ERROR_MAX_CHARS) -> str:
-    """`text` cut to `limit` characters, saying how much was cut (error texts may echo a huge field)."""
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... [{len(text) - limit} more characters cut]"
+    """`text` cut to `limit` characters (saying how much was cut), as valid Unicode: for errors echoing poison.
+
+    An error may echo a 5-MB field, or a lone surrogate: legal as a JSON escape but refused by strict readers
+    (orjson, Go, serde). It is written as the six characters `\ud800` instead, so a dead letter reads everywhere.
+    """
+    if len(text) > limit:
+        text = f"{text[:limit]}... [{len(text) - limit} more characters cut]"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _copy(raw: bytes, limit: int) -> tuple[str, str, bool]:

@@ -8,22 +8,37 @@ end of the input topic.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import random
 import signal
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from prometheus_client import CollectorRegistry
 
 from services.config import Settings
-from services.kafka_io import DLQ_MAX_RECORD_BYTES, make_producer
+from services.consumer import (
+    MAX_PRODUCT_ID_CHARS,
+    BatchOutcome,
+    PredictionConsumer,
+    dead_letter,
+    decode_feature_message,
+    encode_prediction,
+)
+from services.kafka_io import DLQ_MAX_RECORD_BYTES, make_consumer, make_producer
 from services.local_broker import LocalBroker
+from services.metrics import consumer_metrics
+from services.model import BaselineModel
 from services.producer import feature_rows
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 
@@ -117,7 +132,8 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Raw]:
 def committed_offset(bootstrap: str, group: str, topic: str) -> int | None:
     reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
-        return reader.committed(TopicPartition(topic, 0))
+        offset: int | None = reader.committed(TopicPartition(topic, 0))
+        return offset
     finally:
         reader.close()
 
@@ -221,7 +237,8 @@ def test_every_poison_shape_goes_to_the_dlq_and_the_stream_flows(tansu: LocalBro
         assert (envelope["topic"], envelope["partition"]) == (settings.input_topic, 0)
         found[envelope["offset"]] = envelope
     assert sorted(found) == sorted(poison_at)
-    for offset, (key, value, name) in poison_at.items():
+    for offset, (key, value, poison_name) in poison_at.items():
+        name = str(poison_name)
         envelope = found[offset]
         assert envelope["error"] and envelope["error_type"] in {"bad_json", "invalid_message"}, (name, envelope)
         assert envelope["original_size_bytes"] == len(value or b""), name
@@ -248,3 +265,214 @@ def _b64(text: str) -> bytes:
 
 def _decode(text: str, encoding: str) -> bytes:
     return text.encode("utf-8") if encoding == "utf-8" else _b64(text)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One batch at a time, through the real clients: what each fix changed
+
+
+def fast_settings(bootstrap: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "kafka_max_poll_interval_ms": 3000,
+        "kafka_session_timeout_ms": 3000,
+        "kafka_heartbeat_interval_ms": 1000,
+        "kafka_request_timeout_ms": 5000,
+        "kafka_publish_timeout_seconds": 2.0,
+        "consumer_shutdown_grace_seconds": 1.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@contextlib.contextmanager
+def one_batch(
+    settings: Settings,
+    stream: Sequence[tuple[bytes | None, bytes | None]],
+    registry: CollectorRegistry,
+    **producer: Any,
+) -> Iterator[tuple[PredictionConsumer, list[Any]]]:
+    """`stream` (key, value) produced to the input topic and polled back as one batch, ready for `process`."""
+    upstream = make_producer(settings.kafka_bootstrap_servers, max_request_size=16 * MB)
+    try:
+        futures = [upstream.send(settings.input_topic, key=k, value=v) for k, v in stream]
+        upstream.flush(timeout=30)
+        for future in futures:
+            future.get(timeout=30)
+    finally:
+        upstream.close(timeout=5)
+    consumer = make_consumer(settings)
+    output = make_producer(settings.kafka_bootstrap_servers, max_block_ms=2000, request_timeout_ms=5000, **producer)
+    try:
+        records: list[Any] = []
+        deadline = time.monotonic() + 30
+        while len(records) < len(stream) and time.monotonic() < deadline:
+            records.extend(r for rs in consumer.poll(timeout_ms=200).values() for r in rs)
+        assert len(records) == len(stream)
+        yield PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), consumer, output), records
+    finally:
+        consumer.close(autocommit=False)
+        with contextlib.suppress(Exception):
+            output.close(timeout=5)
+
+
+def process_with_deadline(loop: PredictionConsumer, records: list[Any], seconds: float = 8.0) -> BatchOutcome:
+    """`process` with a SIGTERM-like stop after `seconds`: a batch that cannot be published returns, unpublished."""
+    stop = threading.Event()
+    timer = threading.Timer(seconds, stop.set)
+    timer.start()
+    try:
+        return loop.process(records, stop)
+    finally:
+        timer.cancel()
+
+
+def record_at(settings: Settings, offset: int, key: bytes | None, value: bytes | None) -> ConsumerRecord:
+    return ConsumerRecord(settings.input_topic, 0, -1, offset, -1, 0, key, value, [], None, -1, -1, -1)
+
+
+def sample(registry: CollectorRegistry, name: str, labels: Mapping[str, str] | None = None) -> float:
+    return registry.get_sample_value(name, dict(labels or {})) or 0.0
+
+
+@pytest.mark.timeout(60)
+def test_a_lone_surrogate_is_dead_lettered_not_a_crash(tansu: LocalBroker) -> None:
+    """Old code: orjson raised on the prediction's product_id; the process died before committing (crash loop)."""
+    settings = fast_settings(tansu.bootstrap_servers)
+    rows = good_rows(3)
+    stream = [
+        (b"BTC-USD", _json(rows[0])),
+        (b"BTC-USD", _json({**rows[1], "product_id": "\ud800"})),
+        (None, _json(rows[2])),
+    ]
+    registry = CollectorRegistry()
+    with one_batch(settings, stream, registry) as (loop, records):
+        outcome = process_with_deadline(loop, records)
+    assert outcome.published and outcome.committed and outcome.predictions == 2
+    assert outcome.poison == {"invalid_message": 1}
+    assert committed_offset(tansu.bootstrap_servers, settings.consumer_group, settings.input_topic) == 3
+    [letter] = read_topic(tansu.bootstrap_servers, settings.dlq_topic)
+    envelope = json.loads(letter.value or b"")
+    assert envelope["offset"] == 1 and "product_id" in envelope["error"]
+    assert envelope["original"].encode() == stream[1][1]
+
+
+@pytest.mark.timeout(60)
+def test_oversized_poison_is_capped_in_the_dlq_not_retried_forever(tansu: LocalBroker) -> None:
+    """Old code: the 5-MB copy (and the 800-KB binary, base64-grown) never fit; the batch was retried forever."""
+    settings = fast_settings(tansu.bootstrap_servers)
+    rows = good_rows(2)
+    huge, binary = b"{" + b"x" * (5 * MB), random.Random(3).randbytes(800 * 1024)
+    stream = [(b"BTC-USD", _json(rows[0])), (b"k", huge), (b"k", binary), (b"BTC-USD", _json(rows[1]))]
+    registry = CollectorRegistry()
+    with one_batch(settings, stream, registry) as (loop, records):
+        outcome = process_with_deadline(loop, records)
+    assert outcome.published and outcome.committed and outcome.predictions == 2
+    assert committed_offset(tansu.bootstrap_servers, settings.consumer_group, settings.input_topic) == 4
+    letters = {json.loads(r.value or b"")["offset"]: r for r in read_topic(tansu.bootstrap_servers, settings.dlq_topic)}
+    assert sorted(letters) == [1, 2]
+    for offset, source in ((1, huge), (2, binary)):
+        letter = letters[offset]
+        assert len(letter.value or b"") + len(letter.key or b"") <= DLQ_MAX_RECORD_BYTES
+        envelope = json.loads(letter.value or b"")
+        assert envelope["original_truncated"] and "truncated" in envelope["error"]
+        assert f"{settings.input_topic}/0@{offset}" in envelope["error"]
+        assert envelope["original_size_bytes"] == len(source)
+        assert envelope["original_sha256"] == hashlib.sha256(source).hexdigest()
+        prefix = _decode(envelope["original"], envelope["original_encoding"])
+        assert source.startswith(prefix) and len(prefix) > 1000
+    assert envelope["original_encoding"] == "base64"
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_failed"}) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_refused_prediction_is_dead_lettered_with_the_reason(
+    tansu: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A prediction the producer refuses for good (too large for its max_request_size): its input goes to the DLQ.
+
+    Old code: MessageSizeTooLargeError was logged at DEBUG and the batch retried forever.
+    """
+    settings = fast_settings(tansu.bootstrap_servers)
+    rows = good_rows(3)
+    wide = {**rows[1], "product_id": "\U0001d538" * MAX_PRODUCT_ID_CHARS}  # valid: 128 characters, 512 bytes
+    stream = [(b"BTC-USD", _json(rows[0])), (b"w", _json(wide)), (b"BTC-USD", _json(rows[2]))]
+    # The producer's max_request_size: the wide prediction (value + key, plus kafka-python's record overhead) is
+    # over it; its copy-less dead letter, with a long reason, is well under.
+    limit = len(encode_prediction(decode_feature_message(_json(wide)), 0.5, BaselineModel())) + 512
+    smallest = dead_letter(
+        record_at(settings, 1, b"w", _json(wide)), "publish_rejected", "r" * 400, "dlq", minimal=True
+    )
+    assert len(smallest.value) + len(smallest.key or b"") + 200 < limit
+    registry = CollectorRegistry()
+    with (
+        caplog.at_level(logging.ERROR, logger="services.consumer"),
+        one_batch(settings, stream, registry, max_request_size=limit) as (loop, records),
+    ):
+        outcome = process_with_deadline(loop, records)
+    assert outcome.published and outcome.committed, caplog.text
+    assert outcome.predictions == 2 and outcome.rejected == 1
+    assert sample(registry, "volatility_consumer_predictions_made_total") == 2
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_rejected"}) >= 1
+    assert "the prediction for ticks.features/0@1 was refused" in caplog.text
+    [letter] = read_topic(tansu.bootstrap_servers, settings.dlq_topic)
+    envelope = json.loads(letter.value or b"")
+    assert (envelope["offset"], envelope["error_type"]) == (1, "publish_rejected")
+    assert "MessageSizeTooLargeError" in envelope["error"]
+    assert envelope["original_sha256"] == hashlib.sha256(_json(wide)).hexdigest()
+    predicted = [
+        json.loads(p.value or b"")["timestamp"] for p in read_topic(tansu.bootstrap_servers, settings.output_topic)
+    ]
+    assert sorted(predicted) == [rows[0]["timestamp"], rows[2]["timestamp"]]
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_letter_that_cannot_be_written_stalls_loudly_and_commits_nothing(
+    tansu: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing smaller than a copy-less dead letter exists: the batch is held, at ERROR, counted every time.
+
+    Old code: the same stall, but silent (DEBUG log, counted as a broker outage: publish_failed).
+    """
+    settings = fast_settings(tansu.bootstrap_servers)
+    stream = [(b"k", b"{broken")]
+    registry = CollectorRegistry()
+    with (
+        caplog.at_level(logging.ERROR, logger="services.consumer"),
+        one_batch(settings, stream, registry, max_request_size=150) as (loop, records),
+    ):
+        outcome = process_with_deadline(loop, records, seconds=2.0)
+    assert not outcome.published and not outcome.committed
+    assert outcome.publish_attempts >= 3
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_rejected"}) >= 3
+    assert "refused even without its copy" in caplog.text
+    assert committed_offset(tansu.bootstrap_servers, settings.consumer_group, settings.input_topic) is None
+
+
+class _BrokenThresholdModel:
+    """A model whose threshold raises: a bug outside the per-message error handling of the fast path."""
+
+    variant, version = "baseline", "broken-threshold"
+
+    def predict_proba(self, rows: Sequence[Mapping[str, float]]) -> list[float]:
+        return BaselineModel().predict_proba(rows)
+
+    @property
+    def threshold(self) -> float:
+        raise RuntimeError("threshold unavailable")
+
+
+@pytest.mark.timeout(60)
+def test_an_unexpected_exception_dead_letters_the_records_instead_of_crashing(tansu: LocalBroker) -> None:
+    """Old code: the exception escaped `process`, the process exited, restarted, and died on the same batch."""
+    settings = fast_settings(tansu.bootstrap_servers)
+    rows = good_rows(2)
+    registry = CollectorRegistry()
+    with one_batch(settings, [(b"BTC-USD", _json(r)) for r in rows], registry) as (loop, records):
+        loop.model = _BrokenThresholdModel()
+        outcome = process_with_deadline(loop, records)
+    assert outcome.published and outcome.committed and outcome.predictions == 0
+    assert outcome.poison == {"internal_error": 2}
+    letters = [json.loads(r.value or b"") for r in read_topic(tansu.bootstrap_servers, settings.dlq_topic)]
+    assert sorted(d["offset"] for d in letters) == [0, 1]
+    assert all("threshold unavailable" in d["error"] for d in letters)
