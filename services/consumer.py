@@ -20,8 +20,10 @@ sends the batch through `handle_record`, one record at a time, where any excepti
 record, an authorization error) is logged at ERROR and counted, then:
 - a refused prediction: its input is dead-lettered with the reason (it is not predicted, and not lost);
 - a refused dead letter: it is sent again without the copy (source coordinates, size and hash only);
-- a refused copy-less dead letter: nothing smaller exists, so the batch is held and retried with backoff,
-  logged at ERROR and counted at every attempt (a misconfigured DLQ topic: lag grows and alerts, nothing lost).
+- a refused copy-less dead letter, or any record refused for lack of authorization (the topic refuses everyone, so
+  dead-lettering would only move every input to the DLQ): the batch is held and retried with backoff, logged at
+  ERROR and counted at every attempt (a misconfigured topic: lag grows and alerts, nothing is lost).
+Topic names are checked at start (`check_topics`): a DLQ equal to the input topic would loop poison forever.
 SIGTERM/SIGINT ends the loop after the batch in hand is published and committed (or, if the broker is down,
 after CONSUMER_SHUTDOWN_GRACE_SECONDS without committing, so the batch is redelivered).
 
@@ -39,7 +41,9 @@ import argparse
 import contextlib
 import logging
 import math
+import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,11 +52,11 @@ from types import FrameType
 from typing import Any, NamedTuple, Protocol
 
 import orjson
-from kafka.errors import KafkaError
+from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from services.config import Settings
+from services.config import ConfigError, Settings
 from services.features import FeatureError, parse_timestamp_us, validate_feature_row
 from services.kafka_io import (
     DLQ_MAX_RECORD_BYTES,
@@ -95,6 +99,7 @@ __all__ = [  # the error types are re-exported: tests and callers name them from
     "Outgoing",
     "PoisonMessage",
     "PredictionConsumer",
+    "check_topics",
     "dead_letter",
     "decode_feature_message",
     "encode_prediction",
@@ -528,6 +533,9 @@ class PredictionConsumer:
         self.metrics.errors.labels(error_type=PUBLISH_REJECTED).inc()
         reason = f"{type(error).__name__}: {error}"
         where = _where(message.source)
+        if isinstance(error, AuthorizationError):  # the topic refuses everyone: hold the batch, do not dead-letter all
+            log.error("writing to %r is not authorized (%s); holding the batch and retrying", message.topic, reason)
+            return message
         if message.poison is None:
             log.error("the prediction for %s was refused (%s); dead-lettering its input", where, reason)
             outcome.predictions -= 1
@@ -581,6 +589,27 @@ class PredictionConsumer:
 
 # ---------------------------------------------------------------------------------------------------------
 # Process entry point
+
+
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def check_topics(settings: Settings) -> None:
+    """Raise ConfigError unless the three topics are distinct, valid Kafka topic names.
+
+    Checked at start because each mistake fails later and worse: a bad output name would dead-letter every input;
+    a DLQ equal to the input topic would feed each dead letter back in as poison, forever.
+    """
+    topics = {
+        "INPUT_TOPIC": settings.input_topic,
+        "OUTPUT_TOPIC": settings.output_topic,
+        "DLQ_TOPIC": settings.dlq_topic,
+    }
+    for variable, topic in topics.items():
+        if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
+            raise ConfigError(f"{variable}={topic!r}: not a Kafka topic name (1-249 of A-Z, a-z, 0-9, '.', '_', '-')")
+    if len(set(topics.values())) < len(topics):
+        raise ConfigError(f"INPUT_TOPIC, OUTPUT_TOPIC and DLQ_TOPIC must be three different topics: {topics}")
 
 
 def _retry(what: str, build: Callable[[], Any], stop: threading.Event, interval: float = 2.0) -> Any | None:
@@ -648,7 +677,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect chatter repeats what we log once
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        check_topics(settings)
+    except ConfigError as exc:
+        print(f"python -m services.consumer: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

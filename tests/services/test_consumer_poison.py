@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import TopicAuthorizationFailedError
 from prometheus_client import CollectorRegistry
 
 from services.config import Settings
@@ -476,3 +477,59 @@ def test_an_unexpected_exception_dead_letters_the_records_instead_of_crashing(ta
     letters = [json.loads(r.value or b"") for r in read_topic(tansu.bootstrap_servers, settings.dlq_topic)]
     assert sorted(d["offset"] for d in letters) == [0, 1]
     assert all("threshold unavailable" in d["error"] for d in letters)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Configuration that would make every message poison, or loop poison forever
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("OUTPUT_TOPIC", "predictions for all!", "OUTPUT_TOPIC='predictions for all!': not a Kafka topic name"),
+        ("DLQ_TOPIC", "ticks.features", "must be three different topics"),
+        ("OUTPUT_TOPIC", "ticks.features", "must be three different topics"),
+    ],
+    ids=["bad-name", "dlq-is-input", "output-is-input"],
+)
+@pytest.mark.timeout(30)
+def test_the_process_refuses_topics_that_would_poison_every_message(variable: str, value: str, message: str) -> None:
+    """Old code: started anyway (a DLQ equal to the input topic re-reads each dead letter as poison, forever)."""
+    env = {**consumer_env("127.0.0.1:1", free_port()), variable: value}
+    service = ServiceProcess("services.consumer", env=env).start()
+    try:
+        assert service.wait(10) == 2, service.log_tail()
+    finally:
+        service.stop()
+    assert message in service.log_tail()
+
+
+class _UnauthorizedProducer:
+    """A broker whose output topic refuses this client (Tansu has no ACLs to refuse it for real)."""
+
+    def __init__(self) -> None:
+        self.sends = 0
+
+    def send(self, topic: str, value: Any = None, key: Any = None) -> Any:
+        self.sends += 1
+        raise TopicAuthorizationFailedError(topic)
+
+    def flush(self, timeout: float | None = None) -> None:
+        pass
+
+
+def test_an_unauthorized_topic_holds_the_batch_instead_of_dead_lettering_everything(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(consumer_shutdown_grace_seconds=0.5)
+    registry = CollectorRegistry()
+    producer = _UnauthorizedProducer()
+    loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), None, producer)  # type: ignore[arg-type]
+    stop = threading.Event()
+    stop.set()  # SIGTERM already received: give up after the grace period
+    with caplog.at_level(logging.ERROR, logger="services.consumer"):
+        outcome = loop.process([record_at(settings, 0, b"BTC-USD", _json(good_rows(1)[0]))], stop)
+    assert not outcome.published and not outcome.committed
+    assert outcome.poison == {} and outcome.rejected == 0  # nothing was dead-lettered
+    assert producer.sends >= 2 and "not authorized" in caplog.text
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_rejected"}) == producer.sends
