@@ -19,7 +19,6 @@ from services.config import Settings
 from services.consumer import (
     MAX_PRODUCT_ID_CHARS,
     BatchOutcome,
-    FeatureMessage,
     Outgoing,
     PredictionConsumer,
     handle_record,
@@ -194,4 +193,3 @@ def test_a_feature_message_carries_its_encoded_key() -> None:
     source = record(json.dumps({**GOOD_ROW, "product_id": "SOL-€"}).encode(), None)
     result = handle_record(source, MODEL, SETTINGS)
     assert result.topic == SETTINGS.output_topic and result.key == "SOL-€".encode()
-    assert FeatureMessage._fields[-1] == "key"
