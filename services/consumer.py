@@ -355,11 +355,12 @@ class PredictionConsumer:
                     retry.append(message)
                 elif future.failed():
                     error = future.exception
-                    if isinstance(error, KafkaError) and not error.retriable:
-                        refused.append((message, error))
-                    else:
+                    if isinstance(error, KafkaError) and error.retriable:
                         retry.append(message)
-            transient = len(retry)
+                    else:  # refused for good, or failed in a way nobody said is retriable: never silently retried
+                        refused.append((message, error))
+            retriable = len(retry)
+            transient = retriable
             for message, error in refused:
                 replacement = self._refused(message, error, outcome)
                 retry.append(replacement)
@@ -368,7 +369,7 @@ class PredictionConsumer:
             pending = retry
             if not transient:
                 continue  # replacements only: send them now
-            if transient > len(refused):  # some failures were the broker's retriable ones
+            if retriable:  # the broker's retriable failures (held records were counted as publish_rejected)
                 self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
             if oldest is not None:
                 self.metrics.lag.set(max(0.0, self.clock() - oldest))
