@@ -35,6 +35,7 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, Field
@@ -48,6 +49,7 @@ from services.api_input import (
     parse_json_body,
     predict_request_schema,
     read_body_limited,
+    validation_error_response,
 )
 from services.api_middleware import RequestMetricsMiddleware, TemplateRoute
 from services.config import MAX_FAULT_LATENCY_SECONDS, Settings
@@ -186,7 +188,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(ApiError, api_error_response)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, routes=app.router.routes)
     app.state.model_state = state
     app.state.metrics = metrics
     app.state.settings = cfg
@@ -361,9 +364,15 @@ def _prepare_multiprocess_dir(workers: int) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the API with uvicorn; flags override API_HOST, API_PORT and API_WORKERS."""
     parser = argparse.ArgumentParser(prog="python -m services.api", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", help="bind address (env API_HOST, default 0.0.0.0)")
-    parser.add_argument("--port", type=int, help="port (env API_PORT, default 8000)")
-    parser.add_argument("--workers", type=int, help="uvicorn worker processes (env API_WORKERS, default 1)")
+    defaults = Settings()
+    parser.add_argument(
+        "--host",
+        help=f"bind address (env API_HOST, default {defaults.api_host}: loopback only; 0.0.0.0 serves other hosts)",
+    )
+    parser.add_argument("--port", type=int, help=f"port (env API_PORT, default {defaults.api_port})")
+    parser.add_argument(
+        "--workers", type=int, help=f"uvicorn worker processes (env API_WORKERS, default {defaults.api_workers})"
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -374,9 +383,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     created = _prepare_multiprocess_dir(workers)
     import uvicorn
 
+    from services.api_server import GuardedHttpToolsProtocol
+
     try:
         uvicorn.run(
-            "services.api:app", host=host, port=port, workers=workers, log_level=args.log_level, access_log=False
+            "services.api:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=args.log_level,
+            access_log=False,
+            http=GuardedHttpToolsProtocol,  # head/body deadlines, head size and connection limits
+            timeout_keep_alive=settings.api_keepalive_timeout_seconds,
         )
     finally:
         if created is not None:
