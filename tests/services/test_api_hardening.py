@@ -56,3 +56,156 @@ def test_lone_surrogates_get_4xx_with_an_encodable_answer(
         labels = {"method": "POST", "endpoint": "/predict"}
         assert sample("volatility_api_requests_total", {**labels, "status": "422"}) == 1
         assert sample("volatility_api_requests_total", {**labels, "status": "500"}) is None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A real server: `python -m services.api` under its own open-file limit, with small limits so attacks are quick
+
+OPEN_FILES = 160  # the server's `ulimit -n`: a few hundred attacking connections would exhaust it
+MAX_CONNECTIONS = 40
+HEADER_TIMEOUT = 1.0
+BODY_TIMEOUT = 1.5
+MAX_HEADER_BYTES = 8192
+
+
+class Api:
+    """A running API process and what the tests read from it."""
+
+    def __init__(self, process: ManagedProcess, port: int) -> None:
+        self.process = process
+        self.port = port
+        self.base = f"http://{HOST}:{port}"
+
+    def connect(self, timeout: float = 5.0) -> socket.socket:
+        return socket.create_connection((HOST, self.port), timeout=timeout)
+
+    def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        _, text = http_get(f"{self.base}/metrics")
+        return {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+
+    def requests(self, status: str, endpoint: str = "/predict", method: str = "POST") -> float:
+        key = frozenset({"method": method, "endpoint": endpoint, "status": status}.items())
+        return self.metrics().get(("volatility_api_requests_total", key), 0.0)
+
+    def errors(self, error_type: str, endpoint: str = "/predict") -> float:
+        key = frozenset({"endpoint": endpoint, "error_type": error_type}.items())
+        return self.metrics().get(("volatility_api_errors_total", key), 0.0)
+
+    def wait_for(self, what: str, check: Any, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not within {timeout} s\n{self.process.log_tail()}")
+            time.sleep(0.05)
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    def log(self) -> str:
+        return self.process.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    port = free_port()
+    env = {
+        "API_HOST": HOST,
+        "API_PORT": str(port),
+        "MODEL_VARIANT": "baseline",
+        "API_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
+        "API_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT),
+        "API_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+        "API_MAX_HEADER_BYTES": str(MAX_HEADER_BYTES),
+    }
+    argv = ["sh", "-c", f'ulimit -n {OPEN_FILES} && exec "$@"', "sh", sys.executable, "-m", "services.api"]
+    process = ManagedProcess(name="api", argv=argv, log_path=tmp_path / "api.log", env=env, cwd=Path.cwd())
+    with process:
+        server = Api(process, port)
+        wait_http_ok(f"{server.base}/health", timeout=30)
+        yield server
+        process.stop()
+
+
+def _read_status(sock: socket.socket, timeout: float) -> int | None:
+    """The status of the answer on `sock`, or None if the server closed it without one."""
+    sock.settimeout(timeout)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return int(data.split()[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+
+def _predict_head(content_length: int) -> bytes:
+    return (
+        f"POST /predict HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {content_length}\r\n\r\n"
+    ).encode()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A client that leaves mid-body is not a server error
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_client_leaving_mid_body_is_499_not_a_server_error(api: Api) -> None:
+    with api.connect() as sock:
+        sock.sendall(_predict_head(1000) + b'{"rows": [' + b" " * 380)  # 390 of the 1000 bytes declared
+    api.wait_for("the disconnect is counted", lambda: api.requests("499") == 1)
+    assert api.errors("client_disconnect") == 1
+    assert api.requests("500") == 0 and api.errors("internal") == 0
+    assert "ERROR" not in api.log() and "Traceback" not in api.log(), api.log()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Slow clients: head and body deadlines
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_trickled_head_gets_408_after_the_header_deadline(api: Api) -> None:
+    with api.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        status = None
+        for _ in range(int(HEADER_TIMEOUT * 10)):  # one header line every 0.3 s: progress, but never done
+            time.sleep(0.3)
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+            except OSError:
+                break
+        status = _read_status(sock, timeout=HEADER_TIMEOUT + 5)
+        elapsed = time.monotonic() - started
+    assert status == 408
+    assert HEADER_TIMEOUT <= elapsed < HEADER_TIMEOUT + 3
+    assert api.errors("header_timeout", endpoint="unmatched") == 1
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_stalled_body_gets_408_counted_as_the_clients_fault(api: Api) -> None:
+    with api.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(_predict_head(1000) + b'{"rows": [')
+        status = _read_status(sock, timeout=BODY_TIMEOUT + 5)
+        elapsed = time.monotonic() - started
+    assert status == 408
+    assert BODY_TIMEOUT <= elapsed < BODY_TIMEOUT + 3
+    api.wait_for("the timeout is counted", lambda: api.requests("408") == 1)
+    assert api.errors("body_timeout") == 1
+    assert api.requests("500") == 0 and "ERROR" not in api.log(), api.log()
