@@ -209,3 +209,138 @@ def test_a_stalled_body_gets_408_counted_as_the_clients_fault(api: Api) -> None:
     api.wait_for("the timeout is counted", lambda: api.requests("408") == 1)
     assert api.errors("body_timeout") == 1
     assert api.requests("500") == 0 and "ERROR" not in api.log(), api.log()
+
+
+class _Slowloris:
+    """`count` connections that each send a request head one line at a time, reconnecting when cut off."""
+
+    def __init__(self, api: Api, count: int, head: bytes = b"GET /health HTTP/1.1\r\nHost: x\r\n") -> None:
+        self.api = api
+        self.count = count
+        self.head = head
+        self.sockets: list[socket.socket] = []
+        self.reconnects = 0
+
+    def _open(self) -> socket.socket | None:
+        try:
+            sock = self.api.connect(timeout=0.5)
+            sock.sendall(self.head)
+            return sock
+        except OSError:
+            return None
+
+    def fill(self) -> None:
+        while len(self.sockets) < self.count:
+            sock = self._open()
+            if sock is None:
+                return
+            self.sockets.append(sock)
+
+    def trickle(self) -> None:
+        """One more header line on every connection; the ones the server closed are replaced."""
+        alive = []
+        for sock in self.sockets:
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+                alive.append(sock)
+            except OSError:
+                sock.close()
+                self.reconnects += 1
+        self.sockets = alive
+        self.fill()
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+
+
+def _health_status(api: Api) -> int:
+    try:
+        return http_get(f"{api.base}/health", timeout=2.0)[0]
+    except OSError as exc:
+        return -1 if "timed out" in str(exc) else -2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_health_keeps_answering_during_a_slowloris(api: Api) -> None:
+    """300 trickling connections, far over the server's open-file limit: every /health probe still answers."""
+    attack = _Slowloris(api, count=300)
+    statuses: list[int] = []
+    try:
+        attack.fill()
+        deadline = time.monotonic() + 3 * HEADER_TIMEOUT + 1
+        while time.monotonic() < deadline:
+            attack.trickle()
+            statuses.append(_health_status(api))
+        assert len(statuses) >= 5
+        assert statuses == [200] * len(statuses), statuses  # -1: timed out, -2: refused or reset
+        assert attack.reconnects > 0  # the server did cut the attackers off
+    finally:
+        attack.close()
+    dropped = api.errors("connection_evicted", endpoint="unmatched") + api.errors("header_timeout", endpoint="unmatched")
+    assert dropped >= attack.reconnects
+    assert "ERROR" not in api.log(), api.log()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_an_oversized_head_gets_431_without_buffering_it(api: Api) -> None:
+    rss_before = api.rss_kib()
+    # The whole head in one read: refused, and answered 431.
+    with api.connect() as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (MAX_HEADER_BYTES + 4000) + b"\r\n\r\n")
+        assert _read_status(sock, timeout=5) == 431
+    # A header that never ends (64 MB offered): the server closes the connection long before the end. What the
+    # client managed to send sits in kernel socket buffers (megabytes on loopback), not in the server.
+    offered, sent, cut_off = 64 * 1024 * 1024, 0, False
+    with api.connect() as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ")
+        try:
+            while sent < offered:
+                sock.sendall(b"a" * 65536)
+                sent += 65536
+        except (BrokenPipeError, ConnectionResetError):  # not a timeout: the server must close, not just stall
+            cut_off = True
+        status = _read_status(sock, timeout=5)
+    assert cut_off, f"the server read all {sent} bytes of head"
+    assert status in (431, None)  # None: the reset raced the answer
+    assert api.rss_kib() - rss_before < 20 * 1024
+    assert api.errors("header_too_large", endpoint="unmatched") == 2
+    assert http_get(f"{api.base}/health")[0] == 200
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_request_the_server_has_no_room_for_gets_a_503_the_slo_counts(api: Api) -> None:
+    """Every connection busy with a slowly arriving body (no idle one to evict): /predict answers a counted 503."""
+    busy = []
+    try:
+        for _ in range(MAX_CONNECTIONS):
+            sock = api.connect()
+            sock.sendall(_predict_head(1000) + b'{"rows": [')
+            busy.append(sock)
+        api.wait_for("all connections busy", lambda: len(busy) == MAX_CONNECTIONS)
+        time.sleep(0.2)  # let the server read the last head
+        for sock in busy:
+            sock.sendall(b" ")  # progress: not stalled
+        with api.connect() as sock:
+            sock.sendall(_predict_head(2) + b"{}")
+            answer = b""
+            sock.settimeout(5)
+            while not answer.endswith(b"}"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 503"), answer
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"retry-after: 1" in head.lower()
+        assert json.loads(body)["message"].startswith("server overloaded")
+    finally:
+        for sock in busy:
+            sock.close()
+    api.wait_for("the 503 is counted", lambda: api.requests("503") == 1)
+    assert api.errors("overloaded") == 1
+    api.wait_for("the busy clients are gone", lambda: api.requests("499") == MAX_CONNECTIONS)
+    assert http_get(f"{api.base}/health")[0] == 200
