@@ -78,9 +78,7 @@ class SafeJSONResponse(JSONResponse):
 def api_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     request.scope[ERROR_TYPE_KEY] = exc.error_type
-    return SafeJSONResponse(
-        {"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers
-    )
+    return SafeJSONResponse({"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
 def validation_error_response(request: Request, exc: Exception) -> Response:

@@ -141,7 +141,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 limits = type(self).limits = ServerLimits.from_settings(Settings.from_env())
             guard = _guards[self.server_state] = _Guard(limits, self.server_state, self.loop, self.app)
         self.guard = guard
-        self.idle_since = self.head_since = self.loop.time()
+        self.idle_since = self.loop.time()
+        self.head_since: float | None = self.idle_since  # waiting for a request head since (None: not waiting)
         self.head_bytes = 0  # bytes of a head still incomplete after a read
         self.received = 0  # bytes read on this connection, to see a stalled body make progress
         self.chunk = 0  # size of the read being parsed

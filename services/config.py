@@ -89,7 +89,7 @@ class Settings:
     api_max_connections: int = 1000
     api_header_timeout_seconds: float = 10.0
     api_body_timeout_seconds: float = 10.0
-    api_keepalive_timeout_seconds: float = 5.0
+    api_keepalive_timeout_seconds: int = 5
     api_max_header_bytes: int = 32_768
     metrics_host: str = LOOPBACK
     metrics_port: int = 8001
@@ -128,7 +128,7 @@ class Settings:
             api_max_connections=reader.integer("API_MAX_CONNECTIONS", 1000, minimum=2),
             api_header_timeout_seconds=reader.number("API_HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
             api_body_timeout_seconds=reader.number("API_BODY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-            api_keepalive_timeout_seconds=reader.number("API_KEEPALIVE_TIMEOUT_SECONDS", 5.0, minimum=0.1),
+            api_keepalive_timeout_seconds=reader.integer("API_KEEPALIVE_TIMEOUT_SECONDS", 5, minimum=1),
             api_max_header_bytes=reader.integer("API_MAX_HEADER_BYTES", 32_768, minimum=1024),
             metrics_host=reader.text("METRICS_HOST", LOOPBACK),
             metrics_port=reader.port("METRICS_PORT", 8001),
