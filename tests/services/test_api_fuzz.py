@@ -124,15 +124,19 @@ hostile_headers = st.dictionaries(
 @pytest.mark.timeout(120)
 @FUZZ
 @given(
-    method=st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
-    path=st.sampled_from(["/predict", "/health", "/version", "/admin/faults", "/nowhere"]),
+    target=st.just(("POST", "/predict"))
+    | st.tuples(
+        st.sampled_from(["POST", "GET", "PUT", "DELETE"]),
+        st.sampled_from(["/predict", "/health", "/version", "/admin/faults", "/nowhere"]),
+    ),
     body=hostile_bodies,
     headers=hostile_headers,
 )
 def test_any_request_gets_a_non_5xx_answer_that_encodes(
-    client: TestClient, method: str, path: str, body: bytes, headers: dict[str, bytes]
+    client: TestClient, target: tuple[str, str], body: bytes, headers: dict[str, bytes]
 ) -> None:
     """Whatever the body and headers, the answer is < 500 and well-formed UTF-8 (JSON when it says so)."""
+    method, path = target
     response = client.request(method, path, content=body, headers=headers)
     assert response.status_code < 500, response.text
     text = response.content.decode("utf-8")  # strict: an answer that echoes bad input must still encode
