@@ -111,6 +111,9 @@ hostile_bodies = st.one_of(
     hostile_json.map(json.dumps),  # ensure_ascii: surrogates travel as escapes, NaN/Infinity as literals
     hostile_rows.map(lambda rows: json.dumps({"rows": rows})),
     st.dictionaries(hostile_text, hostile_json, max_size=3).map(lambda extra: json.dumps({"rows": [], **extra})),
+    # the places an error answer echoes: an unknown top-level key, an unknown feature name
+    hostile_text.map(lambda key: json.dumps({key: 1})),
+    hostile_text.map(lambda key: json.dumps({"rows": [{key: 0.0}]})),
 ).map(lambda body: body if isinstance(body, bytes) else body.encode())
 header_values = st.binary(max_size=40).map(lambda raw: bytes(b for b in raw if b >= 0x20 and b != 0x7F))
 hostile_headers = st.dictionaries(
