@@ -38,7 +38,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from services.api_input import (
     ApiError,
@@ -110,6 +110,9 @@ class FaultInjector:
 
     def as_dict(self) -> dict[str, float]:
         return {"error_rate": self.error_rate, "latency_seconds": self.latency_seconds}
+
+
+ADMIN_MAX_BODY_BYTES = 4096  # a FaultSettings object is a few dozen bytes
 
 
 class FaultSettings(BaseModel):
@@ -294,8 +297,12 @@ def create_app(
         return faults
 
     admin_responses: dict[int | str, dict[str, Any]] = {
-        400: {"description": "Body is not JSON (FastAPI's own answer)."},
         403: {"model": ErrorResponse, "description": "Fault injection is disabled."},
+    }
+    admin_body_responses: dict[int | str, dict[str, Any]] = {
+        **admin_responses,
+        413: {"model": ErrorResponse, "description": f"Body over {ADMIN_MAX_BODY_BYTES} bytes."},
+        422: {"description": "Body is not a valid FaultSettings object; `detail` names the field."},
     }
 
     @app.get("/admin/faults", responses=admin_responses)
@@ -303,10 +310,28 @@ def create_app(
         """Current injected faults (403 unless FAULT_INJECTION_ENABLED=1)."""
         return require_faults().as_dict()
 
-    @app.post("/admin/faults", responses=admin_responses)
-    async def set_faults(body: FaultSettings) -> dict[str, float]:
-        """Set injected faults for /predict: error share and added latency (403 unless enabled)."""
+    @app.post(
+        "/admin/faults",
+        responses=admin_body_responses,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": FaultSettings.model_json_schema()}},
+            }
+        },
+    )
+    async def set_faults(request: Request) -> dict[str, float]:
+        """Set injected faults for /predict: error share and added latency (403 unless enabled).
+
+        The body is read here, after the 403 check and within a size bound, not by FastAPI before either.
+        """
         injector = require_faults()
+        raw = await read_body_limited(request, ADMIN_MAX_BODY_BYTES)
+        try:
+            body = FaultSettings.model_validate_json(raw)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
         injector.configure(body.error_rate, body.latency_seconds)
         log.warning("fault injection set: %s", injector.as_dict())
         return injector.as_dict()

@@ -343,3 +343,22 @@ def test_a_request_the_server_has_no_room_for_gets_a_503_the_slo_counts(api: Api
     assert api.errors("overloaded") == 1
     api.wait_for("the busy clients are gone", lambda: api.requests("499") == MAX_CONNECTIONS)
     assert http_get(f"{api.base}/health")[0] == 200
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The control plane reads bounded bodies too, and only when it is enabled
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_admin_bodies_are_bounded_and_read_only_when_enabled(registry: CollectorRegistry, enabled: bool) -> None:
+    app = create_app(Settings(model_variant="baseline", fault_injection_enabled=enabled), registry=registry)
+    huge = b'{"error_rate": 0.5, "pad": "' + b"a" * (2 * 1024 * 1024)  # and never closed: not even JSON
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/admin/faults", content=huge, headers={"content-type": "application/json"})
+        assert response.status_code == (413 if enabled else 403), response.text
+        assert response.json()["message"]
+        if enabled:  # a well-formed body still works, a broken one is a 422 naming the problem
+            assert client.post("/admin/faults", json={"error_rate": 0.5}).json()["error_rate"] == 0.5
+            broken = client.post("/admin/faults", content=b"{", headers={"content-type": "application/json"})
+            assert broken.status_code == 422 and broken.json()["detail"][0]["loc"][0] == "body"
+            assert client.post("/admin/faults", json={"error_rate": 2}).status_code == 422
