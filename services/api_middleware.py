@@ -55,7 +55,10 @@ class RequestMetricsMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if scope["type"] != "http" or path == _UNCOUNTED_PATH or path.startswith(_UNCOUNTED_PREFIX):
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            except ClientDisconnect:
+                log.debug("%s %s: client disconnect", scope.get("method"), path)
             return
         started = time.perf_counter()
         if OVERLOADED_KEY in scope:
