@@ -408,7 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     created = _prepare_multiprocess_dir(workers)
     import uvicorn
 
-    from services.api_server import GuardedHttpToolsProtocol
+    from services.api_server import GuardedHttpToolsProtocol, ServerLimits
+
+    GuardedHttpToolsProtocol.limits = ServerLimits.from_settings(settings)  # workers re-read them from the env
 
     try:
         uvicorn.run(

@@ -207,8 +207,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.refuse(408, HEADER_TIMEOUT, f"request head not complete within {limits.header_timeout:g} s")
             return
         cycle = self.cycle
-        if cycle is None or cycle.response_complete or not cycle.more_body or self.flow.read_paused:
-            self.progress = (self.received, now)  # not waiting for the client (or our own flow control)
+        if (
+            cycle is None
+            or cycle.response_started  # the app answers without the rest of the body (a 413, say)
+            or not cycle.more_body
+            or self.flow.read_paused  # waiting for the app to read what it has, not for the client
+        ):
+            self.progress = (self.received, now)
             return
         if self.received != self.progress[0]:
             self.progress = (self.received, now)
