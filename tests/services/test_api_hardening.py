@@ -362,3 +362,32 @@ def test_admin_bodies_are_bounded_and_read_only_when_enabled(registry: Collector
             broken = client.post("/admin/faults", content=b"{", headers={"content-type": "application/json"})
             assert broken.status_code == 422 and broken.json()["detail"][0]["loc"][0] == "body"
             assert client.post("/admin/faults", json={"error_rate": 2}).status_code == 422
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A bare process listens on loopback unless told otherwise
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as /proc/net/tcp writes them) of sockets listening on `port`."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, _, hex_port = fields[1].partition(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_a_bare_api_process_listens_on_loopback_only(tmp_path: Path) -> None:
+    assert Settings.from_env({}).api_host == Settings.from_env({}).metrics_host == "127.0.0.1"
+    port = free_port()
+    env = {"API_HOST": "", "API_PORT": str(port), "MODEL_VARIANT": "baseline"}  # blank: the default
+    process = ManagedProcess.python_module("services.api", env=env)
+    with process:
+        wait_http_ok(f"http://{HOST}:{port}/health", timeout=30)
+        assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, not 00000000 (every interface)
+        process.stop()
