@@ -74,18 +74,26 @@ class Api:
         self.process = process
         self.port = port
         self.base = f"http://{HOST}:{port}"
+        self.baseline: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+        self.log_offset = 0
+
+    def reset(self) -> None:
+        """Counts and log from here on: one server serves the whole module, each test sees only its own."""
+        self.baseline = self.metrics(since_reset=False)
+        self.log_offset = len(self.process.log_path.read_bytes())
 
     def connect(self, timeout: float = 5.0) -> socket.socket:
         return socket.create_connection((HOST, self.port), timeout=timeout)
 
-    def metrics(self) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    def metrics(self, since_reset: bool = True) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
         from prometheus_client.parser import text_string_to_metric_families
 
         _, text = http_get(f"{self.base}/metrics")
         return {
-            (sample.name, frozenset(sample.labels.items())): sample.value
+            key: sample.value - (self.baseline.get(key, 0.0) if since_reset else 0.0)
             for family in text_string_to_metric_families(text)
             for sample in family.samples
+            for key in [(sample.name, frozenset(sample.labels.items()))]
         }
 
     def requests(self, status: str, endpoint: str = "/predict", method: str = "POST") -> float:
@@ -110,11 +118,12 @@ class Api:
         raise AssertionError("no VmRSS")
 
     def log(self) -> str:
-        return self.process.log_path.read_text(errors="replace")
+        return self.process.log_path.read_bytes()[self.log_offset :].decode(errors="replace")
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
+@pytest.fixture(scope="module")
+def api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    tmp_path = tmp_path_factory.mktemp("api")
     port = free_port()
     env = {
         "API_HOST": HOST,
@@ -132,6 +141,12 @@ def api(tmp_path: Path) -> Iterator[Api]:
         wait_http_ok(f"{server.base}/health", timeout=30)
         yield server
         process.stop()
+
+
+@pytest.fixture
+def api(api_server: Api) -> Api:
+    api_server.reset()
+    return api_server
 
 
 def _read_status(sock: socket.socket, timeout: float) -> int | None:
