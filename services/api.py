@@ -9,7 +9,10 @@ Metric decisions (the SLOs in slo/ depend on them):
   paths, and `status` the numeric code as text ("200", "422", "503"): `status=~"5.."` selects server errors.
 - Client mistakes answer 4xx (422 invalid input or broken JSON, 413 body or `rows` over the limits) and are
   counted under `volatility_api_errors_total{error_type="validation"|"payload_too_large"|...}`; they never
-  produce a 5xx, so they cannot burn the server-error SLO.
+  produce a 5xx, so they cannot burn the server-error SLO, and their answers always encode (echoed input is
+  made printable). A client that leaves mid-request is `499 client_disconnect`, one whose body stalls
+  `408 body_timeout`; a request refused at the connection limit is `503 overloaded`, a server error the SLO
+  counts (services.api_middleware, services.api_server).
 - `volatility_prediction_latency_seconds` observes every `POST /predict`, whatever its outcome (2xx, 4xx and
   5xx), from the first byte in to the last byte out: a user waiting for a 503 waited all the same.
 """
