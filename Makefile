@@ -75,11 +75,13 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 ## Upsert dashboards/*.json into a running Grafana (exit 4 on failure). Credentials from the environment:
-## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD.
+## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD. The URL reaches slogen through
+## the environment too, never the echoed command line: a user:password@ in it must not be printed.
 GRAFANA_URL ?= http://localhost:3000
 GRAFANA_FOLDER ?= Volatility SLO
+import-dashboards: export GRAFANA_URL := $(GRAFANA_URL)
 import-dashboards: $(STAMP)
-	$(SLOGEN) import-dashboards --grafana-url "$(GRAFANA_URL)" --folder "$(GRAFANA_FOLDER)" --dir dashboards
+	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
 ## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
 ## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.

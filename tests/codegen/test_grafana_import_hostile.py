@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import subprocess
 import sys
 import time
@@ -400,3 +401,30 @@ def test_credentials_a_server_echoes_back_are_masked(
     line = one_error_line(capsys, "cannot use")
     secret = request.headers["authorization"].split(" ", 1)[1]
     assert secret not in line and "pw-0123456789" not in line and "***" in line, line
+
+
+def test_make_import_dashboards_never_echoes_the_url(grafana: FakeGrafana) -> None:
+    """make prints each recipe line: the URL (which may carry user:password@) reaches slogen via the environment."""
+    repo = Path(__file__).resolve().parents[2]
+    url = grafana.url.replace("http://", "http://admin:s3cret@")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRAFANA_", "MAKE"))}
+    bin_dir = Path(sys.executable).parent  # this interpreter's slogen; -o: the venv is not rebuilt
+    done = subprocess.run(
+        [
+            "make",
+            "-C",
+            str(repo),
+            "-o",
+            ".venv/.installed",
+            "import-dashboards",
+            f"GRAFANA_URL={url}",
+            f"BIN={bin_dir}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
+    assert len(grafana.state.dashboards) == len(list((repo / "dashboards").glob("*.json")))
