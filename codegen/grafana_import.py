@@ -254,6 +254,26 @@ def _saved(uid: str) -> Callable[[Any], bool]:
     return valid
 
 
+def _save(client: GrafanaClient, board: dict[str, Any], report: ImportReport, overwrite: bool, message: str) -> None:
+    """Save one dashboard: a refusal lands in ``report.failures``; auth and transport failures raise."""
+    # ids are per Grafana instance (the uid identifies a dashboard) and Grafana keeps the version itself.
+    model = {k: v for k, v in board.items() if k not in ("id", "version")}
+    model["id"] = None
+    payload = {"dashboard": model, "folderUid": report.folder_uid, "overwrite": overwrite, "message": message}
+    uid = str(board.get("uid"))
+    action = f"save dashboard {uid!r} ({board.get('title')})"
+    answer = client.request("POST", "/api/dashboards/db", payload)
+    if _ok(answer):
+        expected = "the save result {id, uid, url, status, version}"
+        saved = _documented(answer, action, expected, _saved(uid), client.base_url)
+        report.imported.append((uid, printable(saved["url"], SHOWN_CHARS), saved["version"]))
+        return
+    failure = _failure(answer, action, client.base_url)
+    if answer.status in (401, 403):
+        raise GrafanaImportError(failure)
+    report.failures.append(failure)
+
+
 def import_dashboards(
     client: GrafanaClient,
     boards: Sequence[dict[str, Any]],
@@ -271,26 +291,13 @@ def import_dashboards(
         _ensure_folder(client, folder, report)
     _check_datasources(client, boards, report)
     for board in boards:
-        # ids are per Grafana instance (the uid identifies a dashboard) and Grafana keeps the version itself.
-        model = {k: v for k, v in board.items() if k not in ("id", "version")}
-        model["id"] = None
-        payload = {
-            "dashboard": model,
-            "folderUid": report.folder_uid,
-            "overwrite": overwrite,
-            "message": message,
-        }
-        uid = str(board.get("uid"))
-        action = f"save dashboard {uid!r} ({board.get('title')})"
-        answer = client.request("POST", "/api/dashboards/db", payload)
-        if _ok(answer):
-            saved = _documented(
-                answer, action, "the save result {id, uid, url, status, version}", _saved(uid), client.base_url
-            )
-            report.imported.append((uid, printable(saved["url"], SHOWN_CHARS), saved["version"]))
-            continue
-        failure = _failure(answer, action, client.base_url)
-        if answer.status in (401, 403):
-            raise GrafanaImportError(failure)
-        report.failures.append(failure)
+        try:
+            _save(client, board, report, overwrite, message)
+        except GrafanaImportError as exc:
+            if not report.imported:
+                raise
+            raise GrafanaImportError(
+                f"{exc} ({len(report.imported)} of {len(boards)} dashboard(s) were saved before this; "
+                "the import is idempotent: run it again once this is fixed)"
+            ) from None
     return report
