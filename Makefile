@@ -11,7 +11,7 @@ SLO_DIR := slo
 GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md
 
 .PHONY: venv generate generate-check validate test test-fast promtool-test lint bench docs \
-        install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser
+        install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser dotenv
 
 venv: $(STAMP)
 
@@ -74,12 +74,25 @@ drift: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
+## .env for docker compose: .env.example with a generated Grafana admin password (mode 600); never overwrites an
+## existing file. ENV_FILE=path writes elsewhere.
+ENV_FILE ?= .env
+dotenv:
+	@test ! -e "$(ENV_FILE)" && test ! -L "$(ENV_FILE)" || { echo "$(ENV_FILE) exists: not overwritten" >&2; exit 1; }
+	@umask 077 && secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	  && sed "s/^GRAFANA_ADMIN_PASSWORD=.*/GRAFANA_ADMIN_PASSWORD=$$secret/" .env.example > "$(ENV_FILE).tmp" \
+	  && grep -q "^GRAFANA_ADMIN_PASSWORD=$$secret$$" "$(ENV_FILE).tmp" \
+	  && mv "$(ENV_FILE).tmp" "$(ENV_FILE)" || { rm -f "$(ENV_FILE).tmp"; exit 1; }
+	@echo "wrote $(ENV_FILE) with a generated Grafana admin password (user and password are in it)"
+
 ## Upsert dashboards/*.json into a running Grafana (exit 4 on failure). Credentials from the environment:
-## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD.
+## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD. The URL reaches slogen through
+## the environment too, never the echoed command line: a user:password@ in it must not be printed.
 GRAFANA_URL ?= http://localhost:3000
 GRAFANA_FOLDER ?= Volatility SLO
+import-dashboards: export GRAFANA_URL := $(GRAFANA_URL)
 import-dashboards: $(STAMP)
-	$(SLOGEN) import-dashboards --grafana-url "$(GRAFANA_URL)" --folder "$(GRAFANA_FOLDER)" --dir dashboards
+	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
 ## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
 ## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.

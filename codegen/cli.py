@@ -6,6 +6,7 @@ failed."""
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,8 @@ from pathlib import Path
 from codegen import __version__
 from codegen.errors import SpecErrors
 from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
-from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
+from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url, printable
+from codegen.grafana_import import import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
@@ -144,38 +146,78 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create only: fail (412) rather than replace a dashboard that exists in Grafana",
     )
-    imp.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: 15)")
+    imp.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=15.0,
+        help="seconds each HTTP request may take in total: connect, send and the whole answer (default: 15)",
+    )
     return parser
 
 
-def _import_dashboards(args: argparse.Namespace) -> int:
-    """``slogen import-dashboards``: exit 0 when every dashboard was saved, 4 otherwise, 2 for bad flags."""
-    if args.token and (args.user or args.password):
-        print("slogen: give either --token or --user/--password, not both", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.token and not (args.user and args.password):
-        print("slogen: credentials required: --token T, or --user U --password P", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.grafana_url.startswith(("http://", "https://")):
-        print(f"slogen: --grafana-url must start with http:// or https:// (got {args.grafana_url!r})", file=sys.stderr)
-        return EXIT_USAGE
-    client = GrafanaClient(args.grafana_url, Auth(args.token, args.user, args.password), args.timeout)
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (``-1``, ``0``, ``nan`` and ``inf`` are not deadlines)."""
     try:
-        boards = load_dashboards(args.dir)
-        report = import_dashboards(client, boards, args.folder, overwrite=not args.no_overwrite)
-    except GrafanaImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_IMPORT_FAILED
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds (got {text!r})")
+    return value
+
+
+def _import_dashboards(args: argparse.Namespace) -> int:
+    """``slogen import-dashboards``: exit 0 when every dashboard was saved, 4 otherwise, 2 for bad flags.
+
+    Every line printed is passed through ``say``: control characters escaped (one message, one line) and the
+    credentials masked, whatever a server echoed back.
+    """
+    secrets: tuple[str, ...] = ()
+
+    def say(text: str, error: bool = False) -> None:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        print(printable(text), file=sys.stderr if error else sys.stdout)
+
+    try:
+        endpoint = parse_grafana_url(args.grafana_url)
+    except ValueError as exc:
+        say(f"slogen: {exc}", error=True)
+        return EXIT_USAGE
+    auth = Auth(args.token, args.user, args.password)
+    if endpoint.user is not None or endpoint.password is not None:
+        if args.token or args.user or args.password:
+            say("slogen: credentials given twice: in --grafana-url and as --token/--user/--password", error=True)
+            return EXIT_USAGE
+        auth = Auth(user=endpoint.user, password=endpoint.password)
+    secrets = auth.secrets()
+    problem = auth.problem()
+    if problem:
+        say(f"slogen: {problem}", error=True)
+        return EXIT_USAGE
+    if endpoint.cleartext_to_remote:
+        say(
+            f"warning: the credentials go unencrypted (http://) to {endpoint.host}; use https:// unless the "
+            "network between here and Grafana is trusted",
+            error=True,
+        )
+    with GrafanaClient(endpoint, auth, args.timeout) as client:
+        try:
+            boards = load_dashboards(args.dir)
+            report = import_dashboards(client, boards, args.folder, overwrite=not args.no_overwrite)
+        except GrafanaImportError as exc:
+            say(f"error: {exc}", error=True)
+            return EXIT_IMPORT_FAILED
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        say(f"warning: {warning}", error=True)
     if report.folder_created:
-        print(f"created folder {report.folder_title!r} (uid {report.folder_uid})")
+        say(f"created folder {report.folder_title!r} (uid {report.folder_uid})")
     for uid, url, version in report.imported:
-        print(f"imported {uid} -> {client.base_url}{url} (version {version}) in {report.folder_title!r}")
+        say(f"imported {uid} -> {endpoint.origin}{url} (version {version}) in {report.folder_title!r}")
     for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        say(f"error: {failure}", error=True)
     if report.failures:
-        print(f"slogen: {len(report.failures)} of {len(boards)} dashboard(s) not imported", file=sys.stderr)
+        say(f"slogen: {len(report.failures)} of {len(boards)} dashboard(s) not imported", error=True)
         return EXIT_IMPORT_FAILED
     return EXIT_OK
 
