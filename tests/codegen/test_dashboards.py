@@ -322,9 +322,9 @@ def test_slo_dashboard_follows_a_spec_it_was_never_tuned_for(tmp_path: Path) -> 
     alert_state = [p for p in panels(board) if p["title"] == "Alert state"]
     assert len(alert_state) == 1  # batch-latency has no alerts, so no alert-state panel
     rules = yaml.safe_load(
-        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out"))).files[
-            str(tmp_path / "out" / "checkout.yaml")
-        ].split("\n", 2)[2]
+        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out")))
+        .files[str(tmp_path / "out" / "checkout.yaml")]
+        .split("\n", 2)[2]
     )
     emitted = {(r["alert"], r["labels"]["sloth_severity"]) for g in rules["groups"] for r in g["rules"] if "alert" in r}
     shown = {

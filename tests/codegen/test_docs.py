@@ -18,10 +18,10 @@ import yaml
 from codegen.compiler import compile_specs
 from codegen.docs import render_slo_doc, time_to_fire
 from codegen.durations import format_duration
+from codegen.lowering import error_ratio, nan_safe_error_ratio
 from codegen.model import SLO, AlertTier, SpecSet
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
-from codegen.lowering import error_ratio, nan_safe_error_ratio
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400
