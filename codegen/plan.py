@@ -20,7 +20,7 @@ Labels = tuple[tuple[str, str], ...]
 RuleRole = Literal["sli", "sli_instant", "sli_period", "meta", "burn_page", "burn_ticket", "no_data", "extra"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordingRule:
     record: str
     expr: str
@@ -33,7 +33,7 @@ class RecordingRule:
         return RecordingRule(self.record, expr, self.labels, self.role, self.window)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AlertingRule:
     alert: str
     expr: str
@@ -46,7 +46,7 @@ class AlertingRule:
 Rule = RecordingRule | AlertingRule
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleGroup:
     name: str
     rules: tuple[Rule, ...]
@@ -83,7 +83,7 @@ def empty_rules() -> SLORules:
     return SLORules(RuleGroup("", ()), RuleGroup("", ()), RuleGroup("", ()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SLOPlan:
     """One SLO compiled: what the chain built, frozen. Every renderer reads this and nothing else about rules."""
 

@@ -16,6 +16,7 @@ from codegen.numbers import go_float
 from codegen.plan import BURN_ROLES, AlertingRule, Rule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.core.alert_rules import tiers_of
+from codegen.slo_plugins.labels import has_key, with_label
 
 __all__ = ["SLO_PLUGIN_ID", "SLO_PLUGIN_VERSION", "new_plugin", "tier_description"]
 
@@ -37,20 +38,16 @@ class AlertRoutingPlugin:
         out: list[Rule] = []
         for rule in rules.alerts.rules:
             if isinstance(rule, AlertingRule) and rule.role in BURN_ROLES:
-                options, quick, slow = tiers_of(slo, BURN_ROLES[rule.role])
-                labels = dict(rule.labels)
-                labels.setdefault(c.ROUTING_SEVERITY, c.SEVERITY_FOR[BURN_ROLES[rule.role]])
-                annotations = dict(rule.annotations)
-                annotations.setdefault("description", tier_description(slo, quick, slow))
-                annotations.setdefault("runbook_url", c.runbook_url(request.options.runbook_base_url, rule.alert))
-                rule = AlertingRule(
-                    rule.alert,
-                    rule.expr,
-                    tuple(sorted(labels.items())),
-                    tuple(sorted(annotations.items())),
-                    rule.for_ or options.for_,
-                    rule.role,
-                )
+                severity = BURN_ROLES[rule.role]
+                options, quick, slow = tiers_of(slo, severity)
+                labels = with_label(rule.labels, c.ROUTING_SEVERITY, c.SEVERITY_FOR[severity], override=False)
+                annotations = rule.annotations
+                if not has_key(annotations, "description"):
+                    annotations = with_label(annotations, "description", tier_description(slo, quick, slow))
+                if not has_key(annotations, "runbook_url"):
+                    runbook = c.runbook_url(request.options.runbook_base_url, rule.alert)
+                    annotations = with_label(annotations, "runbook_url", runbook)
+                rule = AlertingRule(rule.alert, rule.expr, labels, annotations, rule.for_ or options.for_, rule.role)
             out.append(rule)
         rules.alerts = rules.alerts.with_rules(tuple(out))
 
