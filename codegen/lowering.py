@@ -82,15 +82,31 @@ def event_templates(sli: SLI) -> tuple[str, str] | None:
             assert_never(sli)
 
 
+RatioSLI = EventsSLI | LatencySLI | RawSLI  # the SLI types whose ratio is a query over the window itself
+
+
+@lru_cache(maxsize=65536)  # several plugins ask for the same (SLI, window); the SLI is frozen, so this is safe
+def _query_ratio(sli: RatioSLI, window: str, nan_safe: bool) -> str:
+    match sli:
+        case EventsSLI() | LatencySLI():
+            error_t, total_t = event_templates(sli) or ("", "")
+            error, total = render_window(error_t, window), render_window(total_t, window)
+            if nan_safe:
+                return f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\n/\n(({total}) > 0)\n"
+            return f"({error})\n/\n({total})\n"
+        case RawSLI():
+            raw = render_window(sli.error_ratio_query, window)
+            return f"(\n({raw})\n) >= 0\n" if nan_safe else f"({raw})"
+        case _:
+            assert_never(sli)
+
+
 def error_ratio(slo: SLO, window: str) -> str:
     """The error ratio over ``window`` exactly as Sloth writes it (the timeslice SLI: the indicator's mean)."""
     sli = slo.sli
     match sli:
-        case EventsSLI() | LatencySLI():
-            error, total = event_templates(sli) or ("", "")
-            return f"({render_window(error, window)})\n/\n({render_window(total, window)})\n"
-        case RawSLI():
-            return f"({render_window(sli.error_ratio_query, window)})"
+        case EventsSLI() | LatencySLI() | RawSLI():
+            return _query_ratio(sli, window, False)
         case TimesliceSLI():
             return f"avg_over_time({instant_selector(slo)}[{window}])"
         case _:
@@ -106,12 +122,8 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
     """
     sli = slo.sli
     match sli:
-        case EventsSLI() | LatencySLI():
-            error_t, total_t = event_templates(sli) or ("", "")
-            error, total = render_window(error_t, window), render_window(total_t, window)
-            return f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\n/\n(({total}) > 0)\n"
-        case RawSLI():
-            return f"(\n({render_window(sli.error_ratio_query, window)})\n) >= 0\n"
+        case EventsSLI() | LatencySLI() | RawSLI():
+            return _query_ratio(sli, window, True)
         case TimesliceSLI():
             return None
         case _:

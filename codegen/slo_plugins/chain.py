@@ -103,6 +103,9 @@ class Chain:
 
     def plugins_for(self, slo: SLO) -> list[tuple[str, SLOPlugin]]:
         """``(id, plugin)`` in execution order."""
+        if not (slo.spec_plugins.plugins or slo.plugins.plugins or self.options.slo_plugins):
+            overridden = slo.spec_plugins.override_previous or slo.plugins.override_previous
+            return [] if overridden else self.defaults()  # nothing declared: the common case, no sorting
         plan = chain_plan(slo, self.options)
         if not plan.before and not plan.after:
             return self.defaults() if plan.defaults else []
