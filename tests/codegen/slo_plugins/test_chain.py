@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -197,3 +198,36 @@ def test_extra_groups_a_plugin_adds_are_emitted_after_sloths_and_named_when_unna
     assert [g.name for g in plan.groups()][-1] == "sloth-slo-extra-rules-000-test-svc-test-name"
     assert plan.groups()[-1].interval == "2m"
     assert replace(plan, extra_groups=()).groups()[-1].name == "sloth-slo-meta-recordings-test-svc-test-name"
+
+
+ORDER_SPEC = """\
+version: prometheus/v1
+service: svc
+slo_plugins:
+  chain:
+    - {id: sloth.dev/core/debug/v1, priority: 9999999, config: {msg: "Plugin 99"}}
+    - {id: sloth.dev/core/debug/v1, priority: -999999, config: {msg: "Plugin 0"}}
+slos:
+  - name: one
+    objective: 99.9
+    plugins:
+      chain:
+        - {id: sloth.dev/core/debug/v1, priority: 1050, config: {msg: "Plugin 5"}}
+        - {id: sloth.dev/core/debug/v1, priority: -1000, config: {msg: "Plugin 1"}}
+        - {id: sloth.dev/core/debug/v1, priority: 1000, config: {msg: "Plugin 4"}}
+        - {id: sloth.dev/core/debug/v1, priority: -200, config: {msg: "Plugin 2"}}
+        - {id: sloth.dev/core/debug/v1, config: {msg: "Plugin 3"}}
+    sli: {raw: {error_ratio_query: 'sum(rate(errors[{{.window}}])) / sum(rate(total[{{.window}}]))'}}
+    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}
+"""
+
+
+def test_debug_plugins_log_in_priority_order_like_sloths_getting_started_example(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The layout of Sloth's ``slo-plugin-getting-started`` example: messages numbered in the order Sloth runs them."""
+    path = tmp_path / "spec.yaml"
+    path.write_text(ORDER_SPEC, encoding="utf-8")
+    caplog.set_level(logging.DEBUG, logger="slogen.slo_plugins")
+    compile_specs(load_specs(str(path)))
+    assert [r.getMessage() for r in caplog.records] == [f"Plugin {n}" for n in (0, 1, 2, 3, 4, 5, 99)]
