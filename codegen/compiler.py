@@ -93,7 +93,7 @@ def compile_slo(slo: SLO, spec_kind: SpecKind, chain: Chain) -> SLOPlan:
 
 
 def _error(slo: SLO, message: str) -> SpecError:
-    return SpecError(slo.source.path, slo.source.line, slo.name, "plugins", message)
+    return SpecError(slo.source.path, slo.source.line, slo.name, "", message)
 
 
 def _declaration_error(slo: SLO, exc: PluginDeclarationError) -> SpecError:
