@@ -16,7 +16,7 @@ from codegen.errors import SpecErrors
 from codegen.model import CompileOptions, PluginChainSpec, PluginRef, RawSLI, SpecSet
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, RuleGroup, SLORules
-from codegen.slo_plugins.api import PluginRequest, PluginUtils, SLOPlugin
+from codegen.slo_plugins.api import PluginProcessError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.chain import SLOGEN_IMPROVEMENTS, SLOTH_DEFAULTS, Chain, chain_plan, default_ids
 from codegen.slo_plugins.registry import builtin_registry
 from tests.codegen.slo_plugins.slos import slo
@@ -231,3 +231,16 @@ def test_debug_plugins_log_in_priority_order_like_sloths_getting_started_example
     caplog.set_level(logging.DEBUG, logger="slogen.slo_plugins")
     compile_specs(load_specs(str(path)))
     assert [r.getMessage() for r in caplog.records] == [f"Plugin {n}" for n in (0, 1, 2, 3, 4, 5, 99)]
+
+
+def test_a_plugin_refusing_an_slo_is_a_spec_error_naming_the_plugin(tmp_path: Path) -> None:
+    class Refuse:
+        def process(self, request: PluginRequest, rules: SLORules) -> None:
+            raise PluginProcessError(f"{request.slo.name} is not welcome")
+
+    registry = builtin_registry().with_plugins({"test/refuse": lambda config, utils: Refuse()})
+    specs = load(tmp_path, "sloth.dev/core/noop/v1", "test/refuse")
+    with pytest.raises(SpecErrors) as caught:
+        compile_specs(specs, registry)
+    (error,) = caught.value.errors
+    assert error.slo == "one" and error.message == "SLO plugin test/refuse: one is not welcome"
