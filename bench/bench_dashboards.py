@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from bench.bench_compile import write_specs
+from codegen.compiler import compile_specs
 from codegen.dashboards import render_dashboards
 from codegen.parse import load_specs
 
@@ -32,7 +33,7 @@ def measure(count: int) -> tuple[float, dict[str, tuple[int, int]]]:
         write_specs(root, count)
         if count <= ROWS_BOARD_UP_TO:
             (root / "boards.yaml").write_text(ROWS_BOARD, encoding="utf-8")
-        specs = load_specs(str(root))
+        specs = compile_specs(load_specs(str(root)))
         start = time.perf_counter()
         files = render_dashboards(specs)
         seconds = time.perf_counter() - start

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.dashboard_spec import DashboardSpec
+from codegen.compiler import CompiledSpecs
+from codegen.dashboard_model import DashboardSpec
 from codegen.dashboards.grafana import (
     DATASOURCE,
     DATASOURCE_UID,
@@ -21,7 +22,6 @@ from codegen.dashboards.grafana import (
 )
 from codegen.dashboards.slo import VARIABLES, slo_dashboard_spec
 from codegen.dashboards.slo_views import detail_spec, overview_spec
-from codegen.model import SpecSet
 
 __all__ = [
     "DATASOURCE",
@@ -46,7 +46,7 @@ class RenderedDashboard:
         return f"{self.spec.uid}.json"
 
 
-def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
+def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
     """Every dashboard of the run: declared ones in spec order, then the SLO overview and the SLO detail view.
 
     The overview and the detail view have the same panels whatever the number of SLOs (a declared ``generate:
@@ -55,9 +55,9 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
     """
     ctx = RenderContext(specs.options.runbook_base_url)
     out: list[RenderedDashboard] = []
-    for spec_file in specs.files:
-        origin = source_label(spec_file.relative)
-        for board in spec_file.dashboards:
+    for compiled in specs.files:
+        origin = source_label(compiled.relative)
+        for board in compiled.spec_file.dashboards:
             if board.generate == "slos":
                 generated = slo_dashboard_spec(specs, board)
                 if generated is None:
@@ -66,7 +66,7 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
                 out.append(RenderedDashboard(generated, model, origin))
             else:
                 out.append(RenderedDashboard(board, build_dashboard(board, ctx, (), origin), origin))
-    slos = specs.slos
+    slos = [plan.slo for plan in specs.plans]
     if not slos:
         return out
     taken = {r.spec.uid for r in out}
@@ -77,6 +77,6 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
     return out
 
 
-def render_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> dict[str, str]:
+def render_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> dict[str, str]:
     """File name -> JSON text (sorted keys, indent 2, trailing newline)."""
     return {r.filename: to_json(r.model) for r in build_dashboards(specs, source_label)}

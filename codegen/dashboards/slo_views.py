@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from codegen.dashboard_spec import (
+from codegen import conventions as c
+from codegen.dashboard_model import (
     DashboardSpec,
     LinkSpec,
     PanelSpec,
@@ -31,17 +32,23 @@ from codegen.dashboards.slo import (
     burn_thresholds,
 )
 from codegen.model import SLO, AlertTier
-from codegen.rules import go_float
+from codegen.numbers import go_float
 
 OVERVIEW_UID = "slo-overview"
 DETAIL_UID = "slo-detail"
-SLI_RULE_PREFIX = "slo:sli_error:ratio_rate"
-LEGEND = "{{sloth_service}} / {{sloth_slo}}"
 
+
+def _legend(*labels: str) -> str:
+    """Grafana's legend template showing ``labels``."""
+    return " ".join("{{" + label + "}}" for label in labels)
+
+
+LEGEND = f"{_legend(c.LABEL_SERVICE)} / {_legend(c.LABEL_SLO)}"
 _SELECTED = f"{{{FILTER}}}"
-PERIOD_SLI = f"1 - (slo:period_burn_rate:ratio{_SELECTED}\n* {ON_IDS} group_left\nslo:error_budget:ratio{_SELECTED})"
-CURRENT_SLI = f"1 - (slo:current_burn_rate:ratio{_SELECTED}\n* {ON_IDS} group_left\nslo:error_budget:ratio{_SELECTED})"
-FIRING = f'ALERTS{{alertstate="firing", sloth_id!="", {FILTER}}}'
+_BUDGET = f"{c.ERROR_BUDGET}{_SELECTED}"
+PERIOD_SLI = f"1 - ({c.PERIOD_BURN_RATE}{_SELECTED}\n* {ON_IDS} group_left\n{_BUDGET})"
+CURRENT_SLI = f"1 - ({c.CURRENT_BURN_RATE}{_SELECTED}\n* {ON_IDS} group_left\n{_BUDGET})"
+FIRING = f'ALERTS{{alertstate="firing", {c.LABEL_ID}!="", {FILTER}}}'
 
 
 def detail_link(title: str = "Open the SLO") -> LinkSpec:
@@ -49,8 +56,8 @@ def detail_link(title: str = "Open the SLO") -> LinkSpec:
     return LinkSpec(
         title,
         url=(
-            f"/d/{DETAIL_UID}/{DETAIL_UID}?var-service=${{__data.fields.sloth_service}}"
-            "&var-slo=${__data.fields.sloth_slo}&${__url_time_range}"
+            f"/d/{DETAIL_UID}/{DETAIL_UID}?var-service=${{__data.fields.{c.LABEL_SERVICE}}}"
+            f"&var-slo=${{__data.fields.{c.LABEL_SLO}}}&${{__url_time_range}}"
         ),
     )
 
@@ -74,8 +81,8 @@ def overview_spec() -> DashboardSpec:
     """Every SLO as one table row, worst budget first; counts on top; each row links to the detail view."""
     table = TableSpec(
         columns=(
-            TableColumn("sloth_service", "Service"),
-            TableColumn("sloth_slo", "SLO", link=detail_link()),
+            TableColumn(c.LABEL_SERVICE, "Service"),
+            TableColumn(c.LABEL_SLO, "SLO", link=detail_link()),
             TableColumn("Value #A", "Objective", unit="percentunit", decimals=3),
             TableColumn("Value #B", "SLI (period)", unit="percentunit", decimals=3),
             TableColumn("Value #C", "Budget remaining", unit="percentunit", decimals=1, thresholds=BUDGET_THRESHOLDS),
@@ -101,26 +108,26 @@ def overview_spec() -> DashboardSpec:
         width=24,
         height=16,
         queries=(
-            QuerySpec(f"slo:objective:ratio{_SELECTED}", "objective"),
+            QuerySpec(f"{c.OBJECTIVE}{_SELECTED}", "objective"),
             QuerySpec(PERIOD_SLI, "SLI"),
-            QuerySpec(f"slo:period_error_budget_remaining:ratio{_SELECTED}", "budget"),
-            QuerySpec(f"slo:current_burn_rate:ratio{_SELECTED}", "burn"),
+            QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{_SELECTED}", "budget"),
+            QuerySpec(f"{c.CURRENT_BURN_RATE}{_SELECTED}", "burn"),
         ),
         table=table,
     )
     counts = (
         _count_stat(
-            "SLOs", "Number of SLOs selected (sloth_slo_info series).", f"count(sloth_slo_info{_SELECTED})", False
+            "SLOs", f"Number of SLOs selected ({c.SLO_INFO} series).", f"count({c.SLO_INFO}{_SELECTED})", False
         ),
         _count_stat(
             "Budget exhausted",
-            "SLOs whose error budget for their period is spent (slo:period_error_budget_remaining:ratio < 0).",
-            f"count(slo:period_error_budget_remaining:ratio{_SELECTED} < 0) or vector(0)",
+            f"SLOs whose error budget for their period is spent ({c.PERIOD_BUDGET_REMAINING} < 0).",
+            f"count({c.PERIOD_BUDGET_REMAINING}{_SELECTED} < 0) or vector(0)",
         ),
         _count_stat(
             "Burning faster than 1×",
             "SLOs whose current burn rate would spend the whole budget before their period ends.",
-            f"count(slo:current_burn_rate:ratio{_SELECTED} > 1) or vector(0)",
+            f"count({c.CURRENT_BURN_RATE}{_SELECTED} > 1) or vector(0)",
         ),
         _count_stat(
             "Firing SLO alerts",
@@ -155,11 +162,11 @@ def _tiers_in_words(tiers: Sequence[AlertTier]) -> str:
 
 def _window_burn_rates(tiers: Sequence[AlertTier]) -> PanelSpec:
     """Every recorded SLI window of the selected SLOs as a burn rate, in one query (the window is a label)."""
-    sli_windows = f'{{__name__=~"{SLI_RULE_PREFIX}.+", {FILTER}}}'
+    sli_windows = f'{{__name__=~"{c.SLI_ERROR_PREFIX}.+", {FILTER}}}'
     return PanelSpec(
         title="Burn rate per window",
         description=(
-            "Error ratio ÷ error budget over each recorded window (slo:sli_error:ratio_rate<window>). A tier "
+            f"Error ratio ÷ error budget over each recorded window ({c.SLI_ERROR_PREFIX}<window>). A tier "
             f"fires when both its windows are above its line (dashed): {_tiers_in_words(tiers)}."
         ),
         type="timeseries",
@@ -169,8 +176,8 @@ def _window_burn_rates(tiers: Sequence[AlertTier]) -> PanelSpec:
         min=0.0,
         queries=(
             QuerySpec(
-                f"{sli_windows}\n/ {ON_IDS} group_left\nslo:error_budget:ratio{_SELECTED}",
-                "{{sloth_slo}} {{sloth_window}}",
+                f"{sli_windows}\n/ {ON_IDS} group_left\n{_BUDGET}",
+                _legend(c.LABEL_SLO, c.LABEL_WINDOW),
             ),
         ),
         thresholds=burn_thresholds(tiers),
@@ -194,14 +201,14 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
         ),
         PanelSpec(
             title="Objective",
-            description="The SLO's objective (slo:objective:ratio).",
+            description=f"The SLO's objective ({c.OBJECTIVE}).",
             type="stat",
             unit="percentunit",
             width=4,
             height=6,
             decimals=3,
             color_mode="none",
-            queries=(QuerySpec(f"slo:objective:ratio{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.OBJECTIVE}{_SELECTED}", LEGEND),),
         ),
         PanelSpec(
             title="Error budget remaining",
@@ -213,29 +220,29 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             min=0.0,
             max=1.0,
             decimals=1,
-            queries=(QuerySpec(f"slo:period_error_budget_remaining:ratio{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{_SELECTED}", LEGEND),),
             thresholds=BUDGET_THRESHOLDS,
         ),
         PanelSpec(
             title="Burn rate now",
-            description="slo:current_burn_rate:ratio: 1× spends exactly the budget over the period.",
+            description=f"{c.CURRENT_BURN_RATE}: 1× spends exactly the budget over the period.",
             type="stat",
             unit=BURN_UNIT,
             width=5,
             height=6,
             decimals=2,
-            queries=(QuerySpec(f"slo:current_burn_rate:ratio{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.CURRENT_BURN_RATE}{_SELECTED}", LEGEND),),
             thresholds=burn_thresholds(tiers),
         ),
         PanelSpec(
             title="Period",
-            description="Length of the SLO's period (slo:time_period:days).",
+            description=f"Length of the SLO's period ({c.TIME_PERIOD_DAYS}).",
             type="stat",
             unit="d",
             width=5,
             height=6,
             color_mode="none",
-            queries=(QuerySpec(f"slo:time_period:days{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.TIME_PERIOD_DAYS}{_SELECTED}", LEGEND),),
         ),
     )
     trends = (
@@ -244,7 +251,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             title="SLI vs objective",
             description=(
                 "SLI over the current-burn window (the page-quick short window, 5m by default) against the "
-                "objective (slo:objective:ratio)."
+                f"objective ({c.OBJECTIVE})."
             ),
             type="timeseries",
             unit="percentunit",
@@ -253,18 +260,18 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             max=1.0,
             decimals=3,
             queries=(
-                QuerySpec(CURRENT_SLI, "SLI {{sloth_slo}}"),
-                QuerySpec(f"slo:objective:ratio{_SELECTED}", "objective {{sloth_slo}}"),
+                QuerySpec(CURRENT_SLI, f"SLI {_legend(c.LABEL_SLO)}"),
+                QuerySpec(f"{c.OBJECTIVE}{_SELECTED}", f"objective {_legend(c.LABEL_SLO)}"),
             ),
         ),
         PanelSpec(
             title="Error budget remaining over time",
-            description="How the period's error budget was spent (slo:period_error_budget_remaining:ratio).",
+            description=f"How the period's error budget was spent ({c.PERIOD_BUDGET_REMAINING}).",
             type="timeseries",
             unit="percentunit",
             width=12,
             height=8,
-            queries=(QuerySpec(f"slo:period_error_budget_remaining:ratio{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{_SELECTED}", LEGEND),),
             thresholds=Thresholds("red", (ThresholdStep(0.0, "green"),), "dashed"),
         ),
         PanelSpec(
@@ -279,10 +286,10 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             height=8,
             queries=(
                 QuerySpec(
-                    f'max by (alertname, sloth_severity) (ALERTS{{alertstate="firing", {FILTER}}}) * 2\n'
-                    f'or max by (alertname, sloth_severity) (ALERTS{{alertstate="pending", {FILTER}}})\n'
+                    f'max by (alertname, {c.LABEL_SEVERITY}) (ALERTS{{alertstate="firing", {FILTER}}}) * 2\n'
+                    f'or max by (alertname, {c.LABEL_SEVERITY}) (ALERTS{{alertstate="pending", {FILTER}}})\n'
                     'or on() label_replace(vector(0), "alertname", "no SLO alert", "", "")',
-                    "{{alertname}} {{sloth_severity}}",
+                    _legend("alertname", c.LABEL_SEVERITY),
                 ),
             ),
             mappings=ALERT_STATES,
