@@ -124,7 +124,7 @@ def prom_duration_ms(value: Any, key: str) -> int:
     if value is None:
         return 0
     if not isinstance(value, str):
-        raise PluginConfigError(f"invalid config: {key} must be a duration string such as '5m', got {_json_type(value)}")
+        raise PluginConfigError(f"invalid config: {key} must be a duration string (e.g. '5m'), got {_json_type(value)}")
     if value == "0":
         return 0
     match = _PROM_DURATION_RE.match(value)

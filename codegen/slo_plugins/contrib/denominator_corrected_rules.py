@@ -93,4 +93,3 @@ def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config: ``disableOptimized`` (bool, default false)."""
     cfg = config_object(config, ("disableOptimized",), utils.logger, PLUGIN_ID)
     return DenominatorCorrectedRulesPlugin(boolean(cfg.get("disableOptimized"), "disableOptimized"))
-
