@@ -31,7 +31,8 @@ slos:
     objective: 99.99
     sli:
       events:
-        error_query: sum(rate(grpc_server_handled_requests_count{job="myapp",code=~"Internal|Unavailable"}[{{ .window }}]))
+        error_query: >-
+          sum(rate(grpc_server_handled_requests_count{job="myapp",code=~"Internal|Unavailable"}[{{ .window }}]))
         total_query: sum(rate(grpc_server_handled_requests_count{job="myapp"}[{{ .window }}]))
     alerting:
       name: testAlert
