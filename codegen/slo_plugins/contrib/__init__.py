@@ -14,7 +14,7 @@ from codegen.slo_plugins.contrib import (
 )
 
 CONTRIB_FACTORIES: dict[str, PluginFactory] = {
-    module.PLUGIN_ID: module.new_plugin
+    module.SLO_PLUGIN_ID: module.new_plugin
     for module in (
         info_labels,
         denominator_corrected_rules,

@@ -19,7 +19,7 @@ from codegen.slo_plugins.contrib._config import boolean, config_object, label_ma
 from codegen.slo_plugins.contrib._conventions import WINDOW_LABEL, id_labels, sli_error_metric
 from codegen.slo_plugins.contrib._templates import render_window
 
-PLUGIN_ID = "sloth.dev/contrib/denominator_corrected_rules/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/denominator_corrected_rules/v1"
 NUMERATOR_CORRECTION_METRIC = "slo:numerator_correction:ratio"
 
 
@@ -91,5 +91,5 @@ class DenominatorCorrectedRulesPlugin:
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config: ``disableOptimized`` (bool, default false)."""
-    cfg = config_object(config, ("disableOptimized",), utils.logger, PLUGIN_ID)
+    cfg = config_object(config, ("disableOptimized",), utils.logger, SLO_PLUGIN_ID)
     return DenominatorCorrectedRulesPlugin(boolean(cfg.get("disableOptimized"), "disableOptimized"))

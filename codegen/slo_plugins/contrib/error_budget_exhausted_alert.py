@@ -25,7 +25,7 @@ from codegen.slo_plugins.contrib._config import (
 )
 from codegen.slo_plugins.contrib._conventions import BUDGET_REMAINING_METRIC, id_labels
 
-PLUGIN_ID = "sloth.dev/contrib/error_budget_exhausted_alert/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/error_budget_exhausted_alert/v1"
 DEFAULT_ALERT_NAME = "ErrorBudgetExhausted"
 DEFAULT_FOR_MS = 5 * 60_000
 _KEYS = ("threshold", "for", "annotations", "alert_name", "alert_labels", "selector_labels")
@@ -56,7 +56,7 @@ class ErrorBudgetExhaustedAlertPlugin:
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config (all optional): ``threshold``, ``for``, ``annotations``, ``alert_name``, ``alert_labels``,
     ``selector_labels``."""
-    cfg = config_object(config, _KEYS, utils.logger, PLUGIN_ID)
+    cfg = config_object(config, _KEYS, utils.logger, SLO_PLUGIN_ID)
     return ErrorBudgetExhaustedAlertPlugin(
         threshold=number(cfg.get("threshold"), "threshold"),
         for_=format_prom_duration_ms(prom_duration_ms(cfg.get("for"), "for") or DEFAULT_FOR_MS),

@@ -13,7 +13,7 @@ from codegen.slo_plugins.api import PluginConfigError, PluginRequest, PluginUtil
 from codegen.slo_plugins.contrib._config import config_object, merge_labels, sorted_labels, string, string_map
 from codegen.slo_plugins.contrib._conventions import INFO_METRIC
 
-PLUGIN_ID = "sloth.dev/contrib/info_labels/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/info_labels/v1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,7 +32,7 @@ class InfoLabelsPlugin:
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config: ``labels`` (required, at least one), ``metricName`` (default ``sloth_slo_info``)."""
-    cfg = config_object(config, ("labels", "metricName"), utils.logger, PLUGIN_ID)
+    cfg = config_object(config, ("labels", "metricName"), utils.logger, SLO_PLUGIN_ID)
     labels = string_map(cfg.get("labels"), "labels")
     if not labels:
         raise PluginConfigError("at least one label is required (config.labels)")

@@ -21,7 +21,7 @@ from codegen.slo_plugins.contrib._conventions import (
     WINDOW_LABEL,
 )
 
-PLUGIN_ID = "sloth.dev/contrib/remove_labels/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/remove_labels/v1"
 _ID_LABELS = frozenset((SLO_ID_LABEL, SLO_SERVICE_LABEL, SLO_NAME_LABEL))
 
 
@@ -47,7 +47,7 @@ class RemoveLabelsPlugin:
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config: ``preserveLabels`` and ``skipMetrics`` (lists of strings, optional)."""
-    cfg = config_object(config, ("preserveLabels", "skipMetrics"), utils.logger, PLUGIN_ID)
+    cfg = config_object(config, ("preserveLabels", "skipMetrics"), utils.logger, SLO_PLUGIN_ID)
     preserve = frozenset(string_list(cfg.get("preserveLabels"), "preserveLabels"))
     skip = frozenset((INFO_METRIC, *string_list(cfg.get("skipMetrics"), "skipMetrics")))
     return RemoveLabelsPlugin(preserve, skip)

@@ -13,7 +13,7 @@ from codegen.plan import SLORules
 from codegen.slo_plugins.api import PluginConfigError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.contrib._config import config_object, format_prom_duration_ms, prom_duration_ms
 
-PLUGIN_ID = "sloth.dev/contrib/rule_intervals/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/rule_intervals/v1"
 _KINDS = ("default", "sliError", "metadata", "alert")
 
 
@@ -31,8 +31,8 @@ class RuleIntervalsPlugin:
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """Config: ``{"interval": {"default": "1m", "sliError": ..., "metadata": ..., "alert": ...}}``."""
-    cfg = config_object(config, ("interval",), utils.logger, PLUGIN_ID)
-    interval = config_object(cfg.get("interval"), _KINDS, utils.logger, f"{PLUGIN_ID} interval")
+    cfg = config_object(config, ("interval",), utils.logger, SLO_PLUGIN_ID)
+    interval = config_object(cfg.get("interval"), _KINDS, utils.logger, f"{SLO_PLUGIN_ID} interval")
     ms = {kind: prom_duration_ms(interval.get(kind), f"interval.{kind}") for kind in _KINDS}
     if ms["default"] == 0:
         raise PluginConfigError("at least the default interval is required (config.interval.default)")

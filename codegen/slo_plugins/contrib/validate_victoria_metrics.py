@@ -19,7 +19,7 @@ from codegen.slo_plugins.contrib._config import config_object
 from codegen.slo_plugins.contrib._templates import render_window
 from codegen.slo_plugins.contrib.metricsql import MetricsQLError, check_metricsql
 
-PLUGIN_ID = "sloth.dev/contrib/validate_victoria_metrics/v1"
+SLO_PLUGIN_ID = "sloth.dev/contrib/validate_victoria_metrics/v1"
 NAME_RE = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")  # Sloth's name/ID rule
 WINDOW_VAR_RE = re.compile(r"{{ *\.window *}}")  # Sloth requires this exact spelling in SLI templates
 _FAKE_WINDOW = "1m"
@@ -104,5 +104,5 @@ class ValidateVictoriaMetricsPlugin:
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
     """No config."""
-    config_object(config, (), utils.logger, PLUGIN_ID)
+    config_object(config, (), utils.logger, SLO_PLUGIN_ID)
     return ValidateVictoriaMetricsPlugin()

@@ -10,7 +10,7 @@ from codegen.model import EventsSLI
 from codegen.plan import RecordingRule
 from codegen.slo_plugins.api import PluginConfigError, PluginProcessError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
-from codegen.slo_plugins.contrib.denominator_corrected_rules import PLUGIN_ID
+from codegen.slo_plugins.contrib.denominator_corrected_rules import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     PROMTOOL,
     UTILS,
@@ -21,7 +21,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 ERR = 'sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))'
 TOT = 'sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))'
 SPEC = f"""version: "prometheus/v1"

@@ -10,7 +10,7 @@ import pytest
 from codegen.plan import AlertingRule
 from codegen.slo_plugins.api import PluginConfigError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
-from codegen.slo_plugins.contrib.error_budget_exhausted_alert import PLUGIN_ID
+from codegen.slo_plugins.contrib.error_budget_exhausted_alert import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     EVENTS_SPEC,
     PROMTOOL,
@@ -22,7 +22,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 METRIC = "slo:period_error_budget_remaining:ratio"
 
 

@@ -10,7 +10,7 @@ import pytest
 from codegen.plan import RecordingRule, RuleGroup
 from codegen.slo_plugins.api import PluginConfigError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
-from codegen.slo_plugins.contrib.info_labels import PLUGIN_ID
+from codegen.slo_plugins.contrib.info_labels import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     EVENTS_SPEC,
     PROMTOOL,
@@ -22,7 +22,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 LABELS = {"plugin_🦥_label_1": "🦥_1", "plugin_🦥_label_2": "🦥_2", "plugin_🦥_label_3": "🦥_3"}
 BASE = (("k1", "v1"), ("k2", "v2"))
 

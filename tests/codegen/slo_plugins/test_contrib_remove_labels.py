@@ -10,7 +10,7 @@ import pytest
 from codegen.plan import RecordingRule, RuleGroup
 from codegen.slo_plugins.api import PluginConfigError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
-from codegen.slo_plugins.contrib.remove_labels import PLUGIN_ID
+from codegen.slo_plugins.contrib.remove_labels import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     EVENTS_SPEC,
     PROMTOOL,
@@ -22,7 +22,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 IDS = {"sloth_service": "some_service", "sloth_slo": "some_slo", "sloth_id": "some_service_some_slo"}
 KEEP = {"keep_this_label": "some_value", "and_this_one_too": "some_value"}
 CUSTOM = {"🦥_label_1": "🦥_1", "🦥_label_2": "🦥_2"}

@@ -9,7 +9,7 @@ import pytest
 
 from codegen.slo_plugins.api import PluginConfigError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
-from codegen.slo_plugins.contrib.rule_intervals import PLUGIN_ID
+from codegen.slo_plugins.contrib.rule_intervals import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     EVENTS_SPEC,
     PROMTOOL,
@@ -22,7 +22,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 
 
 @pytest.mark.parametrize(

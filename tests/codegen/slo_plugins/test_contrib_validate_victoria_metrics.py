@@ -11,7 +11,7 @@ from codegen.model import EventsSLI
 from codegen.slo_plugins.api import PluginProcessError
 from codegen.slo_plugins.contrib import CONTRIB_FACTORIES
 from codegen.slo_plugins.contrib.metricsql import MetricsQLError, check_metricsql
-from codegen.slo_plugins.contrib.validate_victoria_metrics import PLUGIN_ID
+from codegen.slo_plugins.contrib.validate_victoria_metrics import SLO_PLUGIN_ID
 from tests.codegen.slo_plugins.helpers import (
     PROMTOOL,
     UTILS,
@@ -22,7 +22,7 @@ from tests.codegen.slo_plugins.helpers import (
     slo_from,
 )
 
-FACTORY = CONTRIB_FACTORIES[PLUGIN_ID]
+FACTORY = CONTRIB_FACTORIES[SLO_PLUGIN_ID]
 PROMQL_SPEC = """version: "prometheus/v1"
 service: "test-svc"
 labels: {owner: myteam, category: test}
