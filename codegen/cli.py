@@ -10,14 +10,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from codegen import __version__
-from codegen.errors import SpecErrors
+from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
+from codegen.errors import SpecError, SpecErrors
 from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
+from codegen.plugin_files import PluginFileError
 from codegen.writer import write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
@@ -83,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate Prometheus rules from SLO specs. A directory input mirrors into a directory output.",
     )
     _add_spec_flags(gen)
+    add_sloth_input_flags(gen, "generate")
     gen.add_argument(
         "-o",
         "--out",
@@ -115,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate specs: runs the whole compilation and discards the output.",
     )
     _add_spec_flags(val)
+    add_sloth_input_flags(val, "validate")
+    val.add_argument(
+        "--sloth-compat",
+        action="store_true",
+        help="read specs as Sloth v0.16 reads them: unknown keys are warnings, prometheus/v1 keys match in any case",
+    )
 
     imp = sub.add_parser(
         "import-dashboards",
@@ -180,6 +190,18 @@ def _import_dashboards(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Literal["files", "all", "ignore"]:
+    """Sloth's generate never compares SLO IDs across documents; its validate does unless told to ignore them."""
+    if inputs.ignore_slo_duplicates or (command == "generate" and sloth_compat):
+        return "ignore"
+    return "all" if command == "validate" else "files"
+
+
+def _print_warnings(warnings: list[SpecError]) -> None:
+    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field)):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -204,12 +226,32 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
             return EXIT_USAGE
     try:
-        specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
+        inputs = sloth_inputs(args)
+        inputs.load_plugins()  # every -p file must load; the plugin registry and SLI front end read them
+    except SlothFlagError as exc:
+        print(f"slogen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PluginFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    warnings: list[SpecError] = []
+    try:
+        specs = load_specs(
+            args.input,
+            options,
+            args.default_slo_period,
+            args.slo_period_windows_path,
+            path_filter=inputs.path_filter,
+            slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
+            warnings=warnings,
+        )
     except SpecErrors as exc:
+        _print_warnings(warnings)
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)
         print(f"slogen: {len(exc.errors)} error(s); nothing was written", file=sys.stderr)
         return EXIT_INVALID
+    _print_warnings(warnings)
     if args.command == "validate":
         print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
         return EXIT_OK

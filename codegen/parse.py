@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
 from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
-from codegen.loader import Document, FieldPath, LoadedFile, load_files
+from codegen.loader import Document, FieldPath, LoadedFile, PathFilter, load_files
 from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_sli import parse_sli
@@ -33,6 +33,12 @@ class ParseSettings:
 
     default_period: int
     catalogs: dict[int, WindowCatalog]
+    sloth_compat: bool = False  # read what Sloth reads (see ``Fields``); warnings go to ``warnings``
+    # SLO IDs repeated across documents: "files" errs across files (slogen's rule), "all" also across documents
+    # of one file (Sloth's validate), "ignore" never (Sloth's generate, --ignore-slo-duplicates). A repeat inside
+    # one document is always an error, as in Sloth.
+    slo_duplicates: Literal["files", "all", "ignore"] = "files"
+    warnings: list[SpecError] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -46,7 +52,7 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
         return None
     if "apiVersion" in data or "kind" in data:
         return _parse_k8s(doc, data, settings, errors)
-    ctx = Fields(doc, "prometheus/v1", errors)
+    ctx = Fields(doc, "prometheus/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["version", "service", "labels", "slos", "threshold_alerts", "slo_plugins"])
     if top["version"] != "prometheus/v1":
         ctx.err(("version",), f'invalid spec version {top["version"]!r}: must be "prometheus/v1"')
@@ -57,7 +63,7 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
 def _parse_k8s(
     doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
 ) -> SpecDocument | None:
-    ctx = Fields(doc, "sloth.slok.dev/v1", errors)
+    ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     if data.get("kind") == "SLO":
         ctx.err(("kind",), "OpenSLO specs are not supported; use prometheus/v1 or sloth.slok.dev/v1")
         return None
@@ -199,21 +205,23 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
         if not lf.documents:
             errors.append(SpecError(lf.path, None, None, "", "file holds no spec documents"))
         files.append(SpecFile(lf.path, lf.relative, tuple(docs), tuple(boards)))
-    _check_duplicates(files, errors)
+    _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
 
 
-def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> None:
-    """SLO IDs and alert names must be unique across the whole run (Sloth checks IDs only in ``validate``)."""
+def _check_duplicates(
+    files: Sequence[SpecFile], errors: list[SpecError], slo_duplicates: Literal["files", "all", "ignore"] = "files"
+) -> None:
+    """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run."""
     slo_ids: dict[str, Source] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
         for doc in spec_file.documents:
             for slo in doc.slos:
                 first = slo_ids.get(slo.id)
-                if first is not None and first != slo.source:
-                    if first.path != slo.source.path:
+                if first is not None and first != slo.source and slo_duplicates != "ignore":
+                    if first.path != slo.source.path or (slo_duplicates == "all" and first.line != slo.source.line):
                         errors.append(
                             SpecError(
                                 slo.source.path,
@@ -247,8 +255,16 @@ def load_specs(
     options: CompileOptions | None = None,
     default_period: str = "30d",
     windows_path: str | None = None,
+    *,
+    path_filter: PathFilter | None = None,
+    slo_duplicates: Literal["files", "all", "ignore"] = "files",
+    warnings: list[SpecError] | None = None,
 ) -> SpecSet:
-    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems."""
+    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems.
+
+    ``path_filter`` is ``-e``/``-n``; under ``options.sloth_compat`` specs are read as Sloth reads them and what
+    Sloth would ignore is appended to ``warnings``."""
+    sloth_compat = options.sloth_compat if options is not None else False
     errors: list[SpecError] = []
     catalogs, window_errors = load_catalogs(windows_path)
     errors.extend(window_errors)
@@ -266,9 +282,10 @@ def load_specs(
                 f"invalid default slo period: no alert windows for {format_duration(period)}",
             )
         )
-    loaded, load_errors = load_files(input_path)
+    loaded, load_errors = load_files(input_path, path_filter, sloth_compat)
     errors.extend(load_errors)
-    files = parse_files(loaded, ParseSettings(period, catalogs), errors)
+    settings = ParseSettings(period, catalogs, sloth_compat, slo_duplicates, warnings if warnings is not None else [])
+    files = parse_files(loaded, settings, errors)
     if errors:
         raise SpecErrors(errors)
     return SpecSet(tuple(files), options or CompileOptions())
