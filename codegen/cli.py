@@ -197,6 +197,13 @@ def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Li
     return "all" if command == "validate" else "files"
 
 
+def _apply_slo_plugin_flags(options: CompileOptions, inputs: SlothInputs) -> CompileOptions:
+    """``-s`` and ``--disable-default-slo-plugins`` reach the plugin chain through the run's options."""
+    if inputs.slo_plugins or inputs.disable_default_slo_plugins:
+        raise SlothFlagError("-s/--slo-plugins and --disable-default-slo-plugins need the SLO plugin chain")
+    return options
+
+
 def _print_warnings(warnings: list[SpecError]) -> None:
     for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field)):
         print(f"warning: {warning}", file=sys.stderr)
@@ -227,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     try:
         inputs = sloth_inputs(args)
+        options = _apply_slo_plugin_flags(options, inputs)
         inputs.load_plugins()  # every -p file must load; the plugin registry and SLI front end read them
     except SlothFlagError as exc:
         print(f"slogen: {exc}", file=sys.stderr)
