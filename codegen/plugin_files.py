@@ -1,9 +1,9 @@
 """``-p/--plugins-path``: find and load Python SLI and SLO plugin files, as Sloth loads its Go plugin files.
 
 Every file named ``plugin.py`` below a plugins directory (recursively, hidden directories and ``__pycache__``
-skipped, sorted so loading order is stable) is one plugin. It is an SLI plugin when the SLI loader recognises it
-(``codegen.sli_plugins.load_sli_plugin_file``), otherwise an SLO plugin, which defines
-``SLO_PLUGIN_VERSION = "prometheus/slo/v1"``, ``SLO_PLUGIN_ID`` and ``new_plugin(config, utils)`` (see
+skipped, sorted so loading order is stable) is one plugin, imported once. It is an SLI plugin when it defines
+``SLI_PLUGIN_VERSION``/``SLI_PLUGIN_ID`` (``codegen.sli_plugins`` owns that format), otherwise an SLO plugin,
+which defines ``SLO_PLUGIN_VERSION = "prometheus/slo/v1"``, ``SLO_PLUGIN_ID`` and ``new_plugin(config, utils)`` (see
 ``codegen.slo_plugins.api``). A file that fails to import, is neither kind, or repeats an id already loaded is an
 error naming the file: a plugin silently missing would change what is generated.
 """
@@ -94,27 +94,26 @@ def slo_plugin_of(module: ModuleType, path: Path) -> tuple[str, PluginFactory] |
     return plugin_id, factory
 
 
-def _load_sli(path: Path) -> SLIPlugin | None:
-    from codegen.sli_plugins import load_sli_plugin_file  # the SLI plugin front end owns that file format
+def _sli_plugin_of(module: ModuleType, path: Path) -> SLIPlugin | None:
+    from codegen.sli_plugins import SLIPluginLoadError, sli_plugin_from_namespace  # owns the SLI file format
 
     try:
-        return load_sli_plugin_file(path)
-    except PluginFileError:
-        raise
-    except Exception as exc:  # its own errors (bad SLI plugin file) are reported with the file
-        raise PluginFileError(f"{path}: {exc}") from exc
+        return sli_plugin_from_namespace(vars(module), str(path))
+    except SLIPluginLoadError as exc:
+        raise PluginFileError(str(exc)) from exc
 
 
 def load_plugin_dirs(directories: Iterable[str]) -> LoadedPlugins:
     """Load every plugin file below ``directories``; ``PluginFileError`` on the first file that cannot be used."""
     loaded = LoadedPlugins()
     for path in discover_plugin_files(directories):
-        sli = _load_sli(path)
+        module = import_plugin_module(path)  # run once; it is an SLI or an SLO plugin file
+        sli = _sli_plugin_of(module, path)
         if sli is not None:
             _claim(loaded, f"sli:{sli.id}", path, "SLI")
             loaded.sli[sli.id] = sli
             continue
-        slo = slo_plugin_of(import_plugin_module(path), path)
+        slo = slo_plugin_of(module, path)
         if slo is None:
             raise PluginFileError(
                 f"{path}: not a plugin file: an SLI plugin defines SLI_PLUGIN_VERSION, SLI_PLUGIN_ID and "
