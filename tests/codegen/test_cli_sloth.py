@@ -1,0 +1,92 @@
+"""Sloth's input flags and --sloth-compat reading rules, through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codegen.cli import main
+from codegen.cli_sloth import SlothFlagError, env_name, parse_slo_plugin_flag
+
+SPEC = """version: "prometheus/v1"
+service: "svc"
+slos:
+  - name: "{name}"
+    objective: {objective}
+    sli: {{raw: {{error_ratio_query: "sum(rate(e[{{{{.window}}}}]))"}}}}
+    alerting: {{page_alert: {{disable: true}}, ticket_alert: {{disable: true}}}}
+"""
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "slo"
+    (root / "team-a").mkdir(parents=True)
+    (root / "team-b").mkdir()
+    (root / "team-a" / "a.yaml").write_text(SPEC.format(name="aa", objective=99))
+    (root / "team-b" / "b.YML").write_text(SPEC.format(name="bb", objective=99))
+    return root
+
+
+def test_fs_exclude_and_include_filter_walked_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _tree(tmp_path)
+    assert main(["validate", "-i", str(root), "-n", "team-", "-e", "team-b"]) == 0
+    assert "1 SLO(s) in 1 file(s)" in capsys.readouterr().out
+    assert main(["validate", "-i", str(root)]) == 0  # .YML is a spec file, as in Sloth
+    assert "2 SLO(s) in 2 file(s)" in capsys.readouterr().out
+    assert main(["validate", "-i", str(root), "-e", ".*"]) == 1
+    assert "0 slo specs have been discovered" in capsys.readouterr().err
+
+
+def test_flags_come_from_sloth_environment_variables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path)
+    monkeypatch.setenv("SLOTH_FS_EXCLUDE", "team-a")
+    assert main(["validate", "-i", str(root)]) == 0
+    assert "1 SLO(s) in 1 file(s)" in capsys.readouterr().out
+    assert main(["validate", "-i", str(root), "-e", "nothing"]) == 0  # the flag replaces the variable
+    assert "2 SLO(s) in 2 file(s)" in capsys.readouterr().out
+    monkeypatch.setenv("SLOTH_DISABLE_DEFAULT_SLO_PLUGINS", "maybe")
+    assert main(["validate", "-i", str(root)]) == 2
+    assert "SLOTH_DISABLE_DEFAULT_SLO_PLUGINS" in capsys.readouterr().err
+
+
+def test_env_names_follow_kingpin_default_envars() -> None:
+    assert env_name("fs-exclude") == "SLOTH_FS_EXCLUDE"
+    assert env_name("plugins-path") == "SLOTH_PLUGINS_PATH"
+    assert env_name("ignore-slo-duplicates") == "SLOTH_IGNORE_SLO_DUPLICATES"
+
+
+def test_a_bad_regex_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-i", str(_tree(tmp_path)), "-n", "(unclosed"]) == 2
+    assert "invalid include regex" in capsys.readouterr().err
+
+
+def test_slo_plugin_json_reads_like_go() -> None:
+    ref = parse_slo_plugin_flag('{"ID": "x/y", "Priority": -5, "config": {"a": 1}, "other": true}')
+    assert (ref.id, ref.priority, ref.config) == ("x/y", -5, {"a": 1})
+    for bad in ("{", "[]", '{"priority": 1}', '{"id": "x", "priority": "1"}'):
+        with pytest.raises(SlothFlagError):
+            parse_slo_plugin_flag(bad)
+
+
+def test_duplicate_ids_fail_validate_unless_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(SPEC.format(name="aa", objective=99) + "---\n" + SPEC.format(name="aa", objective=99))
+    assert main(["validate", "--sloth-compat", "-i", str(path)]) == 1
+    assert "SLO duplicated" in capsys.readouterr().err
+    assert main(["validate", "--sloth-compat", "-i", str(path), "--ignore-slo-duplicates"]) == 0
+
+
+def test_sloth_compat_reads_what_sloth_reads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yaml"
+    text = SPEC.format(name="aa", objective="99.9e0").replace("slos:", "SLOs:").replace("sli:", "sli:", 1)
+    spec.write_text(text.replace("    alerting:", "    pageAlert: {disable: true}\n    alerting:"))
+    assert main(["validate", "-i", str(spec)]) == 1  # strict by default
+    err = capsys.readouterr().err
+    assert "unknown key 'SLOs'" in err
+    assert main(["generate", "--sloth-compat", "-i", str(spec)]) == 0
+    captured = capsys.readouterr()
+    assert "sloth_objective: '99.9'" in captured.out or 'sloth_objective: "99.9"' in captured.out
+    assert "unknown key 'pageAlert' is ignored, as Sloth ignores it" in captured.err
