@@ -6,6 +6,7 @@ failed."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -14,13 +15,16 @@ from typing import Literal
 
 from codegen import __version__
 from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
+from codegen.compiler import compile_specs
+from codegen.conventions import RESERVED_LABELS
 from codegen.errors import SpecError, SpecErrors
-from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
+from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
-from codegen.pipeline import Layout, render_all
-from codegen.plugin_files import PluginFileError
+from codegen.pipeline import STDOUT, Layout, render_compiled
+from codegen.plugin_files import LoadedPlugins, PluginFileError
+from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
@@ -90,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "-o",
         "--out",
-        default=_env("out", "-"),
+        default=_env("out", STDOUT),
         help="output file, or directory for a directory input; '-' writes to stdout (default)",
     )
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
@@ -199,9 +203,17 @@ def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Li
 
 def _apply_slo_plugin_flags(options: CompileOptions, inputs: SlothInputs) -> CompileOptions:
     """``-s`` and ``--disable-default-slo-plugins`` reach the plugin chain through the run's options."""
-    if inputs.slo_plugins or inputs.disable_default_slo_plugins:
-        raise SlothFlagError("-s/--slo-plugins and --disable-default-slo-plugins need the SLO plugin chain")
-    return options
+    return dataclasses.replace(
+        options, slo_plugins=inputs.slo_plugins, disable_default_plugins=inputs.disable_default_slo_plugins
+    )
+
+
+def _registry(plugins: LoadedPlugins) -> Registry:
+    """The built-in SLO plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    try:
+        return builtin_registry().with_plugins(plugins.slo)
+    except DuplicatePluginError as exc:
+        raise PluginFileError(f"{exc} (a -p plugin may not reuse a built-in id)") from exc
 
 
 def _print_warnings(warnings: list[SpecError]) -> None:
@@ -225,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runbook_base_url=getattr(args, "runbook_base_url", CompileOptions.runbook_base_url),
     )
     input_is_dir = Path(args.input).is_dir()
-    if args.command == "generate" and input_is_dir and args.out != "-":
+    if args.command == "generate" and input_is_dir and args.out != STDOUT:
         if Path(args.out).resolve() == Path(args.input).resolve():
             print("slogen: the output directory must differ from the input directory", file=sys.stderr)
             return EXIT_USAGE
@@ -235,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         inputs = sloth_inputs(args)
         options = _apply_slo_plugin_flags(options, inputs)
-        inputs.load_plugins()  # every -p file must load; the plugin registry and SLI front end read them
+        plugins = inputs.load_plugins()  # every -p file must load
+        registry = _registry(plugins)
     except SlothFlagError as exc:
         print(f"slogen: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -253,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
             warnings=warnings,
         )
+        compiled = compile_specs(specs, registry)  # runs every SLO's plugin chain: validate reports its errors too
     except SpecErrors as exc:
         _print_warnings(warnings)
         for error in exc.errors:
@@ -271,14 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         dashboards_out=args.dashboards_out,
         docs_out=args.docs_out,
     )
-    outputs = render_all(specs, layout)
-    stdout = outputs.pop("-", None)
-    if stdout is not None:
-        sys.stdout.write(stdout)
+    outputs = render_compiled(compiled, layout)
+    if outputs.stdout is not None:
+        sys.stdout.write(outputs.stdout)
     managed = [Path(p) for p in (args.tests_out, args.dashboards_out) if p]
-    if input_is_dir and args.out != "-":
+    if input_is_dir and args.out != STDOUT:
         managed.append(Path(args.out))
-    report = write_outputs({Path(k): v for k, v in outputs.items()}, managed, check=args.check)
+    report = write_outputs({Path(k): v for k, v in outputs.files.items()}, managed, check=args.check)
     if args.check:
         if report.stale:
             for path in report.stale:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from codegen.conventions import WINDOW_TEMPLATE_RE
 from codegen.fields import CONDITION_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
-from codegen.model import SLI, WINDOW_TEMPLATE_RE, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 from codegen.promql import check_expression, check_template
 
 

@@ -90,3 +90,38 @@ def test_sloth_compat_reads_what_sloth_reads(tmp_path: Path, capsys: pytest.Capt
     captured = capsys.readouterr()
     assert "sloth_objective: '99.9'" in captured.out or 'sloth_objective: "99.9"' in captured.out
     assert "unknown key 'pageAlert' is ignored, as Sloth ignores it" in captured.err
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_run_wide_slo_plugins_and_plugin_files_reach_the_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.format(name="aa", objective=99))
+    intervals = '{"id": "sloth.dev/contrib/rule_intervals/v1", "config": {"interval": {"default": "2m"}}}'
+    info = '{"id": "integration-tests/plugin1", "config": {"labels": {"from_p": "yes"}}}'
+    args = ["generate", "--sloth-compat", "-i", str(spec), "-p", str(REPO / "examples" / "plugins")]
+    assert main([*args, "-s", intervals, "-s", info]) == 0
+    out = capsys.readouterr().out
+    assert out.count("interval: 2m") == 2  # the SLI and metadata groups (alerts are disabled)
+    assert "from_p: \"yes\"" in out or "from_p: 'yes'" in out
+
+
+def test_disable_default_slo_plugins_runs_only_the_declared_chain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.format(name="aa", objective=99))
+    monkeypatch.setenv("SLOTH_SLO_PLUGINS", '{"id": "sloth.dev/core/sli_rules/v1"}\n')
+    assert main(["generate", "--sloth-compat", "-i", str(spec), "--disable-default-slo-plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "slo:sli_error:ratio_rate5m" in out and "sloth_slo_info" not in out
+
+
+def test_an_unknown_slo_plugin_id_is_an_error_naming_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.format(name="aa", objective=99))
+    assert main(["generate", "-i", str(spec), "-s", '{"id": "nope/v1"}']) == 1
+    assert "nope/v1" in capsys.readouterr().err

@@ -1,19 +1,44 @@
-"""The Sloth names the contrib plugins read and write (to be re-exported from ``codegen.conventions``)."""
+"""The Sloth names the contrib plugins read and write, from ``codegen.conventions`` (their one home)."""
 
 from __future__ import annotations
 
+from codegen.conventions import (
+    LABEL_ID as SLO_ID_LABEL,
+)
+from codegen.conventions import (
+    LABEL_SERVICE as SLO_SERVICE_LABEL,
+)
+from codegen.conventions import (
+    LABEL_SLO as SLO_NAME_LABEL,
+)
+from codegen.conventions import (
+    LABEL_WINDOW as WINDOW_LABEL,
+)
+from codegen.conventions import (
+    PERIOD_BUDGET_REMAINING as BUDGET_REMAINING_METRIC,
+)
+from codegen.conventions import (
+    SLI_ERROR_PREFIX,
+)
+from codegen.conventions import (
+    SLO_INFO as INFO_METRIC,
+)
 from codegen.model import SLO
 
-SLO_ID_LABEL = "sloth_id"
-SLO_SERVICE_LABEL = "sloth_service"
-SLO_NAME_LABEL = "sloth_slo"
-WINDOW_LABEL = "sloth_window"
-INFO_METRIC = "sloth_slo_info"
-BUDGET_REMAINING_METRIC = "slo:period_error_budget_remaining:ratio"
+__all__ = [
+    "BUDGET_REMAINING_METRIC",
+    "INFO_METRIC",
+    "SLO_ID_LABEL",
+    "SLO_NAME_LABEL",
+    "SLO_SERVICE_LABEL",
+    "WINDOW_LABEL",
+    "id_labels",
+    "sli_error_metric",
+]
 
 
 def sli_error_metric(window: str) -> str:
-    return f"slo:sli_error:ratio_rate{window}"
+    return f"{SLI_ERROR_PREFIX}{window}"
 
 
 def id_labels(slo: SLO) -> dict[str, str]:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from codegen.lowering import event_templates
 from codegen.model import SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 from codegen.plan import SLORules
 from codegen.slo_plugins.api import PluginProcessError, PluginRequest, PluginUtils, SLOPlugin
@@ -75,10 +76,13 @@ def validate_slo_metricsql(slo: SLO) -> None:
     sli = slo.sli
     match sli:
         case EventsSLI() | LatencySLI():
-            if sli.error_query == sli.total_query:
+            templates = event_templates(sli)
+            assert templates is not None  # a ratio of counts always has both templates
+            error_query, total_query = templates
+            if error_query == total_query:
                 raise PluginProcessError("invalid SLI: both error and total queries can't be the same")
-            _query("sli error query", sli.error_query)
-            _query("sli total query", sli.total_query)
+            _query("sli error query", error_query)
+            _query("sli total query", total_query)
         case RawSLI():
             _query("sli raw query", sli.error_ratio_query)
         case TimesliceSLI():

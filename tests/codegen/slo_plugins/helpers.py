@@ -10,11 +10,14 @@ from typing import Any
 
 import yaml
 
+from codegen.compiler import compile_slo
 from codegen.model import SLO, CompileOptions
 from codegen.parse import load_specs
-from codegen.plan import AlertingRule, RecordingRule, RuleGroup, SLORules
-from codegen.rules import meta_recordings, sli_recordings, slo_alerts
+from codegen.plan import RuleGroup, SLORules
+from codegen.rulefiles import groups_dict
 from codegen.slo_plugins.api import PluginRequest, PluginUtils
+from codegen.slo_plugins.chain import Chain
+from codegen.slo_plugins.registry import builtin_registry
 
 PROMTOOL = shutil.which("promtool")
 UTILS = PluginUtils(logger=logging.getLogger("slogen.test.plugins"))
@@ -54,36 +57,13 @@ def empty_rules() -> SLORules:
 
 def default_rules(slo: SLO, options: CompileOptions = COMPAT) -> SLORules:
     """Sloth's default chain output (validate, sli_rules, metadata_rules, alert_rules) for ``slo``."""
-    alerts = slo_alerts(slo, options)
-    return SLORules(
-        sli_recordings(slo, options),
-        meta_recordings(slo, options, "cli-gen-prom"),
-        alerts if alerts is not None else RuleGroup(f"sloth-slo-alerts-{slo.id}", ()),
-    )
+    plan = compile_slo(slo, slo.spec_kind, Chain(builtin_registry(), options))
+    return SLORules(plan.sli_recordings, plan.meta_recordings, plan.alerts, list(plan.extra_groups))
 
 
 def rule_file(rules: SLORules) -> dict[str, Any]:
-    """The plan as a Prometheus rule file (with each group's ``interval``)."""
-    groups: list[dict[str, Any]] = []
-    for group in rules.groups():
-        out: dict[str, Any] = {"name": group.name}
-        if group.interval:
-            out["interval"] = group.interval
-        items: list[dict[str, Any]] = []
-        for rule in group.rules:
-            if isinstance(rule, RecordingRule):
-                items.append({"record": rule.record, "expr": rule.expr, "labels": dict(rule.labels)})
-            else:
-                assert isinstance(rule, AlertingRule)
-                item: dict[str, Any] = {"alert": rule.alert, "expr": rule.expr}
-                if rule.for_:
-                    item["for"] = rule.for_
-                item["labels"] = dict(rule.labels)
-                item["annotations"] = dict(rule.annotations)
-                items.append(item)
-        out["rules"] = items
-        groups.append(out)
-    return {"groups": groups}
+    """The plan as a Prometheus rule file, by the rule-file renderer (with each group's ``interval``)."""
+    return {"groups": groups_dict(rules.groups())}
 
 
 def promtool_check(rules: SLORules, tmp_path: Path) -> subprocess.CompletedProcess[str]:
