@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
-from codegen.errors import SpecErrors
+from codegen.errors import SpecError, SpecErrors
 from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
@@ -180,6 +180,11 @@ def _import_dashboards(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_warnings(warnings: Sequence[SpecError]) -> None:
+    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field, w.message)):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -203,13 +208,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if Path(args.out).is_file():
             print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
             return EXIT_USAGE
+    warnings: list[SpecError] = []
     try:
-        specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
+        specs = load_specs(
+            args.input, options, args.default_slo_period, args.slo_period_windows_path, warnings=warnings
+        )
     except SpecErrors as exc:
+        _print_warnings(warnings)
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)
         print(f"slogen: {len(exc.errors)} error(s); nothing was written", file=sys.stderr)
         return EXIT_INVALID
+    _print_warnings(warnings)
     if args.command == "validate":
         print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
         return EXIT_OK

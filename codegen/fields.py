@@ -42,7 +42,7 @@ class Fields:
     errors: list[SpecError]
     base: FieldPath = ()
     slo: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[SpecError] = field(default_factory=list)
 
     def key(self, snake: str) -> str:
         return camel(snake) if self.kind == "sloth.slok.dev/v1" else snake
@@ -50,6 +50,11 @@ class Fields:
     def err(self, path: FieldPath, message: str) -> None:
         full = (*self.base, *path)
         self.errors.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
+
+    def warn(self, path: FieldPath, message: str) -> None:
+        """Something read differently than written (e.g. dropped as Sloth drops it): reported, never silent."""
+        full = (*self.base, *path)
+        self.warnings.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
 
     def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
         """Return ``value`` as a dict after rejecting unknown keys (with the closest valid one suggested)."""

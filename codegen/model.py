@@ -13,7 +13,7 @@ from codegen.durations import format_duration
 
 WINDOW_TEMPLATE_RE = re.compile(r"{{\s*\.window\s*}}")
 
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
 

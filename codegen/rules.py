@@ -19,6 +19,7 @@ from codegen.model import (
     RawSLI,
     Severity,
     SpecDocument,
+    SpecKind,
     ThresholdAlert,
     TimesliceSLI,
     render_window,
@@ -277,8 +278,16 @@ def slo_groups(slo: SLO, options: CompileOptions, mode: str) -> list[RuleGroup]:
     return groups
 
 
+# ``sloth_slo_info``'s ``sloth_mode`` per spec kind, as Sloth's CLI sets it.
+SLOTH_MODES: dict[SpecKind, str] = {
+    "prometheus/v1": "cli-gen-prom",
+    "sloth.slok.dev/v1": "cli-gen-k8s",
+    "openslo/v1alpha": "cli-gen-openslo",
+}
+
+
 def document_groups(doc: SpecDocument, options: CompileOptions) -> list[RuleGroup]:
-    mode = "cli-gen-k8s" if doc.kind == "sloth.slok.dev/v1" else "cli-gen-prom"
+    mode = SLOTH_MODES[doc.kind]
     groups = [g for slo in doc.slos for g in slo_groups(slo, options, mode)]
     threshold = threshold_alert_group(doc, options)
     return groups + ([threshold] if threshold else [])
