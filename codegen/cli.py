@@ -24,6 +24,7 @@ from codegen.model import CompileOptions
 from codegen.parse import load_specs
 from codegen.pipeline import STDOUT, Layout, render_compiled
 from codegen.plugin_files import LoadedPlugins, PluginFileError
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import write_outputs
 
@@ -216,8 +217,17 @@ def _registry(plugins: LoadedPlugins) -> Registry:
         raise PluginFileError(f"{exc} (a -p plugin may not reuse a built-in id)") from exc
 
 
-def _print_warnings(warnings: list[SpecError]) -> None:
-    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field)):
+def _sli_plugins(plugins: LoadedPlugins) -> dict[str, SLIPlugin]:
+    """The built-in SLI plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    clash = sorted(set(plugins.sli) & set(BUILTIN_SLI_PLUGINS))
+    if clash:
+        where = ", ".join(f"{i} ({plugins.sources['sli:' + i]})" for i in clash)
+        raise PluginFileError(f"SLI plugin id(s) already built in: {where}")
+    return {**BUILTIN_SLI_PLUGINS, **plugins.sli}
+
+
+def _print_warnings(warnings: Sequence[SpecError]) -> None:
+    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field, w.message)):
         print(f"warning: {warning}", file=sys.stderr)
 
 
@@ -244,24 +254,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if Path(args.out).is_file():
             print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
             return EXIT_USAGE
+    warnings: list[SpecError] = []
     try:
         inputs = sloth_inputs(args)
         options = _apply_slo_plugin_flags(options, inputs)
         plugins = inputs.load_plugins()  # every -p file must load
         registry = _registry(plugins)
+        sli_plugins = _sli_plugins(plugins)
     except SlothFlagError as exc:
         print(f"slogen: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except PluginFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    warnings: list[SpecError] = []
     try:
         specs = load_specs(
             args.input,
             options,
             args.default_slo_period,
             args.slo_period_windows_path,
+            sli_plugins,
             path_filter=inputs.path_filter,
             slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
             warnings=warnings,

@@ -54,6 +54,11 @@ class Fields:
         full = (*self.base, *path)
         self.errors.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
 
+    def warn(self, path: FieldPath, message: str) -> None:
+        """Something read differently than written (e.g. dropped as Sloth drops it): reported, never silent."""
+        full = (*self.base, *path)
+        self.warnings.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
+
     def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
         """Return ``value`` as a dict after rejecting unknown keys (with the closest valid one suggested)."""
         empty: dict[str, Any] = dict.fromkeys(allowed)
@@ -73,10 +78,6 @@ class Fields:
                 hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
                 self.err((*path, key), f"unknown key {key!r}{hint}")
         return {k: value.get(self.key(k)) for k in allowed}
-
-    def warn(self, path: FieldPath, message: str) -> None:
-        full = (*self.base, *path)
-        self.warnings.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
 
     def _compat_mapping(
         self, value: dict[Any, Any], path: FieldPath, allowed: Sequence[str], valid: list[str]

@@ -8,8 +8,7 @@ Accepts Sloth ``prometheus/v1`` (snake_case) and Kubernetes ``sloth.slok.dev/v1 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
@@ -19,26 +18,15 @@ from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields,
 from codegen.loader import Document, FieldPath, LoadedFile, PathFilter, load_files
 from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
-from codegen.parse_sli import parse_sli
+from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_settings import ParseSettings, catalog_for
+from codegen.parse_sli import PluginCall, parse_sli
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
 from codegen.windows import load_catalogs
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
 K8S_API = "sloth.slok.dev/v1"
-
-
-@dataclass
-class ParseSettings:
-    """What the CLI decides for every document: default period and the window catalogs."""
-
-    default_period: int
-    catalogs: dict[int, WindowCatalog]
-    sloth_compat: bool = False  # read what Sloth reads (see ``Fields``); warnings go to ``warnings``
-    # SLO IDs repeated across documents: "files" errs across files (slogen's rule), "all" also across documents
-    # of one file (Sloth's validate), "ignore" never (Sloth's generate, --ignore-slo-duplicates). A repeat inside
-    # one document is always an error, as in Sloth.
-    slo_duplicates: Literal["files", "all", "ignore"] = "files"
-    warnings: list[SpecError] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -63,10 +51,9 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
 def _parse_k8s(
     doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
 ) -> SpecDocument | None:
-    ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     if data.get("kind") == "SLO":
-        ctx.err(("kind",), "OpenSLO specs are not supported; use prometheus/v1 or sloth.slok.dev/v1")
-        return None
+        return parse_openslo_document(doc, data, settings, errors)
+    ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])
     if top["kind"] != "PrometheusServiceLevel":
         ctx.err(("kind",), f"unsupported kind {top['kind']!r}: expected PrometheusServiceLevel")
@@ -148,7 +135,10 @@ def _parse_slo(
     if fields["plugins"] is not None:
         ctx.err((*here, "plugins"), "Sloth SLO plugins are not supported by slogen (they run Go code)")
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
-    sli = parse_sli(ctx, fields["sli"], (*here, "sli"))
+    plugin_call = PluginCall(
+        settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
+    )
+    sli = parse_sli(ctx, fields["sli"], (*here, "sli"), plugin_call)
     alerting = parse_alerting(ctx, fields["alerting"], (*here, "alerting"))
     ctx.slo = None
     if len(ctx.errors) > before or sli is None or windows is None:
@@ -176,15 +166,7 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
         except DurationError as exc:
             ctx.err(path, str(exc))
             return None
-    catalog = settings.catalogs.get(period)
-    if catalog is None:
-        known = ", ".join(format_duration(p) for p in sorted(settings.catalogs))
-        ctx.err(
-            path,
-            f"no alert windows for SLO period {format_duration(period)} (known periods: {known}); "
-            "add an AlertWindows file with --slo-period-windows-path",
-        )
-    return catalog
+    return catalog_for(ctx, period, path, settings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -255,6 +237,7 @@ def load_specs(
     options: CompileOptions | None = None,
     default_period: str = "30d",
     windows_path: str | None = None,
+    sli_plugins: Mapping[str, SLIPlugin] | None = None,
     *,
     path_filter: PathFilter | None = None,
     slo_duplicates: Literal["files", "all", "ignore"] = "files",
@@ -262,9 +245,11 @@ def load_specs(
 ) -> SpecSet:
     """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems.
 
-    ``path_filter`` is ``-e``/``-n``; under ``options.sloth_compat`` specs are read as Sloth reads them and what
-    Sloth would ignore is appended to ``warnings``."""
-    sloth_compat = options.sloth_compat if options is not None else False
+    ``sli_plugins`` replaces the built-in SLI plugins (``BUILTIN_SLI_PLUGINS``) ``sli.plugin`` ids resolve
+    against; ``path_filter`` is ``-e``/``-n``; under ``options.sloth_compat`` specs are read as Sloth reads them;
+    ``warnings`` collects what was read differently than written (reported even when errors are raised).
+    """
+    sloth_compat = (options or CompileOptions()).sloth_compat
     errors: list[SpecError] = []
     catalogs, window_errors = load_catalogs(windows_path)
     errors.extend(window_errors)
@@ -284,7 +269,14 @@ def load_specs(
         )
     loaded, load_errors = load_files(input_path, path_filter, sloth_compat)
     errors.extend(load_errors)
-    settings = ParseSettings(period, catalogs, sloth_compat, slo_duplicates, warnings if warnings is not None else [])
+    settings = ParseSettings(
+        period,
+        catalogs,
+        BUILTIN_SLI_PLUGINS if sli_plugins is None else sli_plugins,
+        sloth_compat,
+        warnings if warnings is not None else [],
+        slo_duplicates,
+    )
     files = parse_files(loaded, settings, errors)
     if errors:
         raise SpecErrors(errors)

@@ -11,7 +11,7 @@ import struct
 import promql_parser
 
 # unicode.IsSpace: Python's str.isspace() also counts U+001C..U+001F, which Go does not trim.
-GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
 
 _DEC = r"\d(?:_?\d)*"
 _HEX = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"

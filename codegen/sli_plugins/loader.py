@@ -61,9 +61,7 @@ def sli_plugin_from_namespace(namespace: Mapping[str, Any], origin: str) -> SLIP
     try:
         inspect.signature(generate).bind({}, {}, {})
     except TypeError as exc:
-        raise SLIPluginLoadError(
-            f"{origin}: {GENERATE_NAME} must accept (meta, labels, options): {exc}"
-        ) from exc
+        raise SLIPluginLoadError(f"{origin}: {GENERATE_NAME} must accept (meta, labels, options): {exc}") from exc
     except ValueError:  # a builtin without a signature: let the call decide
         pass
     return SLIPlugin(plugin_id, generate)

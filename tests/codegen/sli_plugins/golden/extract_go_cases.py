@@ -3,7 +3,7 @@
 Every ``plugins/**/plugin_test.go`` holds one table of cases (``meta``, ``labels``, ``options``, ``expQuery``,
 ``expErr``); this reads those Go literals as data and writes them, keyed by the plugin's ``SLIPluginID``:
 
-    python tests/codegen/sli_plugins/golden/extract_go_cases.py GIT_DIR > tests/codegen/sli_plugins/golden/plugin_cases.json
+    cd tests/codegen/sli_plugins/golden && python extract_go_cases.py GIT_DIR > plugin_cases.json
 """
 
 from __future__ import annotations
