@@ -16,7 +16,7 @@ from codegen.errors import SpecError, SpecErrors
 from codegen.model import SLO, CompileOptions, SpecDocument, SpecFile, SpecKind, SpecSet, ThresholdAlert
 from codegen.plan import RuleGroup, SLOPlan, SLORules, empty_rules
 from codegen.slo_plugins.api import PluginConfigError, PluginProcessError, PluginRequest
-from codegen.slo_plugins.chain import Chain
+from codegen.slo_plugins.chain import Chain, PluginDeclarationError
 from codegen.slo_plugins.labels import merge
 from codegen.slo_plugins.registry import Registry, builtin_registry
 
@@ -96,6 +96,15 @@ def _error(slo: SLO, message: str) -> SpecError:
     return SpecError(slo.source.path, slo.source.line, slo.name, "plugins", message)
 
 
+def _declaration_error(slo: SLO, exc: PluginDeclarationError) -> SpecError:
+    """At the declaration: once for a spec-level plugin (no SLO named, so the SLOs sharing it report it once)."""
+    ref = exc.ref
+    if ref.source is None:  # a -s plugin: no file
+        return SpecError("--slo-plugins", None, None, "", str(exc))
+    spec_level = any(r is ref for r in slo.spec_plugins.plugins)
+    return SpecError(ref.source.path, ref.source.line, None if spec_level else slo.name, "", str(exc))
+
+
 def iter_compile(specs: SpecSet, chain: Chain, errors: list[SpecError]) -> Iterator[CompiledFile]:
     for spec_file in specs.files:
         documents: list[CompiledDocument] = []
@@ -104,6 +113,8 @@ def iter_compile(specs: SpecSet, chain: Chain, errors: list[SpecError]) -> Itera
             for slo in doc.slos:
                 try:
                     plans.append(compile_slo(slo, doc.kind, chain))
+                except PluginDeclarationError as exc:
+                    errors.append(_declaration_error(slo, exc))
                 except (PluginConfigError, PluginProcessError) as exc:
                     errors.append(_error(slo, str(exc)))
             documents.append(CompiledDocument(doc, tuple(plans)))

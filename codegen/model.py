@@ -83,6 +83,7 @@ class PluginRef:
     id: str
     config: Any = None
     priority: int = 0
+    source: Source | None = field(default=None, compare=False)  # where it was declared (None: CLI or default)
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import logging
 from dataclasses import dataclass, field
 
 from codegen.model import SLO, CompileOptions, PluginRef
-from codegen.slo_plugins.api import PluginUtils, SLOPlugin
-from codegen.slo_plugins.registry import Registry
+from codegen.slo_plugins.api import PluginConfigError, PluginUtils, SLOPlugin
+from codegen.slo_plugins.registry import Registry, UnknownPluginError
 
 VALIDATE = "sloth.dev/core/validate/v1"
 SLI_RULES = "sloth.dev/core/sli_rules/v1"
@@ -33,6 +33,14 @@ SLOGEN_REQUIRED = (TIMESLICE_SLI,)  # an SLI type of ours needs it; harmless for
 SLOGEN_IMPROVEMENTS = (NAN_SAFE_SLI, ALERT_ROUTING, NO_DATA_ALERT)  # what --sloth-compat leaves out
 
 LOGGER = logging.getLogger("slogen.slo_plugins")
+
+
+class PluginDeclarationError(PluginConfigError):
+    """A declared plugin could not be created (unknown id, invalid config); ``ref`` says where it was declared."""
+
+    def __init__(self, ref: PluginRef, message: str) -> None:
+        super().__init__(message)
+        self.ref = ref
 
 
 def default_ids(options: CompileOptions) -> tuple[str, ...]:
@@ -85,8 +93,13 @@ class Chain:
         return self._defaults
 
     def create(self, ref: PluginRef) -> SLOPlugin:
-        """Look up and instantiate one declared plugin (``UnknownPluginError``/``PluginConfigError`` on bad input)."""
-        return self.registry.factory(ref.id)(ref.config, self.utils)
+        """Look up and instantiate one declared plugin; ``PluginDeclarationError`` names the id and the problem."""
+        try:
+            return self.registry.factory(ref.id)(ref.config, self.utils)
+        except UnknownPluginError as exc:
+            raise PluginDeclarationError(ref, str(exc)) from exc
+        except PluginConfigError as exc:
+            raise PluginDeclarationError(ref, f'invalid config of SLO plugin "{ref.id}": {exc}') from exc
 
     def plugins_for(self, slo: SLO) -> list[tuple[str, SLOPlugin]]:
         """``(id, plugin)`` in execution order."""

@@ -12,7 +12,7 @@ from typing import Any
 from codegen import conventions as c
 from codegen.durations import format_duration
 from codegen.model import SLO
-from codegen.numbers import go_float
+from codegen.numbers import go_float, go_float_plain
 from codegen.plan import RecordingRule, Rule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.labels import merge
@@ -38,7 +38,7 @@ def metadata_rules(slo: SLO, spec_kind: str) -> tuple[Rule, ...]:
         labels,
         (
             (c.LABEL_MODE, c.mode_for(spec_kind)),
-            (c.LABEL_OBJECTIVE, go_float(slo.objective)),
+            (c.LABEL_OBJECTIVE, go_float_plain(slo.objective)),
             (c.LABEL_SPEC, spec_kind),
             (c.LABEL_VERSION, c.VERSION_LABEL_VALUE),
         ),

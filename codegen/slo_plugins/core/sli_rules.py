@@ -31,6 +31,18 @@ def optimized_period_expr(slo: SLO, period: str, base: str) -> str:
     return f"sum_over_time({selector}[{period}])\n/ ignoring ({LABEL_WINDOW})\ncount_over_time({selector}[{period}])\n"
 
 
+def _rendered(slo: SLO, window: str) -> str:
+    """The ratio over ``window``; a template action left unrendered (``{{.Window}}``, ``{{}.window}}``) is an
+    error, as Go's ``missingkey=error`` template makes it in Sloth."""
+    expr = error_ratio(slo, window)
+    if "{{" in expr:
+        raise PluginProcessError(
+            f'could not create "{slo.id}" SLO rule for window {window}: could not render SLI expression template: '
+            "only the {{.window}} variable is available"
+        )
+    return expr
+
+
 def sli_rules(slo: SLO, optimized: bool = True) -> tuple[Rule, ...]:
     """The SLI recordings of ``slo`` (roles ``sli`` per alert window, ``sli_period`` for the period)."""
     ids = id_labels(slo.service, slo.name)
@@ -39,7 +51,7 @@ def sli_rules(slo: SLO, optimized: bool = True) -> tuple[Rule, ...]:
     for seconds in catalog.windows():
         window = format_duration(seconds)
         labels = merge(ids, ((LABEL_WINDOW, window),), slo.labels)
-        rules.append(RecordingRule(sli_error_record(window), error_ratio(slo, window), labels, "sli", window))
+        rules.append(RecordingRule(sli_error_record(window), _rendered(slo, window), labels, "sli", window))
     period = format_duration(slo.period)
     labels = merge(ids, ((LABEL_WINDOW, period),), slo.labels)
     if optimized:
@@ -50,7 +62,7 @@ def sli_rules(slo: SLO, optimized: bool = True) -> tuple[Rule, ...]:
             )
         expr = optimized_period_expr(slo, period, format_duration(catalog.base_window))
     else:
-        expr = error_ratio(slo, period)
+        expr = _rendered(slo, period)
     rules.append(RecordingRule(sli_error_record(period), expr, labels, "sli_period", period))
     return tuple(rules)
 
