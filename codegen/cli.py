@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen import __version__
+from codegen.compiler import compile_specs
+from codegen.conventions import RESERVED_LABELS
 from codegen.errors import SpecError, SpecErrors
-from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
+from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
-from codegen.pipeline import Layout, render_all
+from codegen.pipeline import STDOUT, Layout, render_compiled
 from codegen.writer import write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
@@ -86,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "-o",
         "--out",
-        default=_env("out", "-"),
+        default=_env("out", STDOUT),
         help="output file, or directory for a directory input; '-' writes to stdout (default)",
     )
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
@@ -201,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runbook_base_url=getattr(args, "runbook_base_url", CompileOptions.runbook_base_url),
     )
     input_is_dir = Path(args.input).is_dir()
-    if args.command == "generate" and input_is_dir and args.out != "-":
+    if args.command == "generate" and input_is_dir and args.out != STDOUT:
         if Path(args.out).resolve() == Path(args.input).resolve():
             print("slogen: the output directory must differ from the input directory", file=sys.stderr)
             return EXIT_USAGE
@@ -213,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         specs = load_specs(
             args.input, options, args.default_slo_period, args.slo_period_windows_path, warnings=warnings
         )
+        compiled = compile_specs(specs)  # runs every SLO's plugin chain: validate reports its errors too
     except SpecErrors as exc:
         _print_warnings(warnings)
         for error in exc.errors:
@@ -231,14 +234,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         dashboards_out=args.dashboards_out,
         docs_out=args.docs_out,
     )
-    outputs = render_all(specs, layout)
-    stdout = outputs.pop("-", None)
-    if stdout is not None:
-        sys.stdout.write(stdout)
+    outputs = render_compiled(compiled, layout)
+    if outputs.stdout is not None:
+        sys.stdout.write(outputs.stdout)
     managed = [Path(p) for p in (args.tests_out, args.dashboards_out) if p]
-    if input_is_dir and args.out != "-":
+    if input_is_dir and args.out != STDOUT:
         managed.append(Path(args.out))
-    report = write_outputs({Path(k): v for k, v in outputs.items()}, managed, check=args.check)
+    report = write_outputs({Path(k): v for k, v in outputs.files.items()}, managed, check=args.check)
     if args.check:
         if report.stale:
             for path in report.stale:

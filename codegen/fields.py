@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from codegen.conventions import RESERVED_LABELS
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
 from codegen.loader import Document, FieldPath
@@ -16,9 +17,8 @@ from codegen.model import SpecKind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
 LABEL_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# Set by the generator from the service and SLO name. Sloth lets a spec label override them, which silently
-# breaks its own alert selectors and dashboards; here that is an error.
-RESERVED_LABELS = frozenset({"sloth_id", "sloth_service", "sloth_slo", "sloth_window"})
+# RESERVED_LABELS are set by the generator from the service and SLO name. Sloth lets a spec label override them,
+# which silently breaks its own alert selectors and dashboards; here that is an error.
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONDITION_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")

@@ -16,9 +16,20 @@ from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
 from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
 from codegen.loader import Document, FieldPath, LoadedFile, load_files
-from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
+from codegen.model import (
+    SLO,
+    CompileOptions,
+    K8sMeta,
+    PluginChainSpec,
+    Source,
+    SpecDocument,
+    SpecFile,
+    SpecSet,
+    WindowCatalog,
+)
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_plugins import parse_plugin_chain
 from codegen.parse_settings import ParseSettings, catalog_for
 from codegen.parse_sli import PluginCall, parse_sli
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
@@ -77,8 +88,7 @@ def _parse_k8s(
 def _parse_body(
     ctx: Fields, top: dict[str, Any], settings: ParseSettings, source: Source, k8s: K8sMeta | None
 ) -> SpecDocument | None:
-    if top["slo_plugins"] is not None:
-        ctx.err((ctx.key("slo_plugins"),), "Sloth SLO plugins are not supported by slogen (they run Go code)")
+    spec_plugins = parse_plugin_chain(ctx, top["slo_plugins"], (ctx.key("slo_plugins"),))
     service = ctx.string(top["service"], ("service",))
     if not service:
         ctx.err(("service",), "invalid SLO service: required")
@@ -92,7 +102,7 @@ def _parse_body(
     else:
         seen: dict[str, int] = {}
         for index, raw in enumerate(raw_slos):
-            slo = _parse_slo(ctx, raw, index, service, spec_labels, settings)
+            slo = _parse_slo(ctx, raw, index, service, spec_labels, settings, spec_plugins)
             if slo is None:
                 continue
             if slo.id in seen:
@@ -110,7 +120,13 @@ def _parse_body(
 
 
 def _parse_slo(
-    ctx: Fields, raw: Any, index: int, service: str, spec_labels: tuple[tuple[str, str], ...], settings: ParseSettings
+    ctx: Fields,
+    raw: Any,
+    index: int,
+    service: str,
+    spec_labels: tuple[tuple[str, str], ...],
+    settings: ParseSettings,
+    spec_plugins: PluginChainSpec,
 ) -> SLO | None:
     here: FieldPath = ("slos", index)
     name_guess = raw.get("name") if isinstance(raw, dict) else None
@@ -132,8 +148,7 @@ def _parse_slo(
         ctx.err((*here, "objective"), "objective must >0 and <=100")
     description = ctx.string(fields["description"], (*here, "description"))
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
-    if fields["plugins"] is not None:
-        ctx.err((*here, "plugins"), "Sloth SLO plugins are not supported by slogen (they run Go code)")
+    plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
     plugin_call = PluginCall(
         settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
@@ -154,6 +169,8 @@ def _parse_slo(
         windows=windows,
         source=Source(ctx.doc.path, ctx.doc.line((*ctx.base, *here))),
         spec_kind=ctx.kind,
+        spec_plugins=spec_plugins,
+        plugins=plugins,
     )
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 from typing import Any, Final
 
+from codegen.conventions import WINDOW_TEMPLATE_RE
 from codegen.errors import SpecError
 from codegen.fields import NAME_RE, NAME_RULE, Fields
 from codegen.loader import Document, FieldPath
 from codegen.model import (
     SLO,
-    WINDOW_TEMPLATE_RE,
     Alerting,
     AlertOptions,
     NoDataAlert,

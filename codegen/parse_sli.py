@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.conventions import WINDOW_TEMPLATE_RE
 from codegen.fields import CONDITION_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
-from codegen.model import SLI, WINDOW_TEMPLATE_RE, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 from codegen.promql import check_expression, check_template
 from codegen.sli_plugins import SLIPlugin, SLIPluginError
 from codegen.sli_plugins.golang import yaml_scalar_string

@@ -14,19 +14,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.compiler import CompiledFile
+from codegen.conventions import LABEL_ID, LABEL_WINDOW
 from codegen.durations import format_duration, parse_duration
-from codegen.model import SLO, AlertTier, CompileOptions, Severity, SpecFile
-from codegen.plan import AlertingRule
+from codegen.model import SLO, AlertTier, CompileOptions, Severity
+from codegen.numbers import go_float
+from codegen.plan import AlertingRule, SLOPlan
 from codegen.promql import absent_labels
-from codegen.rules import (
-    burn_alerts,
-    go_float,
-    id_labels,
-    merge,
-    presence_expr,
-    slo_alerts,
-    slo_labels,
-)
 from codegen.yamlfmt import dump
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
@@ -96,15 +90,16 @@ def _fmt(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _series_name(slo: SLO, window: int, options: CompileOptions) -> str:
-    labels = merge(slo_labels(slo, options), id_labels(slo), (("sloth_window", format_duration(window)),))
-    body = ", ".join(f'{k}="{v}"' for k, v in labels)
-    return f"slo:sli_error:ratio_rate{format_duration(window)}{{{body}}}"
+def _series_name(plan: SLOPlan, window: int) -> str | None:
+    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels)."""
+    rule = plan.sli_rule(format_duration(window))
+    if rule is None:
+        return None
+    body = ", ".join(f'{k}="{v}"' for k, v in rule.labels)
+    return f"{rule.record}{{{body}}}"
 
 
-def _expected_alerts(
-    slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
-) -> dict[str, Any] | None:
+def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
     labels = {**output_labels, **dict(rule.labels)}
     annotations: dict[str, str] = {}
     for key, value in rule.annotations:
@@ -115,23 +110,28 @@ def _expected_alerts(
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
-    group = slo_alerts(slo, options)
-    burn_rules = burn_alerts(slo, options)  # by tier, whatever their sloth_severity label says
-    if group is None or not burn_rules:
+def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
+    """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert."""
+    slo = plan.slo
+    burn_rules = plan.burn_alerts()  # by tier, whatever their sloth_severity label says
+    if not burn_rules:
         return []
-    rules = [r for r in group.rules if isinstance(r, AlertingRule)]
+    rules = plan.alert_rules()
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
     eval_seconds = wait + 5 * INTERVAL
     samples = eval_seconds // INTERVAL + 5
-    series_labels = dict(merge(slo_labels(slo, options), id_labels(slo)))
+    names = {w: _series_name(plan, w) for w in slo.windows.windows()}
+    if any(name is None for name in names.values()):
+        return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
+    first = plan.sli_rule(format_duration(slo.windows.windows()[0]))
+    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} if first else {}
+    alert_name = next(iter(burn_rules.values())).alert
     tests: list[dict[str, Any]] = []
-    names = {w: _series_name(slo, w, options) for w in slo.windows.windows()}
     for scenario in scenarios(slo):
         fired = firing_severities(slo, scenario.values) & set(burn_rules)
         expected: list[dict[str, Any]] | None = []
         for severity in sorted(fired):
-            exp = _expected_alerts(slo, options, burn_rules[severity], series_labels)
+            exp = _expected_alerts(burn_rules[severity], series_labels)
             if exp is None or expected is None:
                 expected = None
                 break
@@ -147,20 +147,20 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
             test["promql_expr_test"] = [
                 {
                     "eval_time": format_duration(eval_seconds),
-                    "expr": f'count(ALERTS{{alertname="{slo.alerting.name}", sloth_id="{slo.id}", '
+                    "expr": f'count(ALERTS{{alertname="{alert_name}", {LABEL_ID}="{slo.id}", '
                     f'alertstate="firing"}}) or vector(0)',
                     "exp_samples": [{"labels": "{}", "value": len(fired)}],
                 }
             ]
         else:
             test["alert_rule_test"] = [
-                {"eval_time": format_duration(eval_seconds), "alertname": slo.alerting.name, "exp_alerts": expected}
+                {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
             ]
         tests.append(test)
-    no_data = next((r for r in rules if r.alert != slo.alerting.name), None)
+    no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
         at = parse_duration(no_data.for_) + 2 * INTERVAL
-        exp = _expected_alerts(slo, options, no_data, absent_labels(presence_expr(slo)))
+        exp = _expected_alerts(no_data, absent_labels(no_data.expr))
         tests.append(
             {
                 "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
@@ -179,16 +179,15 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
     return tests
 
 
-def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
-    """A promtool test file for every SLO with alerts in ``spec_file``; None when there is nothing to prove."""
-    if options.disable_alerts:
-        return None
+def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
+    """A promtool test file for every SLO with alerts in the file; None when there is nothing to prove."""
     # Only what Prometheus loads from the rule file: PrometheusRule objects are not rule files, and with
     # --sloth-compat a multi-document file is loaded up to its first document only.
-    loaded = [doc for doc in spec_file.documents if doc.k8s is None]
+    documents = compiled.documents
+    loaded = [d for d in documents if d.document.k8s is None]
     if options.sloth_compat:
-        loaded = loaded[:1] if spec_file.documents and spec_file.documents[0].k8s is None else []
-    tests = [t for doc in loaded for slo in doc.slos for t in slo_tests(slo, options)]
+        loaded = loaded[:1] if documents and documents[0].document.k8s is None else []
+    tests = [t for doc in loaded for plan in doc.plans for t in slo_tests(plan)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.dashboard_spec import DashboardSpec
+from codegen.compiler import CompiledSpecs
+from codegen.dashboard_model import DashboardSpec
 from codegen.dashboards.grafana import (
     DATASOURCE,
     DATASOURCE_UID,
@@ -20,7 +21,6 @@ from codegen.dashboards.grafana import (
     to_json,
 )
 from codegen.dashboards.slo import DEFAULT_UID, VARIABLES, slo_dashboard_spec
-from codegen.model import SpecSet
 
 __all__ = [
     "DATASOURCE",
@@ -45,7 +45,7 @@ class RenderedDashboard:
         return f"{self.spec.uid}.json"
 
 
-def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
+def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
     """Every dashboard of the run: declared ones in spec order, then a default SLO dashboard if none is.
 
     ``source_label`` turns a spec file's path below the input root into the text shown as its origin.
@@ -53,9 +53,9 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
     ctx = RenderContext(specs.options.runbook_base_url)
     out: list[RenderedDashboard] = []
     declared_slo_boards = 0
-    for spec_file in specs.files:
-        origin = source_label(spec_file.relative)
-        for board in spec_file.dashboards:
+    for compiled in specs.files:
+        origin = source_label(compiled.relative)
+        for board in compiled.spec_file.dashboards:
             if board.generate == "slos":
                 generated = slo_dashboard_spec(specs, board)
                 if generated is None:
@@ -74,6 +74,6 @@ def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -
     return out
 
 
-def render_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> dict[str, str]:
+def render_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> dict[str, str]:
     """File name -> JSON text (sorted keys, indent 2, trailing newline)."""
     return {r.filename: to_json(r.model) for r in build_dashboards(specs, source_label)}

@@ -16,8 +16,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from codegen.model import SLO, CompileOptions, SpecKind
+from codegen.model import SLO, CompileOptions, PluginChainSpec, PluginRef, SpecKind
 from codegen.plan import SLORules
+
+__all__ = [
+    "SLO_PLUGIN_VERSION",
+    "PluginChainSpec",
+    "PluginConfigError",
+    "PluginFactory",
+    "PluginProcessError",
+    "PluginRef",
+    "PluginRequest",
+    "PluginUtils",
+    "SLOPlugin",
+]
 
 SLO_PLUGIN_VERSION = "prometheus/slo/v1"
 
@@ -31,25 +43,11 @@ class PluginProcessError(ValueError):
 
 
 @dataclass(frozen=True)
-class PluginRef:
-    """One plugin as declared in a spec (``slo_plugins``/``plugins``), by ``-s`` or as a default."""
-
-    id: str
-    config: Any = None
-    priority: int = 0
-
-
-@dataclass(frozen=True)
-class PluginChainSpec:
-    """A declaration level's plugins (spec, SLO or CLI); ``override_previous`` drops what earlier levels declared."""
-
-    plugins: tuple[PluginRef, ...] = ()
-    override_previous: bool = False
-
-
-@dataclass(frozen=True)
 class PluginRequest:
-    """What a plugin reads: the SLO (with its window catalog), the run's options and the spec it came from."""
+    """What a plugin reads: the SLO (with its window catalog), the run's options and the spec it came from.
+
+    ``slo.labels`` already include the run's ``--extra-labels`` (Sloth merges them before the chain runs).
+    """
 
     slo: SLO
     options: CompileOptions

@@ -19,9 +19,11 @@ import pytest
 import yaml
 
 from codegen.cli import EXIT_INVALID, main
+from codegen.compiler import compile_specs
+from codegen.conventions import render_window
 from codegen.dashboards import build_dashboards, render_dashboards
 from codegen.errors import SpecErrors
-from codegen.model import EventsSLI, SpecSet, render_window
+from codegen.model import EventsSLI, SpecSet
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
 
@@ -40,7 +42,7 @@ def specs() -> SpecSet:
 @pytest.fixture(scope="module")
 def boards(specs: SpecSet) -> dict[str, dict[str, Any]]:
     """uid -> dashboard model, parsed back from the JSON text the renderer writes."""
-    return {json.loads(text)["uid"]: json.loads(text) for text in render_dashboards(specs).values()}
+    return {json.loads(text)["uid"]: json.loads(text) for text in render_dashboards(compile_specs(specs)).values()}
 
 
 def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -150,8 +152,8 @@ def test_threshold_steps_have_a_null_base_and_float_values(boards: dict[str, dic
 
 
 def test_dashboard_metadata(boards: dict[str, dict[str, Any]], specs: SpecSet) -> None:
-    texts = render_dashboards(specs)
-    assert texts == render_dashboards(specs)  # deterministic
+    texts = render_dashboards(compile_specs(specs))
+    assert texts == render_dashboards(compile_specs(specs))  # deterministic
     for name, text in texts.items():
         board = json.loads(text)
         assert name == f"{board['uid']}.json"
@@ -299,7 +301,7 @@ slos:
 def test_slo_dashboard_follows_a_spec_it_was_never_tuned_for(tmp_path: Path) -> None:
     (tmp_path / "checkout.yaml").write_text(SMALL_SPEC, encoding="utf-8")
     specs = load_specs(str(tmp_path))
-    (built,) = build_dashboards(specs)
+    (built,) = build_dashboards(compile_specs(specs))
     board = json.loads(json.dumps(built.model))
     assert board["uid"] == "slo-overview"  # no dashboard document: the default SLO dashboard
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
@@ -320,9 +322,9 @@ def test_slo_dashboard_follows_a_spec_it_was_never_tuned_for(tmp_path: Path) -> 
     alert_state = [p for p in panels(board) if p["title"] == "Alert state"]
     assert len(alert_state) == 1  # batch-latency has no alerts, so no alert-state panel
     rules = yaml.safe_load(
-        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out")))[
-            str(tmp_path / "out" / "checkout.yaml")
-        ].split("\n", 2)[2]
+        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out")))
+        .files[str(tmp_path / "out" / "checkout.yaml")]
+        .split("\n", 2)[2]
     )
     emitted = {(r["alert"], r["labels"]["sloth_severity"]) for g in rules["groups"] for r in g["rules"] if "alert" in r}
     shown = {
@@ -394,7 +396,7 @@ def test_grafana_variables_are_accepted_in_spec_queries(tmp_path: Path) -> None:
                   queries: [{expr: 'sum(rate(x{job="$job"}[$__rate_interval]))'}]
         """,
     )
-    (built,) = build_dashboards(load_specs(str(tmp_path)))
+    (built,) = build_dashboards(compile_specs(load_specs(str(tmp_path))))
     assert built.spec.uid == "demo"  # no SLOs, so no SLO dashboard either
 
 

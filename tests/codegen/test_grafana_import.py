@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from codegen.cli import EXIT_IMPORT_FAILED, EXIT_OK, EXIT_USAGE, main
+from codegen.compiler import compile_specs
 from codegen.dashboards import render_dashboards
 from codegen.grafana_import import folder_uid_for
 from codegen.parse import load_specs
@@ -28,7 +29,7 @@ FOLDER = "Volatility SLO"
 def dashboards_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh render of the repository's specs, independent of what is committed in dashboards/."""
     out = tmp_path_factory.mktemp("dashboards")
-    for name, text in render_dashboards(load_specs(str(REPO / "slo"))).items():
+    for name, text in render_dashboards(compile_specs(load_specs(str(REPO / "slo")))).items():
         (out / name).write_text(text, encoding="utf-8")
     return out
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from codegen.model import CompileOptions, RawSLI, render_window
+from codegen.conventions import render_window
+from codegen.model import CompileOptions, RawSLI
 from codegen.parse import load_specs
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS
 from tests.codegen import sloth_semantic
