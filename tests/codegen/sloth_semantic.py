@@ -55,4 +55,6 @@ def generate(
     """The rule file slogen generates for ``spec`` (as ``slogen generate -i spec -o -``)."""
     options = CompileOptions(extra_labels=extra_labels, sloth_compat=sloth_compat)
     specs = load_specs(str(spec), options, sli_plugins={**BUILTIN_SLI_PLUGINS, **{p.id: p for p in plugins}})
-    return render_all(specs, Layout(str(spec), False, "-")).stdout or ""
+    stdout = render_all(specs, Layout(str(spec), False, "-")).stdout
+    assert stdout is not None
+    return stdout
