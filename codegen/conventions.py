@@ -42,6 +42,7 @@ CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SLO_INFO = "sloth_slo_info"
+NUMERATOR_CORRECTION_PREFIX = "slo:numerator_correction:ratio"  # contrib denominator_corrected_rules, per window
 
 # --- groups ---------------------------------------------------------------------------------------------------
 GROUP_SLI_PREFIX = "sloth-slo-sli-recordings-"

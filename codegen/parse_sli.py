@@ -67,6 +67,10 @@ def query_template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
     if not WINDOW_TEMPLATE_RE.search(text):
         ctx.err(path, f"{what} template: template must contain the {{{{ .window }}}} variable")
         return ""
+    if ctx.sloth_compat:
+        # As in Sloth, the query dialect is the chain's to check: sloth.dev/core/validate/v1 parses PromQL (by
+        # default), sloth.dev/contrib/validate_victoria_metrics/v1 checks MetricsQL when a spec chooses it.
+        return text
     problem = check_template(text)
     if problem:
         ctx.err(path, f"{what} expression: invalid PromQL: {problem}")

@@ -125,3 +125,38 @@ def test_an_unknown_slo_plugin_id_is_an_error_naming_it(tmp_path: Path, capsys: 
     spec.write_text(SPEC.format(name="aa", objective=99))
     assert main(["generate", "-i", str(spec), "-s", '{"id": "nope/v1"}']) == 1
     assert "nope/v1" in capsys.readouterr().err
+
+
+METRICSQL = """version: "prometheus/v1"
+service: "svc"
+{plugins}slos:
+  - name: "aa"
+    objective: 99
+    sli:
+      events:
+        error_query: 1 - histogram_share(0.2, sum by (vmrange) (rate(d_bucket[{{{{.window}}}}])))
+        total_query: vector(1)[{{{{.window}}}}]
+    alerting: {{page_alert: {{disable: true}}, ticket_alert: {{disable: true}}}}
+"""
+VM_CHAIN = """slo_plugins:
+  overridePrevious: true
+  chain:
+    - id: sloth.dev/contrib/validate_victoria_metrics/v1
+    - id: sloth.dev/core/sli_rules/v1
+    - id: sloth.dev/core/metadata_rules/v1
+    - id: sloth.dev/core/alert_rules/v1
+"""
+
+
+def test_under_sloth_compat_the_chain_chooses_the_query_dialect(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    promql = tmp_path / "promql.yaml"
+    promql.write_text(METRICSQL.format(plugins=""))
+    assert main(["generate", "--sloth-compat", "-i", str(promql)]) == 1  # core validate parses PromQL
+    assert "invalid SLI" in capsys.readouterr().err
+    assert main(["generate", "-i", str(promql)]) == 1  # strict mode: at parse time, with the line
+    metricsql = tmp_path / "metricsql.yaml"
+    metricsql.write_text(METRICSQL.format(plugins=VM_CHAIN))
+    assert main(["generate", "--sloth-compat", "-i", str(metricsql)]) == 0
+    assert "histogram_share(0.2" in capsys.readouterr().out

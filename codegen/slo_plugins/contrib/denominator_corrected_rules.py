@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from codegen.conventions import NUMERATOR_CORRECTION_PREFIX as NUMERATOR_CORRECTION_METRIC
 from codegen.durations import format_duration
 from codegen.model import SLO, EventsSLI
 from codegen.plan import RecordingRule, RuleRole, SLORules
@@ -20,7 +21,6 @@ from codegen.slo_plugins.contrib._conventions import WINDOW_LABEL, id_labels, sl
 from codegen.slo_plugins.contrib._templates import render_window
 
 SLO_PLUGIN_ID = "sloth.dev/contrib/denominator_corrected_rules/v1"
-NUMERATOR_CORRECTION_METRIC = "slo:numerator_correction:ratio"
 
 
 def _events(slo: SLO) -> EventsSLI:
