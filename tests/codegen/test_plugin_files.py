@@ -88,3 +88,24 @@ def test_the_same_id_in_two_plugin_paths_is_an_error(tmp_path: Path) -> None:
 def test_a_missing_plugins_path_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(PluginFileError, match="not a directory"):
         discover_plugin_files([str(tmp_path / "nope")])
+
+
+def test_the_documented_slo_plugin_example_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from codegen.cli import main
+
+    readme = (REPO / "examples" / "plugins" / "README.md").read_text()
+    section = readme[readme.index("# Python SLO plugins") :]
+    code = section[
+        section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))
+    ]
+    _write(tmp_path / "plugins", "owner/plugin.py", code)
+    spec = _write(
+        tmp_path,
+        "spec.yaml",
+        'version: "prometheus/v1"\nservice: svc\nslos:\n  - name: aa\n    objective: 99\n'
+        '    sli: {raw: {error_ratio_query: "rate(e[{{.window}}])"}}\n'
+        "    alerting: {page_alert: {disable: true}, ticket_alert: {disable: true}}\n"
+        "    plugins: {chain: [{id: my_team/owner_label, config: {owner: sre}}]}\n",
+    )
+    assert main(["generate", "--sloth-compat", "-i", str(spec), "-p", str(tmp_path / "plugins")]) == 0
+    assert "owner: sre" in capsys.readouterr().out
