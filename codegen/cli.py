@@ -274,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.default_slo_period,
             args.slo_period_windows_path,
             sli_plugins,
-            path_filter=inputs.path_filter,
+            path_filter=inputs.path_filter if input_is_dir or args.command == "validate" else None,
             slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
             warnings=warnings,
         )

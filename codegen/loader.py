@@ -129,6 +129,8 @@ def discover(input_path: str, path_filter: PathFilter | None = None) -> tuple[li
     order is stable; ``path_filter`` (``-e``/``-n``) sees each path as Sloth's walk spells it."""
     root = Path(input_path)
     if root.is_file():
+        if path_filter is not None and not path_filter(input_path):  # Go's walk reports a file root as given
+            return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
         return [(root, root.name)], []
     if root.is_dir():
         files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
