@@ -18,7 +18,7 @@ from typing import assert_never
 import jinja2
 
 from codegen.compiler import CompiledSpecs
-from codegen.conventions import GENERATED_BY, runbook_url
+from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_record
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
 from codegen.lowering import condition
@@ -55,6 +55,7 @@ class SloSection:
     sli_words: str
     sli_promql: str
     sli_window: str
+    sli_record: str
     budget_percent: str
     budget_time: str
     events_line: str | None
@@ -211,6 +212,7 @@ def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
         sli_words=_sli_words(slo),
         sli_promql=sli_rule.expr.strip() if sli_rule else "",
         sli_window=base,
+        sli_record=sli_rule.record if sli_rule else sli_error_record(base),
         budget_percent=_percent(slo.error_budget_ratio),
         budget_time=human_seconds(error_budget_seconds(slo)),
         events_line=_events_line(slo),
@@ -266,6 +268,7 @@ def render_slo_doc(specs: CompiledSpecs, source_root: str) -> str:
         .get_template("slo.md.j2")
         .render(
             generated_by=GENERATED_BY,
+            id_label=LABEL_ID,
             source=source_root.rstrip("/") + "/",
             sections=sections,
             threshold_alerts=_threshold_rows(specs),

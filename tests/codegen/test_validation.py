@@ -319,7 +319,13 @@ CASES: list[tuple[str, str, str, str, int | None]] = [
     ),
     ("invalid-yaml", 'version: "prometheus/v1"\nservice: [unclosed\n', "", "invalid YAML", 3),
     ("not-a-mapping", "- just\n- a list\n", "", "must be a YAML mapping", 1),
-    ("slo-plugins", spec(top="slo_plugins: {chain: []}\n"), "slo_plugins", "SLO plugins are not supported", 3),
+    (
+        "slo-plugin-without-id",
+        spec(top="slo_plugins: {chain: [{priority: 1}]}\n"),
+        "slo_plugins.chain[0].id",
+        "plugin ID is required",
+        3,
+    ),
     (
         "threshold-bad-expr",
         spec() + "threshold_alerts:\n  - name: X\n    expr: rate(x[5m]\n    annotations: {summary: s}\n",
