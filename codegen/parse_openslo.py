@@ -56,6 +56,9 @@ def parse_openslo_document(
             f"{OPENSLO_API}, as Sloth does",
         )
         return None
+    if data.get("kind") != "SLO":
+        ctx.err(("kind",), f"unsupported OpenSLO kind {data.get('kind')!r}: slogen reads kind SLO, as Sloth does")
+        return None
     reader = _Reader(ctx, settings)
     top = reader.mapping(data, (), ["apiVersion", "kind", "metadata", "spec"])
     metadata = reader.mapping(top["metadata"], ("metadata",), ["name", "displayName"], required=True)

@@ -143,6 +143,7 @@ def test_calendar_window_is_named(tmp_path: Path) -> None:
     ("change", "field", "message"),
     [
         (("apiVersion: openslo/v1alpha", "apiVersion: openslo/v1"), "apiVersion", "openslo/v1alpha"),
+        (("kind: SLO", "kind: Service"), "kind", "unsupported OpenSLO kind 'Service'"),
         (("unit: Day", "unit: Week"), "spec.timeWindows[0].unit", "only days based time windows"),
         (("count: 30", "count: 7"), "spec.timeWindows[0].count", "no alert windows for SLO period 1w"),
         (("      target: 0.999\n", ""), "spec.objectives[0].target", "target is required"),
