@@ -37,7 +37,9 @@ OPENSLO_API: Final = "openslo/v1alpha"
 QUERY_SOURCES = ("prometheus", "sloth")
 QUERY_TYPE = "promql"
 DAY = 86400
-NO_ALERTS = Alerting(page=AlertOptions(disabled=True), ticket=AlertOptions(disabled=True), no_data=NoDataAlert(True))
+NO_ALERTS = Alerting(
+    page=AlertOptions(disabled=True), ticket=AlertOptions(disabled=True), no_data=NoDataAlert(disabled=True)
+)
 
 
 def error_ratio_query(good: str, total: str) -> str:
