@@ -62,7 +62,7 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
 def _parse_k8s(
     doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
 ) -> SpecDocument | None:
-    if data.get("kind") == "SLO":
+    if data.get("kind") == "SLO" or str(data.get("apiVersion", "")).startswith("openslo/"):
         return parse_openslo_document(doc, data, settings, errors)
     ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])

@@ -37,7 +37,9 @@ OPENSLO_API: Final = "openslo/v1alpha"
 QUERY_SOURCES = ("prometheus", "sloth")
 QUERY_TYPE = "promql"
 DAY = 86400
-NO_ALERTS = Alerting(page=AlertOptions(disabled=True), ticket=AlertOptions(disabled=True), no_data=NoDataAlert(True))
+NO_ALERTS = Alerting(
+    page=AlertOptions(disabled=True), ticket=AlertOptions(disabled=True), no_data=NoDataAlert(disabled=True)
+)
 
 
 def error_ratio_query(good: str, total: str) -> str:
@@ -55,6 +57,9 @@ def parse_openslo_document(
             f"unsupported apiVersion {data.get('apiVersion')!r} for kind SLO: slogen reads OpenSLO "
             f"{OPENSLO_API}, as Sloth does",
         )
+        return None
+    if data.get("kind") != "SLO":
+        ctx.err(("kind",), f"unsupported OpenSLO kind {data.get('kind')!r}: slogen reads kind SLO, as Sloth does")
         return None
     reader = _Reader(ctx, settings)
     top = reader.mapping(data, (), ["apiVersion", "kind", "metadata", "spec"])

@@ -36,6 +36,9 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
     if not present:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
         return None
+    if sorted(present) == ["plugin", "raw"] and plugin_call is not None and plugin_call.sloth_compat:
+        ctx.warn((*path, "raw"), "ignored: Sloth replaces a raw SLI with the plugin's query when both are given")
+        present = ["plugin"]
     if len(present) > 1:
         ctx.err(path, f"invalid SLI: only one SLI type is allowed (found {', '.join(present)})")
         return None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from codegen.cli import main
 from codegen.errors import SpecError, SpecErrors
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
@@ -143,6 +144,7 @@ def test_calendar_window_is_named(tmp_path: Path) -> None:
     ("change", "field", "message"),
     [
         (("apiVersion: openslo/v1alpha", "apiVersion: openslo/v1"), "apiVersion", "openslo/v1alpha"),
+        (("kind: SLO", "kind: Service"), "kind", "unsupported OpenSLO kind 'Service'"),
         (("unit: Day", "unit: Week"), "spec.timeWindows[0].unit", "only days based time windows"),
         (("count: 30", "count: 7"), "spec.timeWindows[0].count", "no alert windows for SLO period 1w"),
         (("      target: 0.999\n", ""), "spec.objectives[0].target", "target is required"),
@@ -211,3 +213,14 @@ def test_promtool_accepts_both_modes(tmp_path: Path) -> None:
     assert PROMTOOL is not None
     result = subprocess.run([PROMTOOL, "check", "rules", *files], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cli_prints_the_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["generate", "--sloth-compat", "-i", str(write(tmp_path, DROPPED)), "-o", str(tmp_path / "out.yaml")]) == 0
+    )
+    err = capsys.readouterr().err
+    assert sorted(
+        line.split(" field ")[1].split(":")[0] for line in err.splitlines() if line.startswith("warning:")
+    ) == sorted(DROPPED_FIELDS)
+    assert main(["generate", "-i", str(write(tmp_path, DROPPED)), "-o", str(tmp_path / "out2.yaml")]) == 1

@@ -173,3 +173,20 @@ def test_a_number_that_loses_precision_is_named(tmp_path: Path) -> None:
     query = raw_query(path, options=CompileOptions(sloth_compat=True), warnings=warnings)
     assert 'le="0.12345679"' in query  # what Sloth passes
     assert [w.field for w in warnings] == ["slos[0].sli.plugin.options.bucket"]
+
+
+def test_raw_beside_a_plugin(tmp_path: Path) -> None:
+    """Sloth lets the plugin's query replace a raw SLI given beside it: an error here, a warning under compat."""
+    path = spec(tmp_path, "sloth-common/noop")
+    path.write_text(
+        path.read_text().replace("      plugin:\n", "      raw: {error_ratio_query: 'x[{{.window}}]'}\n      plugin:\n")
+    )
+    (error,) = errors(path)
+    assert (error.field, error.message) == (
+        "slos[0].sli",
+        "invalid SLI: only one SLI type is allowed (found raw, plugin)",
+    )
+    warnings: list[SpecError] = []
+    query = raw_query(path, options=CompileOptions(sloth_compat=True), warnings=warnings)
+    assert query == "max_over_time(vector(0)[{{.window}}:])"
+    assert [w.field for w in warnings] == ["slos[0].sli.raw"]
