@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from codegen import conventions
 from codegen.conventions import (
     LABEL_ID as SLO_ID_LABEL,
 )
@@ -18,10 +19,10 @@ from codegen.conventions import (
     PERIOD_BUDGET_REMAINING as BUDGET_REMAINING_METRIC,
 )
 from codegen.conventions import (
-    SLI_ERROR_PREFIX,
+    SLO_INFO as INFO_METRIC,
 )
 from codegen.conventions import (
-    SLO_INFO as INFO_METRIC,
+    sli_error_record as sli_error_metric,
 )
 from codegen.model import SLO
 
@@ -37,9 +38,5 @@ __all__ = [
 ]
 
 
-def sli_error_metric(window: str) -> str:
-    return f"{SLI_ERROR_PREFIX}{window}"
-
-
 def id_labels(slo: SLO) -> dict[str, str]:
-    return {SLO_ID_LABEL: slo.id, SLO_SERVICE_LABEL: slo.service, SLO_NAME_LABEL: slo.name}
+    return dict(conventions.id_labels(slo.service, slo.name))

@@ -38,7 +38,7 @@ class DenominatorCorrectedRulesPlugin:
         slo = request.slo
         sli = _events(slo)
         ids = id_labels(slo)
-        slo_labels = merge_labels(slo.labels, request.options.extra_labels)
+        slo_labels = dict(slo.labels)  # the compiler already merged -l labels in, as Sloth does
         id_filter = label_matcher(ids)
         period = format_duration(slo.period)
         windows = [format_duration(w) for w in slo.windows.windows()]

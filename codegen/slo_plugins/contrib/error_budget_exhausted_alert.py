@@ -42,7 +42,7 @@ class ErrorBudgetExhaustedAlertPlugin:
 
     def process(self, request: PluginRequest, rules: SLORules) -> None:
         slo = request.slo
-        selector = merge_labels(id_labels(slo), slo.labels, request.options.extra_labels, self.selector_labels)
+        selector = merge_labels(id_labels(slo), slo.labels, self.selector_labels)
         rule = AlertingRule(
             alert=self.alert_name,
             expr=f"{BUDGET_REMAINING_METRIC}{label_matcher(selector)} <= {go_g(self.threshold)}",
