@@ -136,8 +136,12 @@ class Fields:
         out: list[tuple[str, str]] = []
         for key, raw in value.items():
             if not key_re.match(str(key)):
-                self.err((*path, key), f"invalid {what} key {key!r}: must match {key_re.pattern}")
-                continue
+                message = f"invalid {what} key {key!r}: must match {key_re.pattern}"
+                if not (self.sloth_compat and key_re is LABEL_KEY_RE and str(key) and key != "__name__"):
+                    self.err((*path, key), message)
+                    continue
+                # Sloth v0.16 validates names with Prometheus 3's UTF-8 rules: only Prometheus 2 rejects this one
+                self.warn((*path, key), f"{message} for Prometheus 2 (Sloth accepts UTF-8 names)")
             if what == "label" and key == "__name__":
                 self.err((*path, key), "label key __name__ is not allowed")
                 continue

@@ -168,3 +168,13 @@ def test_filters_apply_to_a_file_input_in_validate_only(tmp_path: Path, capsys: 
     assert main(["validate", "-i", str(spec), "-e", "s.yaml"]) == 1  # Sloth's validate walks a file input too
     assert "0 slo specs" in capsys.readouterr().err
     assert main(["generate", "-i", str(spec), "-e", "s.yaml"]) == 0  # its generate reads a file input as is
+
+
+def test_utf8_label_names_are_read_under_sloth_compat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC.format(name="aa", objective=99).replace("slos:", 'labels: {"team.name": sre}\nslos:'))
+    assert main(["validate", "-i", str(spec)]) == 1
+    assert "invalid label key 'team.name'" in capsys.readouterr().err
+    assert main(["generate", "--sloth-compat", "-i", str(spec)]) == 0
+    captured = capsys.readouterr()
+    assert "team.name: sre" in captured.out and "Sloth accepts UTF-8 names" in captured.err
