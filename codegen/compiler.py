@@ -62,7 +62,7 @@ class CompiledSpecs:
 
 
 def _named(group: RuleGroup, name: str) -> RuleGroup:
-    return group if group.name else replace(group, name=name)
+    return group if group.name else group.with_name(name)
 
 
 def _finish(slo: SLO, rules: SLORules, options: CompileOptions) -> SLOPlan:
@@ -72,9 +72,9 @@ def _finish(slo: SLO, rules: SLORules, options: CompileOptions) -> SLOPlan:
     alerts = _named(rules.alerts, c.alerts_group(slo.id))
     extra = tuple(_named(g, c.extra_group(i, slo.id)) for i, g in enumerate(rules.extra_groups))
     if options.disable_recordings:
-        sli, meta = replace(sli, rules=()), replace(meta, rules=())
+        sli, meta = sli.with_rules(()), meta.with_rules(())
     if options.disable_alerts:
-        alerts = replace(alerts, rules=())
+        alerts = alerts.with_rules(())
     return SLOPlan(slo, sli, meta, alerts, extra)
 
 

@@ -7,6 +7,7 @@ Rule, label and group names follow Sloth v0.16 so dashboards and routing written
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from codegen import GENERATOR, __version__
 
@@ -79,6 +80,7 @@ def id_labels(service: str, name: str) -> tuple[tuple[str, str], ...]:
     return ((LABEL_ID, slo_id(service, name)), (LABEL_SERVICE, service), (LABEL_SLO, name))
 
 
+@lru_cache(maxsize=16384)
 def id_selector(service: str, name: str) -> str:
     """Prometheus ``LabelSet.String()`` of the three ID labels, the way Sloth writes its filters."""
     return f'{{{LABEL_ID}="{slo_id(service, name)}", {LABEL_SERVICE}="{service}", {LABEL_SLO}="{name}"}}'
@@ -119,6 +121,7 @@ def runbook_url(base_url: str, alert_name: str) -> str:
     return f"{base_url}#{alert_name.lower()}"
 
 
+@lru_cache(maxsize=65536)  # every SLI template is rendered for each window by several plugins
 def render_window(template: str, window: str) -> str:
     """Replace Sloth's ``{{.window}}`` placeholder (any spacing) with a concrete range."""
     return WINDOW_TEMPLATE_RE.sub(window, template)

@@ -7,6 +7,7 @@ call these functions.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import assert_never
 
 from codegen.conventions import SLI_INSTANT, id_selector, render_window
@@ -66,6 +67,7 @@ def instant_selector(slo: SLO) -> str:
 # Per SLI type
 
 
+@lru_cache(maxsize=16384)  # the same objects every time, so later caches keyed on the text hit
 def event_templates(sli: SLI) -> tuple[str, str] | None:
     """``(error, total)`` ``{{.window}}`` templates of a ratio-of-counts SLI; None for the other types."""
     match sli:

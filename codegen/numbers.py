@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 
+@lru_cache(maxsize=4096)
 def go_float(value: float) -> str:
     """Shortest round-trip float text as Go's ``%g`` prints it (``30``, ``0.95``, ``0.0009999999999999432``)."""
     text = repr(float(value))

@@ -28,6 +28,10 @@ class RecordingRule:
     role: RuleRole = "extra"
     window: str | None = None  # the SLI window this rule records, e.g. "5m" or "30d"
 
+    def with_expr(self, expr: str) -> RecordingRule:
+        """This rule recording ``expr`` instead (cheaper than ``dataclasses.replace`` on the hot path)."""
+        return RecordingRule(self.record, expr, self.labels, self.role, self.window)
+
 
 @dataclass(frozen=True)
 class AlertingRule:
@@ -47,6 +51,13 @@ class RuleGroup:
     name: str
     rules: tuple[Rule, ...]
     interval: str | None = None  # Prometheus rule-group ``interval`` (Sloth's rule_intervals plugin sets it)
+
+    def with_rules(self, rules: tuple[Rule, ...]) -> RuleGroup:
+        """This group holding ``rules`` instead: how a plugin edits the plan."""
+        return RuleGroup(self.name, rules, self.interval)
+
+    def with_name(self, name: str) -> RuleGroup:
+        return RuleGroup(name, self.rules, self.interval)
 
 
 @dataclass

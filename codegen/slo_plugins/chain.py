@@ -85,7 +85,7 @@ class Chain:
     registry: Registry
     options: CompileOptions
     utils: PluginUtils = field(default_factory=lambda: PluginUtils(LOGGER))
-    _defaults: list[tuple[str, SLOPlugin]] | None = None
+    _defaults: list[tuple[str, SLOPlugin]] | None = field(default=None, init=False, repr=False)
 
     def defaults(self) -> list[tuple[str, SLOPlugin]]:
         if self._defaults is None:

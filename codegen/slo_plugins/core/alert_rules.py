@@ -7,7 +7,6 @@ Sloth's ``title`` and ``summary`` then the spec's.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen import conventions as c
@@ -80,7 +79,7 @@ def alert_rules(slo: SLO) -> tuple[Rule, ...]:
 
 class AlertRulesPlugin:
     def process(self, request: PluginRequest, rules: SLORules) -> None:
-        rules.alerts = replace(rules.alerts, rules=alert_rules(request.slo))
+        rules.alerts = rules.alerts.with_rules(alert_rules(request.slo))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

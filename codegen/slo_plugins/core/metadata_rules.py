@@ -6,7 +6,6 @@ Dashboards read these (``slo:objective:ratio``, ``slo:period_error_budget_remain
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen import conventions as c
@@ -56,7 +55,7 @@ def metadata_rules(slo: SLO, spec_kind: str) -> tuple[Rule, ...]:
 
 class MetadataRulesPlugin:
     def process(self, request: PluginRequest, rules: SLORules) -> None:
-        rules.meta_recordings = replace(rules.meta_recordings, rules=metadata_rules(request.slo, request.spec_kind))
+        rules.meta_recordings = rules.meta_recordings.with_rules(metadata_rules(request.slo, request.spec_kind))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

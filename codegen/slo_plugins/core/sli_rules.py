@@ -8,7 +8,7 @@ for the period too (exact, but Prometheus then scans the whole period's samples 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from codegen.conventions import LABEL_WINDOW, id_labels, id_selector, sli_error_record
@@ -73,7 +73,7 @@ class SLIRulesPlugin:
 
     def process(self, request: PluginRequest, rules: SLORules) -> None:
         """Replaces the SLI group's rules, as Sloth does."""
-        rules.sli_recordings = replace(rules.sli_recordings, rules=sli_rules(request.slo, self.optimized))
+        rules.sli_recordings = rules.sli_recordings.with_rules(sli_rules(request.slo, self.optimized))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

@@ -7,7 +7,6 @@ plus the alert's anchor) and the spec's ``for``. The spec's own labels and annot
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen import conventions as c
@@ -44,14 +43,16 @@ class AlertRoutingPlugin:
                 annotations = dict(rule.annotations)
                 annotations.setdefault("description", tier_description(slo, quick, slow))
                 annotations.setdefault("runbook_url", c.runbook_url(request.options.runbook_base_url, rule.alert))
-                rule = replace(
-                    rule,
-                    labels=tuple(sorted(labels.items())),
-                    annotations=tuple(sorted(annotations.items())),
-                    for_=rule.for_ or options.for_,
+                rule = AlertingRule(
+                    rule.alert,
+                    rule.expr,
+                    tuple(sorted(labels.items())),
+                    tuple(sorted(annotations.items())),
+                    rule.for_ or options.for_,
+                    rule.role,
                 )
             out.append(rule)
-        rules.alerts = replace(rules.alerts, rules=tuple(out))
+        rules.alerts = rules.alerts.with_rules(tuple(out))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

@@ -8,7 +8,6 @@ and "no error series yet" counts as zero errors.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen.lowering import error_ratio, nan_safe_error_ratio
@@ -29,11 +28,11 @@ class NanSafeSLIPlugin:
             if isinstance(rule, RecordingRule) and rule.role in SLI_ROLES and rule.window:
                 safe = nan_safe_error_ratio(slo, rule.window)
                 if safe is not None and rule.expr == error_ratio(slo, rule.window):
-                    rule = replace(rule, expr=safe)
+                    rule = rule.with_expr(safe)
                     changed = True
             out.append(rule)
         if changed:
-            rules.sli_recordings = replace(rules.sli_recordings, rules=tuple(out))
+            rules.sli_recordings = rules.sli_recordings.with_rules(tuple(out))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

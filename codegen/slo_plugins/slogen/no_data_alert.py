@@ -7,7 +7,6 @@ needs to exist, for ``no_data_alert.for`` (10m by default).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen import conventions as c
@@ -51,7 +50,7 @@ class NoDataAlertPlugin:
             no_data.annotations,
         )
         rule = AlertingRule(name, f"absent({presence})", labels, annotations, no_data.for_, role="no_data")
-        rules.alerts = replace(rules.alerts, rules=(*rules.alerts.rules, rule))
+        rules.alerts = rules.alerts.with_rules((*rules.alerts.rules, rule))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

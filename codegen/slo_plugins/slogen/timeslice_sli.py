@@ -6,7 +6,6 @@ rule goes first in the SLI group, so it exists before the windows read it. Other
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from codegen.conventions import SLI_INSTANT, id_labels
@@ -31,7 +30,7 @@ class TimesliceSLIPlugin:
             return
         labels = merge(slo.labels, id_labels(slo.service, slo.name))
         instant = RecordingRule(SLI_INSTANT, instant_indicator(slo.sli), labels, "sli_instant")
-        rules.sli_recordings = replace(group, rules=(instant, *group.rules))
+        rules.sli_recordings = group.with_rules((instant, *group.rules))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:
