@@ -60,7 +60,7 @@ class DenominatorCorrectedRulesPlugin:
             base = sli_error_metric(format_duration(slo.windows.base_window)) + id_filter
             expr = f"sum_over_time({base}[{period}])\n/ ignoring ({WINDOW_LABEL})\ncount_over_time({base}[{period}])\n"
         sli_rules.append(self._sli_rule(period, expr, ids, slo_labels, "sli_period"))
-        rules.sli_recordings = dataclasses.replace(rules.sli_recordings, rules=tuple(sli_rules))
+        rules.sli_recordings = rules.sli_recordings.with_rules(tuple(sli_rules))
 
         meta_labels = sorted_labels(merge_labels(ids, slo_labels))
         corrections = tuple(
@@ -74,9 +74,7 @@ class DenominatorCorrectedRulesPlugin:
             )
             for window in windows
         )
-        rules.meta_recordings = dataclasses.replace(
-            rules.meta_recordings, rules=(*rules.meta_recordings.rules, *corrections)
-        )
+        rules.meta_recordings = rules.meta_recordings.with_rules((*rules.meta_recordings.rules, *corrections))
 
     @staticmethod
     def _sli_rule(window: str, expr: str, ids: dict[str, str], labels: dict[str, str], role: RuleRole) -> RecordingRule:

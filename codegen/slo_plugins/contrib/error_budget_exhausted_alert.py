@@ -50,7 +50,7 @@ class ErrorBudgetExhaustedAlertPlugin:
             annotations=sorted_labels(self.annotations),
             for_=self.for_,
         )
-        rules.alerts = dataclasses.replace(rules.alerts, rules=(*rules.alerts.rules, rule))
+        rules.alerts = rules.alerts.with_rules((*rules.alerts.rules, rule))
 
 
 def new_plugin(config: Any, utils: PluginUtils) -> SLOPlugin:

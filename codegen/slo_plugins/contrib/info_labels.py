@@ -26,7 +26,7 @@ class InfoLabelsPlugin:
         for i, rule in enumerate(group.rules):
             if isinstance(rule, RecordingRule) and rule.record == self.metric_name:
                 new = dataclasses.replace(rule, labels=sorted_labels(merge_labels(rule.labels, self.labels)))
-                rules.meta_recordings = dataclasses.replace(group, rules=(*group.rules[:i], new, *group.rules[i + 1 :]))
+                rules.meta_recordings = group.with_rules((*group.rules[:i], new, *group.rules[i + 1 :]))
                 return  # only the first match, as Sloth
 
 

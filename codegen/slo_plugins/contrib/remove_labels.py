@@ -37,7 +37,7 @@ class RemoveLabelsPlugin:
             else rule
             for rule in group.rules
         )
-        return dataclasses.replace(group, rules=rules)
+        return group.with_rules(rules)
 
     def process(self, request: PluginRequest, rules: SLORules) -> None:
         keep = _ID_LABELS | self.preserve

@@ -32,7 +32,7 @@ class Plugin:
             if isinstance(rule, RecordingRule) and rule.record == INFO_METRIC:
                 merged = tuple(sorted({**dict(rule.labels), **self.labels}.items()))
                 new = dataclasses.replace(rule, labels=merged)
-                rules.meta_recordings = dataclasses.replace(group, rules=(*group.rules[:i], new, *group.rules[i + 1 :]))
+                rules.meta_recordings = group.with_rules((*group.rules[:i], new, *group.rules[i + 1 :]))
                 return
 
 
