@@ -6,22 +6,28 @@ failed."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from codegen import __version__
+from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
 from codegen.compiler import compile_specs
 from codegen.conventions import RESERVED_LABELS
-from codegen.errors import SpecErrors
+from codegen.errors import SpecError, SpecErrors
 from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url, printable
 from codegen.grafana_import import import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
 from codegen.pipeline import STDOUT, Layout, render_compiled
+from codegen.plugin_files import LoadedPlugins, PluginFileError
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
+from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
@@ -87,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate Prometheus rules from SLO specs. A directory input mirrors into a directory output.",
     )
     _add_spec_flags(gen)
+    add_sloth_input_flags(gen, "generate")
     gen.add_argument(
         "-o",
         "--out",
@@ -119,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate specs: runs the whole compilation and discards the output.",
     )
     _add_spec_flags(val)
+    add_sloth_input_flags(val, "validate")
+    val.add_argument(
+        "--sloth-compat",
+        action="store_true",
+        help="read specs as Sloth v0.16 reads them: unknown keys are warnings, prometheus/v1 keys match in any case",
+    )
 
     imp = sub.add_parser(
         "import-dashboards",
@@ -224,6 +237,42 @@ def _import_dashboards(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Literal["files", "all", "ignore"]:
+    """Sloth's generate never compares SLO IDs across documents; its validate does unless told to ignore them."""
+    if inputs.ignore_slo_duplicates or (command == "generate" and sloth_compat):
+        return "ignore"
+    return "all" if command == "validate" else "files"
+
+
+def _apply_slo_plugin_flags(options: CompileOptions, inputs: SlothInputs) -> CompileOptions:
+    """``-s`` and ``--disable-default-slo-plugins`` reach the plugin chain through the run's options."""
+    return dataclasses.replace(
+        options, slo_plugins=inputs.slo_plugins, disable_default_plugins=inputs.disable_default_slo_plugins
+    )
+
+
+def _registry(plugins: LoadedPlugins) -> Registry:
+    """The built-in SLO plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    try:
+        return builtin_registry().with_plugins(plugins.slo)
+    except DuplicatePluginError as exc:
+        raise PluginFileError(f"{exc} (a -p plugin may not reuse a built-in id)") from exc
+
+
+def _sli_plugins(plugins: LoadedPlugins) -> dict[str, SLIPlugin]:
+    """The built-in SLI plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    clash = sorted(set(plugins.sli) & set(BUILTIN_SLI_PLUGINS))
+    if clash:
+        where = ", ".join(f"{i} ({plugins.sources['sli:' + i]})" for i in clash)
+        raise PluginFileError(f"SLI plugin id(s) already built in: {where}")
+    return {**BUILTIN_SLI_PLUGINS, **plugins.sli}
+
+
+def _print_warnings(warnings: Sequence[SpecError]) -> None:
+    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field, w.message)):
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -247,14 +296,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         if Path(args.out).is_file():
             print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
             return EXIT_USAGE
+    warnings: list[SpecError] = []
     try:
-        specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
-        compiled = compile_specs(specs)  # runs every SLO's plugin chain: validate reports its errors too
+        inputs = sloth_inputs(args)
+        options = _apply_slo_plugin_flags(options, inputs)
+        plugins = inputs.load_plugins()  # every -p file must load
+        registry = _registry(plugins)
+        sli_plugins = _sli_plugins(plugins)
+    except SlothFlagError as exc:
+        print(f"slogen: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PluginFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        specs = load_specs(
+            args.input,
+            options,
+            args.default_slo_period,
+            args.slo_period_windows_path,
+            sli_plugins,
+            path_filter=inputs.path_filter if input_is_dir or args.command == "validate" else None,
+            slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
+            warnings=warnings,
+        )
+        compiled = compile_specs(specs, registry)  # runs every SLO's plugin chain: validate reports its errors too
     except SpecErrors as exc:
+        _print_warnings(warnings)
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)
         print(f"slogen: {len(exc.errors)} error(s); nothing was written", file=sys.stderr)
         return EXIT_INVALID
+    _print_warnings(warnings)
     if args.command == "validate":
         print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
         return EXIT_OK

@@ -43,6 +43,7 @@ CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SLO_INFO = "sloth_slo_info"
+NUMERATOR_CORRECTION_PREFIX = "slo:numerator_correction:ratio"  # contrib denominator_corrected_rules, per window
 
 # --- groups ---------------------------------------------------------------------------------------------------
 GROUP_SLI_PREFIX = "sloth-slo-sli-recordings-"
@@ -60,7 +61,9 @@ NO_DATA_ROUTING_SEVERITY = "warning"
 # --- metadata -------------------------------------------------------------------------------------------------
 MODE_PROM = "cli-gen-prom"
 MODE_K8S = "cli-gen-k8s"
+MODE_OPENSLO = "cli-gen-openslo"
 K8S_SPEC = "sloth.slok.dev/v1"
+OPENSLO_SPEC = "openslo/v1alpha"
 
 
 def sli_error_record(window: str) -> str:
@@ -110,7 +113,7 @@ def no_data_alert_name(alert_name: str) -> str:
 
 def mode_for(spec_kind: str) -> str:
     """``sloth_mode``: how Sloth was run, told apart by the spec kind it read."""
-    return MODE_K8S if spec_kind == K8S_SPEC else MODE_PROM
+    return {K8S_SPEC: MODE_K8S, OPENSLO_SPEC: MODE_OPENSLO}.get(spec_kind, MODE_PROM)
 
 
 def runbook_url(base_url: str, alert_name: str) -> str:

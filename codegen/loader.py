@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,18 @@ class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
     """The composer for spec files; duplicate keys are rejected in ``_construct`` (Sloth keeps the last one)."""
 
 
+class _SlothLoader(_StrictLoader):
+    """``--sloth-compat``: numbers as Sloth's YAML decoder (go-yaml) reads them, so ``99.9e0`` and ``1e3`` are
+    floats (PyYAML's YAML 1.1 rules need a dot and a signed exponent and would read them as strings)."""
+
+
+_SlothLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
+)
+
+
 def _construct(
     node: yaml.Node, doc: Document, path: FieldPath, errors: list[SpecError], scalars: yaml.SafeLoader
 ) -> Any:
@@ -82,18 +97,19 @@ def _dotted(path: FieldPath) -> str:
     return out
 
 
-def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
+def load_text(text: str, path: str, sloth_compat: bool = False) -> tuple[list[Document], list[SpecError]]:
     """Parse every ``---`` document of one file, skipping empty ones."""
+    loader = _SlothLoader if sloth_compat else _StrictLoader
     errors: list[SpecError] = []
     documents: list[Document] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=_StrictLoader))  # libyaml marks carry lines too
+        nodes = list(yaml.compose_all(text, Loader=loader))  # libyaml marks carry lines too
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         return [], [SpecError(path, line, None, "", f"invalid YAML: {problem}")]
-    scalars = _StrictLoader("")
+    scalars = loader("")
     for index, node in enumerate(nodes):
         if node is None:
             continue
@@ -104,21 +120,39 @@ def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
     return documents, errors
 
 
-def discover(input_path: str) -> tuple[list[tuple[Path, str]], list[SpecError]]:
-    """A file, or a directory read recursively for ``.yml``/``.yaml`` (sorted, so output order is stable)."""
+PathFilter = Callable[[str], bool]
+"""Decides whether a discovered spec path (the input joined with the file's relative path) is read."""
+
+
+def discover(input_path: str, path_filter: PathFilter | None = None) -> tuple[list[tuple[Path, str]], list[SpecError]]:
+    """A file, or a directory read recursively for ``.yml``/``.yaml`` (any case, as Sloth), sorted so output
+    order is stable; ``path_filter`` (``-e``/``-n``) sees each path as Sloth's walk spells it."""
     root = Path(input_path)
     if root.is_file():
+        if path_filter is not None and not path_filter(input_path):  # Go's walk reports a file root as given
+            return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
         return [(root, root.name)], []
     if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
         if not files:
             return [], [SpecError(str(root), None, None, "", "no .yaml/.yml spec files found")]
+        if path_filter is not None:
+            files = [p for p in files if path_filter(walk_path(input_path, p.relative_to(root).as_posix()))]
+            if not files:
+                return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
         return [(p, p.relative_to(root).as_posix()) for p in files], []
     return [], [SpecError(str(root), None, None, "", "input does not exist")]
 
 
-def load_files(input_path: str) -> tuple[list[LoadedFile], list[SpecError]]:
-    found, errors = discover(input_path)
+def walk_path(input_path: str, relative: str) -> str:
+    """The path Go's ``filepath.Walk(input)`` reports for a file: the input joined with it, cleaned."""
+    return os.path.normpath(os.path.join(input_path, relative)).replace(os.sep, "/")
+
+
+def load_files(
+    input_path: str, path_filter: PathFilter | None = None, sloth_compat: bool = False
+) -> tuple[list[LoadedFile], list[SpecError]]:
+    found, errors = discover(input_path, path_filter)
     loaded: list[LoadedFile] = []
     for path, relative in found:
         try:
@@ -126,7 +160,7 @@ def load_files(input_path: str) -> tuple[list[LoadedFile], list[SpecError]]:
         except (OSError, UnicodeDecodeError) as exc:
             errors.append(SpecError(str(path), None, None, "", f"cannot read: {exc}"))
             continue
-        documents, errs = load_text(text, str(path))
+        documents, errs = load_text(text, str(path), sloth_compat)
         errors.extend(errs)
         loaded.append(LoadedFile(str(path), relative, documents))
     return loaded, errors

@@ -13,7 +13,7 @@ from codegen.conventions import slo_id
 from codegen.dashboard_model import DashboardSpec
 from codegen.durations import format_duration
 
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
 

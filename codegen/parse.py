@@ -8,15 +8,14 @@ Accepts Sloth ``prometheus/v1`` (snake_case) and Kubernetes ``sloth.slok.dev/v1 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
 from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
-from codegen.loader import Document, FieldPath, LoadedFile, load_files
+from codegen.loader import Document, FieldPath, LoadedFile, PathFilter, load_files
 from codegen.model import (
     SLO,
     CompileOptions,
@@ -29,21 +28,16 @@ from codegen.model import (
     WindowCatalog,
 )
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
+from codegen.parse_openslo import parse_openslo_document
 from codegen.parse_plugins import parse_plugin_chain
-from codegen.parse_sli import parse_sli
+from codegen.parse_settings import ParseSettings, catalog_for
+from codegen.parse_sli import PluginCall, parse_sli
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
 from codegen.windows import load_catalogs
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
 K8S_API = "sloth.slok.dev/v1"
-
-
-@dataclass
-class ParseSettings:
-    """What the CLI decides for every document: default period and the window catalogs."""
-
-    default_period: int
-    catalogs: dict[int, WindowCatalog]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -57,7 +51,7 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
         return None
     if "apiVersion" in data or "kind" in data:
         return _parse_k8s(doc, data, settings, errors)
-    ctx = Fields(doc, "prometheus/v1", errors)
+    ctx = Fields(doc, "prometheus/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["version", "service", "labels", "slos", "threshold_alerts", "slo_plugins"])
     if top["version"] != "prometheus/v1":
         ctx.err(("version",), f'invalid spec version {top["version"]!r}: must be "prometheus/v1"')
@@ -68,10 +62,9 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
 def _parse_k8s(
     doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
 ) -> SpecDocument | None:
-    ctx = Fields(doc, "sloth.slok.dev/v1", errors)
-    if data.get("kind") == "SLO":
-        ctx.err(("kind",), "OpenSLO specs are not supported; use prometheus/v1 or sloth.slok.dev/v1")
-        return None
+    if data.get("kind") == "SLO" or str(data.get("apiVersion", "")).startswith("openslo/"):
+        return parse_openslo_document(doc, data, settings, errors)
+    ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])
     if top["kind"] != "PrometheusServiceLevel":
         ctx.err(("kind",), f"unsupported kind {top['kind']!r}: expected PrometheusServiceLevel")
@@ -157,7 +150,10 @@ def _parse_slo(
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
     plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
-    sli = parse_sli(ctx, fields["sli"], (*here, "sli"))
+    plugin_call = PluginCall(
+        settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
+    )
+    sli = parse_sli(ctx, fields["sli"], (*here, "sli"), plugin_call)
     alerting = parse_alerting(ctx, fields["alerting"], (*here, "alerting"))
     ctx.slo = None
     if len(ctx.errors) > before or sli is None or windows is None:
@@ -187,15 +183,7 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
         except DurationError as exc:
             ctx.err(path, str(exc))
             return None
-    catalog = settings.catalogs.get(period)
-    if catalog is None:
-        known = ", ".join(format_duration(p) for p in sorted(settings.catalogs))
-        ctx.err(
-            path,
-            f"no alert windows for SLO period {format_duration(period)} (known periods: {known}); "
-            "add an AlertWindows file with --slo-period-windows-path",
-        )
-    return catalog
+    return catalog_for(ctx, period, path, settings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -216,21 +204,23 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
         if not lf.documents:
             errors.append(SpecError(lf.path, None, None, "", "file holds no spec documents"))
         files.append(SpecFile(lf.path, lf.relative, tuple(docs), tuple(boards)))
-    _check_duplicates(files, errors)
+    _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
 
 
-def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> None:
-    """SLO IDs and alert names must be unique across the whole run (Sloth checks IDs only in ``validate``)."""
+def _check_duplicates(
+    files: Sequence[SpecFile], errors: list[SpecError], slo_duplicates: Literal["files", "all", "ignore"] = "files"
+) -> None:
+    """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run."""
     slo_ids: dict[str, Source] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
         for doc in spec_file.documents:
             for slo in doc.slos:
                 first = slo_ids.get(slo.id)
-                if first is not None and first != slo.source:
-                    if first.path != slo.source.path:
+                if first is not None and first != slo.source and slo_duplicates != "ignore":
+                    if first.path != slo.source.path or (slo_duplicates == "all" and first.line != slo.source.line):
                         errors.append(
                             SpecError(
                                 slo.source.path,
@@ -264,8 +254,19 @@ def load_specs(
     options: CompileOptions | None = None,
     default_period: str = "30d",
     windows_path: str | None = None,
+    sli_plugins: Mapping[str, SLIPlugin] | None = None,
+    *,
+    path_filter: PathFilter | None = None,
+    slo_duplicates: Literal["files", "all", "ignore"] = "files",
+    warnings: list[SpecError] | None = None,
 ) -> SpecSet:
-    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems."""
+    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems.
+
+    ``sli_plugins`` replaces the built-in SLI plugins (``BUILTIN_SLI_PLUGINS``) ``sli.plugin`` ids resolve
+    against; ``path_filter`` is ``-e``/``-n``; under ``options.sloth_compat`` specs are read as Sloth reads them;
+    ``warnings`` collects what was read differently than written (reported even when errors are raised).
+    """
+    sloth_compat = (options or CompileOptions()).sloth_compat
     errors: list[SpecError] = []
     catalogs, window_errors = load_catalogs(windows_path)
     errors.extend(window_errors)
@@ -283,9 +284,17 @@ def load_specs(
                 f"invalid default slo period: no alert windows for {format_duration(period)}",
             )
         )
-    loaded, load_errors = load_files(input_path)
+    loaded, load_errors = load_files(input_path, path_filter, sloth_compat)
     errors.extend(load_errors)
-    files = parse_files(loaded, ParseSettings(period, catalogs), errors)
+    settings = ParseSettings(
+        period,
+        catalogs,
+        BUILTIN_SLI_PLUGINS if sli_plugins is None else sli_plugins,
+        sloth_compat,
+        warnings if warnings is not None else [],
+        slo_duplicates,
+    )
+    files = parse_files(loaded, settings, errors)
     if errors:
         raise SpecErrors(errors)
     return SpecSet(tuple(files), options or CompileOptions())
