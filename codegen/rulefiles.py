@@ -39,7 +39,14 @@ def rule_dict(rule: AlertingRule | Any, k8s: bool) -> dict[str, Any]:
 
 
 def groups_dict(groups: list[RuleGroup], k8s: bool = False) -> list[dict[str, Any]]:
-    return [{"name": g.name, "rules": [rule_dict(r, k8s) for r in g.rules]} for g in groups]
+    out: list[dict[str, Any]] = []
+    for g in groups:
+        group: dict[str, Any] = {"name": g.name}
+        if g.interval:
+            group["interval"] = g.interval
+        group["rules"] = [rule_dict(r, k8s) for r in g.rules]
+        out.append(group)
+    return out
 
 
 def render_rule_file(spec_file: SpecFile, options: CompileOptions, source_label: str) -> str:
