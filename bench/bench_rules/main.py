@@ -179,7 +179,8 @@ class Prometheus:
                 answer: dict[str, Any] = json.load(r)
         except urllib.error.HTTPError as exc:
             raise BenchError(f"query failed ({exc.code}): {exc.read()[:500]!r}\n{expr}") from exc
-        return answer["data"]
+        data: dict[str, Any] = answer["data"]
+        return data
 
 
 @dataclass

@@ -90,9 +90,8 @@ def truth(c: Counters, window: int, at: int = END) -> float | None:
     """Errors over requests of the increments whose samples fall in ``(at - window, at]``; None without traffic."""
     req = err = 0
     for ts, r, e in zip(c.ts, c.requests, c.errors, strict=True):
-        hi = np.searchsorted(ts, at, side="right") - 1
-        lo = np.searchsorted(ts, at - window, side="right") - 1
-        lo = max(lo, 0)
+        hi = int(np.searchsorted(ts, at, side="right")) - 1
+        lo = max(int(np.searchsorted(ts, at - window, side="right")) - 1, 0)
         req += int(r[hi] - r[lo])
         err += int(e[hi] - e[lo])
     return err / req if req else None

@@ -175,6 +175,17 @@ def test_sloth_compat_is_sloths_group_and_interval_is_passed(slos: dict[str, SLO
         sli_recordings(slo, CompileOptions(sloth_compat=True))
     ]
     assert exact_sli_groups(slo, CompileOptions(), interval="30s")[0].interval == "30s"
+    assert groups_dict(exact_sli_groups(slo, CompileOptions(), interval="30s"))[0]["interval"] == "30s"
+
+
+@needs_promtool
+def test_every_sli_kind_renders_a_valid_rule_file(slos: dict[str, SLO], tmp_path: Path) -> None:
+    groups = [g for slo in slos.values() for g in exact_sli_groups(slo, CompileOptions(), interval="1m")]
+    path = tmp_path / "rules.yaml"
+    path.write_text(dump({"groups": groups_dict(groups)}))
+    assert PROMTOOL is not None
+    checked = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -275,6 +286,16 @@ def skew_test(slo: SLO) -> dict[str, Any]:
             checks.append(
                 {"eval_time": f"{at}m", **within(f"slo:sli_error:ratio_rate{window}{{{ids}}}", expected, labels)}
             )
+    period = truth(MINUTES, parse_duration(PERIOD) // 60)
+    assert period is not None
+    remaining = 1 - period / slo.error_budget_ratio  # the metadata rules, unchanged, on the tiled period SLI
+    checks.append(
+        {
+            "eval_time": f"{MINUTES}m",
+            "expr": f"abs(slo:period_error_budget_remaining:ratio{{{ids}}} - {remaining!r}) < bool 0.005",
+            "exp_samples": [{"labels": f'{{{ids}, sloth_window="{PERIOD}", team="t"}}', "value": 1}],
+        }
+    )
     idle_at = IDLE[0] + 30
     checks += [
         # no traffic: no sample (not NaN) for the 5m SLI; the longer windows still have one
