@@ -31,7 +31,7 @@ import numpy as np
 
 from bench.support import BenchError, machine_note
 from codegen.durations import parse_duration
-from codegen.exact_rules import ERRORS_TILE, TOTAL_TILE
+from codegen.exact_rules import ERRORS_SMOOTH, ERRORS_TILE, TOTAL_SMOOTH, TOTAL_TILE
 from codegen.plan import AlertingRule, RecordingRule
 from services.local_broker import free_port
 from stack.processes import ManagedProcess
@@ -76,13 +76,19 @@ def derive(c: Counters) -> Derived:
     err5 = summed_rate(c, "errors", at, 300)
     tot5 = summed_rate(c, "requests", at, 300)
     tiles: dict[str, Floats] = {}
-    for prefix, base in ((ERRORS_TILE, np.nan_to_num(err5)), (TOTAL_TILE, np.nan_to_num(tot5))):
-        t1h = sum((shifted(base, 5 * i) for i in range(12)), np.zeros_like(base))
-        t6h = sum((shifted(t1h, 60 * i) for i in range(6)), np.zeros_like(base))
-        t1d = sum((shifted(t6h, 360 * i) for i in range(4)), np.zeros_like(base))
-        t1w = sum((shifted(t1d, 1440 * i) for i in range(7)), np.zeros_like(base))
-        for size, values in (("5m", base), ("1h", t1h), ("6h", t6h), ("1d", t1d), ("1w", t1w)):
-            tiles[f"{prefix}{size}"] = values
+    for tile, smooth, base in (
+        (ERRORS_TILE, ERRORS_SMOOTH, np.nan_to_num(err5)),
+        (TOTAL_TILE, TOTAL_SMOOTH, np.nan_to_num(tot5)),
+    ):
+        tiles[f"{tile}5m"] = base
+        tiles[f"{tile}1h"] = sum((shifted(base, 5 * i) for i in range(12)), np.zeros_like(base))
+        running = np.concatenate([[0.0], np.cumsum(base)])
+        s1h = running[1:] - np.concatenate([np.zeros(60), running[1:-60]])  # the last 60 evaluations
+        s6h = sum((shifted(s1h, 60 * i) for i in range(6)), np.zeros_like(base))
+        s1d = sum((shifted(s6h, 360 * i) for i in range(4)), np.zeros_like(base))
+        s1w = sum((shifted(s1d, 1440 * i) for i in range(7)), np.zeros_like(base))
+        for size, values in (("1h", s1h), ("6h", s6h), ("1d", s1d), ("1w", s1w)):
+            tiles[f"{smooth}{size}"] = values
     return Derived(at, err5, tot5, tiles)
 
 
@@ -109,10 +115,12 @@ def recorded_series(ruleset: RuleSet, derived: dict[str, Derived]) -> list[Serie
                 keep = ~np.isinf(values)
                 out.append(Series(rule.record, labels, ts[keep], values[keep]))
             elif rule.record in d.tiles:
-                span = long_span if rule.record.endswith(("1d", "1w")) else DAY + RECENT
+                span = long_span if rule.record.endswith(("smooth1d", "smooth1w")) else DAY + RECENT
                 ts, values = last(d, span, d.tiles[rule.record])
                 out.append(Series(rule.record, labels, ts, values))
             else:
+                if rule.record.startswith(("slo:sli_errors:", "slo:sli_total:")):
+                    raise BenchError(f"no backfill computed for the tile {rule.record}")
                 ts, _ = last(d, RECENT, d.tot5)
                 out.append(Series(rule.record, labels, ts, np.full(len(ts), FILLER)))
             assert rule.record not in done, rule.record
