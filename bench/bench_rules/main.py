@@ -334,7 +334,9 @@ def window_table(
 def accuracy_table(
     results: dict[str, dict[str, list[tuple[str, str | None, Measured]]]], counters: dict[str, Counters]
 ) -> list[str]:
-    """Mean |relative error| per traffic class and window against the exact counts, [min..max] signed, NaN count."""
+    """Mean |relative error| per traffic class and window against the exact counts, [min..max] signed, and the
+    number of NaN results over the class' SLOs and windows. The 5m window is the same raw query in every set (its
+    error is ``rate()``'s extrapolation over 9 scrape intervals of 10)."""
     head = " | ".join(ACCURACY_WINDOWS)
     lines = [f"| rule set | class | {head} | NaN |", "|---|---|" + "---:|" * (len(ACCURACY_WINDOWS) + 1)]
     for set_name in SETS:
@@ -346,12 +348,15 @@ def accuracy_table(
                 for s in members:
                     exact = truth(counters[s.name], parse_duration(window))
                     values = [v for _, w, m in results[set_name][s.name] if w == window for v in m.values]
-                    if exact is None or not values:
-                        continue
-                    if math.isnan(values[0]):
+                    if values and math.isnan(values[0]):
                         nans += 1
                         continue
-                    errs.append(values[0] / exact - 1 if exact else math.inf)
+                    if exact is None or not values:  # no traffic: no sample is the right answer
+                        continue
+                    if exact == 0:  # no error in the window: only an exact 0 is right
+                        errs.append(0.0 if values[0] == 0 else math.inf)
+                        continue
+                    errs.append(values[0] / exact - 1)
                 if errs:
                     mean = sum(abs(e) for e in errs) / len(errs)
                     cells.append(f"{mean:.2%} [{min(errs):+.1%}..{max(errs):+.1%}]")
