@@ -43,6 +43,7 @@ from .traffic import CLASSES, DAY, END, GRID, SPAN, Counters, Floats, Service, g
 SMALL = [Service(i, 10, f"s{i:02d}") for i in range(20)]
 LARGE = [Service(i, 100, f"h{i:02d}") for i in (0, 10, 14, 17)]  # one per traffic class
 LARGE_SPAN = 3 * DAY + 2 * 3600
+FAST = 30  # seconds: the "exact30" set evaluates its SLI group at the scrape interval
 RECENT = 15 * 60  # other recorded series are backfilled for the last 15 minutes only (their rules read one sample)
 ACCURACY_WINDOWS = ("30d", "3d", "1d", "5m")
 FILLER = 0.001
@@ -62,17 +63,19 @@ class Derived:
     tiles: dict[str, Floats]  # record name -> values
 
 
-def shifted(values: Floats, minutes: int) -> Floats:
-    """``values offset <minutes>m`` on the grid, 0 before the grid starts (the rules' ``or 0 * x``)."""
-    if minutes == 0:
+def shifted(values: Floats, steps: int) -> Floats:
+    """``values offset <steps evaluations>`` on the grid, 0 before the grid starts (the rules' ``or 0 * x``)."""
+    if steps == 0:
         return values
     out = np.zeros_like(values)
-    out[minutes:] = values[:-minutes]
+    out[steps:] = values[:-steps]
     return out
 
 
-def derive(c: Counters) -> Derived:
-    at = grid(END - SPAN + 600)
+def derive(c: Counters, step: int = GRID) -> Derived:
+    """What the tiled rules record when their group is evaluated every ``step`` seconds."""
+    at = grid(END - SPAN + 600, step=step)
+    per_min = 60 // step
     err5 = summed_rate(c, "errors", at, 300)
     tot5 = summed_rate(c, "requests", at, 300)
     tiles: dict[str, Floats] = {}
@@ -81,12 +84,13 @@ def derive(c: Counters) -> Derived:
         (TOTAL_TILE, TOTAL_SMOOTH, np.nan_to_num(tot5)),
     ):
         tiles[f"{tile}5m"] = base
-        tiles[f"{tile}1h"] = sum((shifted(base, 5 * i) for i in range(12)), np.zeros_like(base))
+        tiles[f"{tile}1h"] = sum((shifted(base, 5 * per_min * i) for i in range(12)), np.zeros_like(base))
         running = np.concatenate([[0.0], np.cumsum(base)])
-        s1h = running[1:] - np.concatenate([np.zeros(60), running[1:-60]])  # the last 60 evaluations
-        s6h = sum((shifted(s1h, 60 * i) for i in range(6)), np.zeros_like(base))
-        s1d = sum((shifted(s6h, 360 * i) for i in range(4)), np.zeros_like(base))
-        s1w = sum((shifted(s1d, 1440 * i) for i in range(7)), np.zeros_like(base))
+        hour = 60 * per_min  # evaluations in an hour
+        s1h = running[1:] - np.concatenate([np.zeros(hour), running[1:-hour]])  # the last hour's evaluations
+        s6h = sum((shifted(s1h, hour * i) for i in range(6)), np.zeros_like(base))
+        s1d = sum((shifted(s6h, 6 * hour * i) for i in range(4)), np.zeros_like(base))
+        s1w = sum((shifted(s1d, 24 * hour * i) for i in range(7)), np.zeros_like(base))
         for size, values in (("1h", s1h), ("6h", s6h), ("1d", s1d), ("1w", s1w)):
             tiles[f"{smooth}{size}"] = values
     return Derived(at, err5, tot5, tiles)
@@ -106,7 +110,7 @@ def recorded_series(ruleset: RuleSet, derived: dict[str, Derived]) -> list[Serie
         done: set[str] = set()
         for rule in recorded(groups):
             labels = label_text(dict(rule.labels))
-            if rule.record == "slo:sli_error:ratio_rate5m" and ruleset.name != "exact":
+            if rule.record == "slo:sli_error:ratio_rate5m" and not ruleset.name.startswith("exact"):
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = d.err5 / d.tot5  # Sloth: 0/0 is NaN
                 if ruleset.name == "default":  # no sample without traffic
@@ -222,11 +226,14 @@ def run() -> list[str]:
         counters |= {s.name: simulate(s, start=END - LARGE_SPAN) for s in LARGE}
         log("deriving recorded series (5m rates as Prometheus computes them, tiles)")
         derived = {s.name: derive(counters[s.name]) for s in SMALL}
-        for s in LARGE:
-            derived[s.name] = derived[f"s{s.index:02d}"]  # its 30-day recorded history: the 10-series twin's
+        derived_fast = {s.name: derive(counters[s.name], FAST) for s in SMALL}
+        for s in LARGE:  # its 30-day recorded history: the 10-series twin's
+            derived[s.name] = derived[f"s{s.index:02d}"]
+            derived_fast[s.name] = derived_fast[f"s{s.index:02d}"]
         rulesets = {name: build(name, SMALL + LARGE) for name in SETS}
         series = [x for c in counters.values() for x in raw_series(c)]
-        series += [x for rs in rulesets.values() for x in recorded_series(rs, derived)]
+        for name, rs in rulesets.items():
+            series += recorded_series(rs, derived_fast if name == "exact30" else derived)
         total = sum(len(s.ts) for s in series)
         log(f"backfilling {len(series):,} series, {total:,} samples")
         blocks = write_blocks(series, work / "om", work / "tsdb")
@@ -370,20 +377,27 @@ STUDY = ("s03", "s12", "s15", "s18")  # one SLO per traffic class
 
 
 def tiling_study(counters: dict[str, Counters], derived: dict[str, Derived]) -> list[str]:
-    """Why two tile families: mean |relative error| against the exact counts, at 270 moments of the last 7 days,
-    of one window built three ways from the same 5m rates (verified equal to Prometheus' above): disjoint 5m tiles
-    (exact edges), every evaluation's 5m tile summed (smooth, 5m soft edges), and a raw ``rate(x[W])``."""
+    """Why two tile families, and what the evaluation interval does: mean |relative error| against the exact counts
+    at 270 moments of the last 7 days, of one window built from the same 5m rates (verified equal to Prometheus'
+    above) as disjoint 5m tiles (exact edges), as the sum of every evaluation's 5m tile (smooth; evaluated every
+    60 s and every 30 s = the scrape interval), and as a raw ``rate(x[W])``."""
     windows = (3600, 6 * 3600, DAY, 3 * DAY)
-    head = " | ".join(f"{format_window(w)} disjoint / smooth / raw" for w in windows)
-    lines = [f"| class (SLO) | {head} |", "|---|" + "---:|" * len(windows)]
+    head = " | ".join(f"{format_window(w)}" for w in windows)
+    lines = [
+        f"| class (SLO): disjoint / smooth / smooth every 30 s / raw | {head} |",
+        "|---|" + "---:|" * len(windows),
+    ]
     for name in STUDY:
         c, d = counters[name], derived[name]
         e5, t5 = np.nan_to_num(d.err5), np.nan_to_num(d.tot5)
         ce, ct = np.concatenate([[0.0], np.cumsum(e5)]), np.concatenate([[0.0], np.cumsum(t5)])
+        fast = np.arange(END - 10 * DAY, END + 1, 30, dtype=np.int64)
+        fe = np.concatenate([[0.0], np.cumsum(np.nan_to_num(summed_rate(c, "errors", fast, 300)))])
+        ft = np.concatenate([[0.0], np.cumsum(np.nan_to_num(summed_rate(c, "requests", fast, 300)))])
         cells = []
         for w in windows:
             m = w // GRID
-            errs: dict[str, list[float]] = {"disjoint": [], "smooth": [], "raw": []}
+            errs: dict[str, list[float]] = {"disjoint": [], "smooth": [], "smooth30": [], "raw": []}
             for back in range(0, 7 * 1440, 37):
                 k = len(d.at) - 1 - back
                 at = int(d.at[k])
@@ -393,6 +407,8 @@ def tiling_study(counters: dict[str, Counters], derived: dict[str, Derived]) -> 
                 picks = k - np.arange(0, m, 5)
                 errs["disjoint"].append(e5[picks].sum() / t5[picks].sum() / exact - 1)
                 errs["smooth"].append((ce[k + 1] - ce[k + 1 - m]) / (ct[k + 1] - ct[k + 1 - m]) / exact - 1)
+                j, n = len(fast) - 1 - 2 * back, 2 * m
+                errs["smooth30"].append((fe[j + 1] - fe[j + 1 - n]) / (ft[j + 1] - ft[j + 1 - n]) / exact - 1)
                 one = np.array([at])
                 raw = summed_rate(c, "errors", one, w)[0] / summed_rate(c, "requests", one, w)[0]
                 errs["raw"].append(raw / exact - 1)

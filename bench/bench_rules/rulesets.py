@@ -1,7 +1,8 @@
 """The three rule sets under test, built by slogen's own code for the same SLOs.
 
 ``sloth``: ``--sloth-compat`` (Sloth v0.16's rules); ``default``: today's default (NaN-safe raw windows);
-``exact``: the tiled SLI group of ``codegen.exact_rules`` with today's metadata and alert rules on top. Each set
+``exact``: the tiled SLI group of ``codegen.exact_rules`` with today's metadata and alert rules on top;
+``exact30``: the same with the SLI group evaluated every 30 s (the scrape interval). Each set
 names its SLOs under its own service (``sloth-s07``, ``default-s07``, ``exact-s07``), so their recorded series
 never collide in one Prometheus while the raw queries read the same counters.
 """
@@ -20,8 +21,13 @@ from codegen.rules import document_groups, meta_recordings, slo_alerts
 
 from .traffic import Service
 
-SETS = ("sloth", "default", "exact")
-LABEL = {"sloth": "Sloth v0.16 (`--sloth-compat`)", "default": "slogen default today", "exact": "tiled (new default)"}
+SETS = ("sloth", "default", "exact", "exact30")
+LABEL = {
+    "sloth": "Sloth v0.16 (`--sloth-compat`)",
+    "default": "slogen default today",
+    "exact": "tiled (new default)",
+    "exact30": "tiled, SLI group every 30 s",
+}
 
 
 def spec_text(set_name: str, services: list[Service]) -> str:
@@ -51,12 +57,13 @@ def build(set_name: str, services: list[Service]) -> RuleSet:
     doc = specs.files[0].documents[0]
     slos = {slo.name: slo for slo in doc.slos}
     groups: dict[str, list[RuleGroup]] = {}
-    if set_name == "exact":
+    if set_name.startswith("exact"):
         options = CompileOptions()
+        interval = "30s" if set_name == "exact30" else None
         for slo in doc.slos:
             alerts = slo_alerts(slo, options)
             groups[slo.name] = [
-                *exact_sli_groups(slo, options),
+                *exact_sli_groups(slo, options, interval),
                 meta_recordings(slo, options, "cli-gen-prom"),
                 *([alerts] if alerts else []),
             ]

@@ -97,9 +97,9 @@ def truth(c: Counters, window: int, at: int = END) -> float | None:
     return err / req if req else None
 
 
-def grid(start: int, end: int = END) -> Ints:
-    """Evaluation times ``start..end`` every minute, ending exactly at ``end``."""
-    return np.arange(end - ((end - start) // GRID) * GRID, end + 1, GRID, dtype=np.int64)
+def grid(start: int, end: int = END, step: int = GRID) -> Ints:
+    """Evaluation times ``start..end`` every ``step`` seconds, ending exactly at ``end``."""
+    return np.arange(end - ((end - start) // step) * step, end + 1, step, dtype=np.int64)
 
 
 def prom_rate(ts: Ints, values: Ints, at: Ints, window: int) -> Floats:
