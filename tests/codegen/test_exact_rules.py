@@ -413,3 +413,39 @@ def test_page_alert_fires_at_the_same_minute_as_today_and_zero_traffic_is_not_na
 
 def test_base_tile_is_five_minutes() -> None:
     assert format_duration(BASE_TILE) == "5m"
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+KINDS_UNDER_TEST = ("volatility-api-api-errors", "volatility-consumer-prediction-freshness")  # events, timeslice
+
+
+@needs_promtool
+def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> None:
+    """The committed promtool tests of the repo's SLOs (one events and one timeslice SLO, to stay fast), run against
+    the SLO's tiled SLI group with the unchanged metadata and alert rules: the tiles stay silent where the tests feed
+    the SLI series directly, and every tier still fires."""
+    import yaml
+
+    options = CompileOptions()
+    slos = {slo.id: slo for slo in load_specs(str(REPO / "slo")).slos}
+    for slo_id in KINDS_UNDER_TEST:
+        slo = slos[slo_id]
+        alerts = slo_alerts(slo, options)
+        assert alerts is not None
+        groups = [*exact_sli_groups(slo, options), meta_recordings(slo, options, "cli-gen-prom"), alerts]
+        (tmp_path / "rules.yaml").write_text(dump({"groups": groups_dict(groups)}))
+        body = yaml.safe_load((REPO / "alerts" / "tests" / f"{slo.service}_test.yaml").read_text())
+        body["rule_files"] = ["rules.yaml"]
+        body["tests"] = [t for t in body["tests"] if t["name"].startswith(f"{slo_id}:")]
+        assert len(body["tests"]) >= 10
+        (tmp_path / "generated_test.yaml").write_text(dump(body))
+        assert PROMTOOL is not None
+        result = subprocess.run(
+            [PROMTOOL, "test", "rules", str(tmp_path / "generated_test.yaml")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, slo_id + result.stdout + result.stderr
