@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 ## Rule evaluation cost and SLI accuracy of Sloth's, today's and the tiled rules on a real Prometheus with 31 days
-## of backfilled counters (~10 minutes; not part of `make test` or `make bench`). See bench/README.md.
+## of backfilled counters (~4 minutes; not part of `make test` or `make bench`). See bench/README.md.
 bench-rules: $(STAMP) install-system-deps
 	$(BIN)/python -m bench.bench_rules
 

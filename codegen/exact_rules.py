@@ -201,7 +201,9 @@ def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = N
     """The SLI recording group of ``slo``: base tiles, the tile ladders, then every alert window and the period.
 
     One group, so each rule reads the tiles recorded earlier in the same evaluation. ``interval`` sets the group's
-    evaluation interval; it (or the global one) must divide 5m for the tiles to line up.
+    evaluation interval; it (or the global one) must divide 5m for the tiles to line up. Best is the scrape interval
+    of the SLI's metrics (or a divisor of it): then every scrape interval weighs the same in the smooth tiles, which
+    makes the day and 3-day windows of sparse services 3-10x more exact for twice the (small) cost.
     """
     if options.sloth_compat:
         return [sli_recordings(slo, options)]
