@@ -116,8 +116,13 @@ def _term(selector: str, tile: Tile) -> str:
     return f"({selector} offset {format_duration(tile.offset)} or 0 * {selector})"
 
 
+def tile_selector(slo: SLO) -> str:
+    """Tiles are ours: ``sloth_id`` alone identifies the SLO (IDs are unique in a run) and keeps the text short."""
+    return f'{{sloth_id="{slo.id}"}}'
+
+
 def tiles_sum(prefix: str, slo: SLO, tiles: list[Tile]) -> str:
-    ids = id_selector(slo)
+    ids = tile_selector(slo)
     return "\n  + ".join(_term(f"{tile_record(prefix, t.size)}{ids}", t) for t in tiles)
 
 
@@ -179,7 +184,7 @@ def needed_levels(slo: SLO) -> dict[Family, tuple[int, ...]]:
 
 def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[Rule]:
     """The tiles above the 5m base, each built from the rung below (the smooth 1h from every 5m evaluation)."""
-    ids = id_selector(slo)
+    ids = tile_selector(slo)
     rules: list[Rule] = []
     for family in (EXACT, SMOOTH):
         rungs = levels.get(family, ())
