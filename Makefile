@@ -10,7 +10,7 @@ SLOGEN := $(BIN)/slogen
 SLO_DIR := slo
 GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md
 
-.PHONY: venv generate generate-check validate test test-fast promtool-test lint bench docs \
+.PHONY: venv generate generate-check validate test test-fast promtool-test lint bench bench-rules docs \
         install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser dotenv
 
 venv: $(STAMP)
@@ -57,6 +57,11 @@ lint: $(STAMP) install-system-deps
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## Rule evaluation cost and SLI accuracy of Sloth's, today's and the tiled rules on a real Prometheus with 31 days
+## of backfilled counters (~4 minutes; not part of `make test` or `make bench`). See bench/README.md.
+bench-rules: $(STAMP) install-system-deps
+	$(BIN)/python -m bench.bench_rules
 
 clean:
 	rm -rf $(VENV) .work site
