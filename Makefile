@@ -64,11 +64,11 @@ clean:
 ## Train the z-score baseline and the logistic-regression model on simulated ticks; log to MLflow
 ## ($MLFLOW_TRACKING_URI, default sqlite in .work/mlflow), register volatility-spike, move @champion on improvement.
 train: $(STAMP)
-	$(BIN)/python -m services.training
+	$(BIN)/python -m services.ml.training
 
 ## Evidently drift report (training vs drift-mode features): reports/ (ignored) and docs/drift_summary.md.
 drift: $(STAMP)
-	$(BIN)/python -m services.drift
+	$(BIN)/python -m services.ml.drift
 
 ## Docs site (mkdocs, material theme) into site/ (ignored); --strict fails on any broken link or nav entry.
 docs: $(STAMP)
@@ -94,7 +94,7 @@ import-dashboards: export GRAFANA_URL := $(GRAFANA_URL)
 import-dashboards: $(STAMP)
 	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
-## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
+## The compact services (settings from the environment, see services/settings.py). A local Kafka-protocol
 ## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.
 .PHONY: api consumer producer load-test broker
 BROKER_PORT ?= 9092
@@ -114,10 +114,10 @@ producer: $(STAMP)
 
 ## Exits non-zero when p95 > 0.8 s or errors > 1% (the SLOs); loopback targets only.
 load-test: $(STAMP)
-	$(BIN)/python -m services.load_test --url $(API_URL) --requests $(LOAD_REQUESTS) --concurrency $(LOAD_CONCURRENCY)
+	$(BIN)/python -m stack.load_test --url $(API_URL) --requests $(LOAD_REQUESTS) --concurrency $(LOAD_CONCURRENCY)
 
 broker: $(STAMP)
-	$(BIN)/python -m services.local_broker --port $(BROKER_PORT)
+	$(BIN)/python -m stack.broker --port $(BROKER_PORT)
 
 ## The whole system on 127.0.0.1 without Docker: Tansu broker + topics, Alertmanager, API, consumer, producer,
 ## drift job and Prometheus (Debian binaries) with the generated rules; prints the URLs, records PIDs and ports in

@@ -20,7 +20,7 @@ from types import FrameType
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.config import Settings
+from services.settings import Settings
 from services.kafka_io import encode_json, make_consumer, make_producer
 
 PREDICTION_SHAPED = encode_json(

@@ -1,6 +1,6 @@
 """The prediction consumer: `ticks.features` in, `ticks.predictions` out, poison to `ticks.features.dlq`.
 
-Run with `python -m services.consumer` (settings from the environment, see services.config); metrics are
+Run with `python -m services.consumer` (settings from the environment, see services.settings); metrics are
 served on METRICS_HOST:METRICS_PORT/metrics.
 
 Delivery is at-least-once:
@@ -56,7 +56,7 @@ from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from services.config import ConfigError, Settings
+from services.settings import ConfigError, Settings
 from services.consumer_messages import (
     MAX_PRODUCT_ID_CHARS,
     MAX_TIMESTAMP_CHARS,
@@ -86,7 +86,7 @@ from services.metrics import (
     consumer_metrics,
     exposition_registry,
 )
-from services.model import Model, ModelLoadError, load_model
+from services.ml.model import Model, ModelLoadError, load_model
 
 log = logging.getLogger("services.consumer")
 

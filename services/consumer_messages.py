@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 import orjson
 
-from services.config import Settings
-from services.features import FeatureError, parse_timestamp_us, validate_feature_row
+from services.settings import Settings
+from services.ml.features import FeatureError, parse_timestamp_us, validate_feature_row
 from services.kafka_io import DLQ_MAX_RECORD_BYTES, ConsumerRecord, cap_text, dlq_record, encode_json
 from services.metrics import BAD_JSON, INTERNAL_ERROR, INVALID_MESSAGE, MODEL_ERROR
-from services.model import Model
+from services.ml.model import Model, is_spike
 from services.strict_json import loads_strict
 
 log = logging.getLogger("services.consumer")
@@ -85,7 +85,7 @@ def encode_prediction(message: FeatureMessage, score: float, model: Model) -> by
         "product_id": message.product_id,
         "timestamp": message.timestamp,
         "score": score,
-        "prediction": int(score >= model.threshold),
+        "prediction": int(is_spike(score, model.threshold)),
         "model_variant": model.variant,
         "model_version": model.version,
     }

@@ -29,7 +29,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.serializer import Serializer
 
-from services.config import Settings
+from services.settings import Settings
 
 log = logging.getLogger("services.kafka_io")
 

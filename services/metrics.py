@@ -1,8 +1,9 @@
-"""Every Prometheus metric of the two services, defined once (DESIGN §4: the names are the SLOs' contract).
+"""Every Prometheus metric of every process (API, consumer, drift job), defined once: the names and label sets
+are the contract the SLOs in slo/ are written against (tests/contract checks both sides).
 
-Both services import this module; each builds only its own set (`api_metrics`, `consumer_metrics`) against a
-registry it is given, so a test can use a fresh `CollectorRegistry` and the consumer's /metrics does not show
-API series stuck at zero.
+Each process builds only its own set (`api_metrics`, `consumer_metrics`, `drift_metrics`) against a registry it
+is given, so a test can use a fresh `CollectorRegistry` and the consumer's /metrics does not show API series
+stuck at zero.
 
 Multiprocess: when `PROMETHEUS_MULTIPROC_DIR` is set (several uvicorn workers), prometheus_client keeps values
 in files in that directory and `exposition_registry` collects them from all processes. Gauges then need a rule
@@ -18,9 +19,10 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +34,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from services.procfs import is_zombie
+from services.settings import MULTIPROC_ENV, multiprocess_dir
+
+__all__ = ["MULTIPROC_ENV", "multiprocess_dir"]  # re-exported: the API prepares the directory through here
 
 # The latency SLO reads "share of requests slower than 0.8 s" straight off the 0.8 bucket: it must exist.
 LATENCY_SLO_SECONDS = 0.8
@@ -66,13 +73,6 @@ CONSUMER_METRIC_NAMES: tuple[str, ...] = (
     PREDICTION_PROBABILITY,
 )
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def multiprocess_dir() -> str | None:
-    """The multiprocess directory when prometheus_client runs in multiprocess mode, else None."""
-    value = os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower())
-    return value or None
 
 
 def _model_info(registry: CollectorRegistry | None) -> Gauge:
@@ -294,11 +294,7 @@ def _process_running(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process: not ours to judge
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: existence is all we know
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return is_zombie(pid) is not True  # no procfs entry: existence is all we know
 
 
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
@@ -344,3 +340,60 @@ class SlidingWindowRate:
             self._total -= self._buckets.popleft()[1]
         if not self._buckets:
             self._total = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The drift job (`python -m services.ml.drift --serve`): feature drift, so model decay pages like latency does.
+
+
+@dataclass(frozen=True)
+class DriftMetrics:
+    """The drift job's gauges; `publish` copies one drift comparison (services.ml.drift) in."""
+
+    share: Gauge
+    feature: Gauge
+    score: Gauge
+    last_run: Gauge
+
+    def publish(self, comparison: Mapping[str, Any]) -> None:
+        """Set every gauge from one comparison:
+        ``{"drift_share", "features": [{name, method, score, drifted}], "current": {"end_epoch"}}``."""
+        self.share.set(float(comparison["drift_share"]))
+        for feature in comparison["features"]:
+            self.feature.labels(feature=feature["name"]).set(1.0 if feature["drifted"] else 0.0)
+            self.score.labels(feature=feature["name"], method=feature["method"]).set(float(feature["score"]))
+        end = comparison.get("current", {}).get("end_epoch")
+        if end is not None:
+            self.last_run.set(float(end))
+
+
+DRIFT_SHARE_METRIC = "volatility_feature_drift_share"
+FEATURE_DRIFT_METRIC = "volatility_feature_drift"
+
+
+def drift_metrics(registry: CollectorRegistry | None = REGISTRY) -> DriftMetrics:
+    """Create (and register in `registry`) the drift job's gauges; call once per registry."""
+    return DriftMetrics(
+        share=Gauge(
+            DRIFT_SHARE_METRIC,
+            "Share of model features whose live distribution drifted from training (Evidently), 0..1",
+            registry=registry,
+        ),
+        feature=Gauge(
+            FEATURE_DRIFT_METRIC,
+            "1 if the feature drifted from its training distribution in the last drift run, else 0",
+            ["feature"],
+            registry=registry,
+        ),
+        score=Gauge(
+            "volatility_feature_drift_score",
+            "Drift score of the feature (method-specific: distance, or p-value for tests)",
+            ["feature", "method"],
+            registry=registry,
+        ),
+        last_run=Gauge(
+            "volatility_feature_drift_last_run_timestamp_seconds",
+            "Unix time of the newest current-window row in the last drift run",
+            registry=registry,
+        ),
+    )

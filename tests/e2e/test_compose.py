@@ -32,7 +32,7 @@ import jsonschema
 import pytest
 import yaml
 
-from services.config import Settings
+from services.settings import Settings
 from stack.config import PrometheusTargets, alertmanager_config, prometheus_config
 from stack.local import DEFAULT_PORTS, REPO_ROOT
 from stack.processes import ManagedProcess
@@ -254,7 +254,7 @@ def test_every_mounted_path_and_build_file_exists() -> None:
 def drift_default_port() -> int:
     source = (REPO_ROOT / "services" / "drift.py").read_text()
     match = re.search(r'add_argument\("--port", type=int, default=(\d+)\)', source)
-    assert match, "services/drift.py no longer declares --port with a literal default"
+    assert match, "services/ml/drift.py no longer declares --port with a literal default"
     return int(match.group(1))
 
 

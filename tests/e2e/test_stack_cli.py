@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stack.local import REPO_ROOT, http_status
-from stack.processes import ProcessRecord, proc_start_time, stop_record
+from services.procfs import start_time
+from stack.processes import ProcessRecord, stop_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -59,7 +60,7 @@ def test_a_recycled_pid_is_never_signalled() -> None:
     """stack-down trusts a PID only with the start time it recorded: another process with that PID survives."""
     sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        start = proc_start_time(sleeper.pid)
+        start = start_time(sleeper.pid)
         assert start is not None
         stranger = ProcessRecord("api", sleeper.pid, start + 1, ["sleep"], "/dev/null")
         assert stop_record(stranger) == "not running"

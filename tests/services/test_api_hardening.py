@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from services.api import create_app
-from services.config import Settings
+from services.settings import Settings
 from stack.processes import ManagedProcess
 from tests.support import free_port, http_get, wait_http_ok
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.config import ConfigError, Settings
+from services.settings import ConfigError, Settings
 
 
 def test_defaults_are_the_documented_ones() -> None:

@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaTimeoutError
 from prometheus_client import CollectorRegistry
 
-from services.config import Settings
+from services.settings import Settings
 from services.consumer import (
     BAD_JSON,
     INVALID_MESSAGE,
@@ -29,11 +29,11 @@ from services.consumer import (
     decode_feature_message,
     message_time_seconds,
 )
-from services.features import FEATURE_COLUMNS
+from services.ml.features import FEATURE_COLUMNS
 from services.kafka_io import make_consumer, make_producer
-from services.local_broker import SERVICE_TOPICS, LocalBroker, start_broker
+from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
 from services.metrics import consumer_metrics
-from services.model import BaselineModel
+from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from tests.support import ServiceProcess, TopicCollector, free_port, http_get, produce_rows, wait_http_ok
 from tests.support.tcp_proxy import TcpProxy
@@ -43,7 +43,7 @@ BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def real_rows() -> list[dict[str, Any]]:
-    """Feature rows computed by services.features from simulated ticks (past the 300-s warm-up)."""
+    """Feature rows computed by services.ml.features from simulated ticks (past the 300-s warm-up)."""
     rows = list(feature_rows(seed=11, seconds=420))
     return rows[300:]
 

@@ -27,7 +27,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import TopicAuthorizationFailedError
 from prometheus_client import CollectorRegistry
 
-from services.config import Settings
+from services.settings import Settings
 from services.consumer import (
     MAX_PRODUCT_ID_CHARS,
     BatchOutcome,
@@ -37,9 +37,9 @@ from services.consumer import (
     encode_prediction,
 )
 from services.kafka_io import DLQ_MAX_RECORD_BYTES, make_consumer, make_producer
-from services.local_broker import LocalBroker
+from stack.broker import LocalBroker
 from services.metrics import consumer_metrics
-from services.model import BaselineModel
+from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 

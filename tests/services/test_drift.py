@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from services.drift import main, render_summary, retrain_decision, run
-from services.drift_metrics import DRIFT_SHARE_METRIC, FEATURE_DRIFT_METRIC, DriftGauges
-from services.features import FEATURE_COLUMNS
+from services.ml.drift import main, render_summary, retrain_decision, run
+from services.metrics import DRIFT_SHARE_METRIC, FEATURE_DRIFT_METRIC, drift_metrics
+from services.ml.features import FEATURE_COLUMNS
 from services.ticks import simulate, write_ndjson
-from services.training import TrainConfig
+from services.ml.training import TrainConfig
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -91,7 +91,8 @@ def test_retrain_trigger() -> None:
 
 
 def test_gauges_follow_a_comparison() -> None:
-    gauges = DriftGauges(CollectorRegistry())
+    registry = CollectorRegistry()
+    gauges = drift_metrics(registry)
     gauges.publish(
         {
             "drift_share": 0.25,
@@ -102,16 +103,12 @@ def test_gauges_follow_a_comparison() -> None:
             "current": {"end_epoch": 1_735_700_000},
         }
     )
-    text = generate_latest(gauges.registry).decode()
+    text = generate_latest(registry).decode()
     assert f"{DRIFT_SHARE_METRIC} 0.25" in text
     assert f'{FEATURE_DRIFT_METRIC}{{feature="tick_intensity_30s"}} 1.0' in text
     assert f'{FEATURE_DRIFT_METRIC}{{feature="rv_60s"}} 0.0' in text
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.slow
@@ -120,7 +117,7 @@ def test_serve_exposes_the_drift_share_on_metrics(drift_run: Any) -> None:
     _, reports, _ = drift_run
     data = json.loads((reports / "drift_metrics.json").read_text())
     port = free_port()
-    command = [sys.executable, "-m", "services.drift", "--serve", "--port", str(port)]
+    command = [sys.executable, "-m", "services.ml.drift", "--serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--from-json", str(reports / "drift_metrics.json")],
         stdout=subprocess.DEVNULL,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.features import (
+from services.ml.features import (
     FEATURE_COLUMNS,
     MAX_GAP_SECONDS,
     FeatureEngine,
@@ -262,7 +262,7 @@ def test_validate_feature_row_accepts_ints_and_drops_metadata() -> None:
 
 
 def test_validate_feature_row_rejects_huge_integers_by_name() -> None:
-    from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
+    from services.ml.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
 
     row = dict.fromkeys(FEATURE_COLUMNS, 0.5)
     row[FEATURE_COLUMNS[0]] = 10**400

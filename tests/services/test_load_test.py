@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.load_test import TargetNotAllowed, ensure_loopback, percentile
+from stack.load_test import TargetNotAllowed, ensure_loopback, percentile
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 from tests.support.processes import REPO_ROOT
 
@@ -60,7 +60,7 @@ def faults(api: str) -> Iterator[httpx.Client]:
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "services.load_test", *args],
+        [sys.executable, "-m", "stack.load_test", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from services.features import FEATURE_COLUMNS
-from services.model import (
+from services.ml.features import FEATURE_COLUMNS
+from services.ml.model import (
     BASELINE_MEAN,
     BASELINE_STD,
     METADATA_FILE,
@@ -117,9 +117,9 @@ def test_folded_linear_pipeline_scores_like_sklearn() -> None:
     """The ml fast path must not change a single score."""
     import numpy as np
 
-    from services.features import FEATURE_COLUMNS
-    from services.model import SklearnModel
-    from services.training import make_pipeline
+    from services.ml.features import FEATURE_COLUMNS
+    from services.ml.model import SklearnModel
+    from services.ml.training import make_pipeline
 
     rng = np.random.default_rng(3)
     x = np.abs(rng.normal(1e-4, 5e-5, size=(400, len(FEATURE_COLUMNS))))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from services.features import FeatureEngine, features_from_messages, tickers_of
+from services.ml.features import FeatureEngine, features_from_messages, tickers_of
 from services.ticks import ReplayError, replay, simulate, simulate_with_truth, write_ndjson
 from services.ticks.live import Backoff, CoinbaseTickerClient
 from services.ticks.messages import TICKER_FIELDS, heartbeat_envelope, iso_us, ticker_envelope

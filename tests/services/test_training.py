@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
-from services.features import FEATURE_COLUMNS
-from services.model import SklearnModel, load_model
-from services.training import (
+from services.ml.features import FEATURE_COLUMNS
+from services.ml.model import SklearnModel, load_model
+from services.ml.training import (
     TrainConfig,
     TrainResult,
     assign_splits,
@@ -94,7 +94,7 @@ def test_registry_champion_moves_only_on_improvement_and_serves(
 ) -> None:
     from mlflow import MlflowClient
 
-    from services.training import _experiment_id, default_tracking_uri, register_model
+    from services.ml.training import _experiment_id, default_tracking_uri, register_model
 
     monkeypatch.chdir(tmp_path)
     for name in ("MLFLOW_TRACKING_URI", "MODEL_PATH", "MODEL_VARIANT"):

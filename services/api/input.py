@@ -12,8 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from services.api_middleware import ERROR_TYPE_KEY
-from services.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
+from services.api.middleware import ERROR_TYPE_KEY
+from services.ml.features import FEATURE_COLUMNS, FeatureError, validate_feature_row
 from services.strict_json import loads_strict
 
 _MAX_REPORTED_ERRORS = 20

@@ -3,8 +3,8 @@
 Who is to blame decides the status the metrics record, because `status=~"5.."` is what burns the errors SLO:
 - a client that goes away before its request is read (`ClientDisconnect`) is `499 client_disconnect`, logged at
   DEBUG: nobody is waiting for an answer, and the server did nothing wrong;
-- a client too slow with its body (the server guard in services.api_server cut it off) is `408 body_timeout`;
-- a request the server had no room for (services.api_server marks it overloaded) is answered here, `503
+- a client too slow with its body (the server guard in services.api.server cut it off) is `408 body_timeout`;
+- a request the server had no room for (services.api.server marks it overloaded) is answered here, `503
   overloaded` with Retry-After, and counted under its route: the SLO sees every user it turned away.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import ClientDisconnect
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.metrics import ApiMetrics
@@ -142,12 +142,3 @@ class RequestMetricsMiddleware:
         if endpoint == "/predict" and method == "POST":
             self.metrics.latency.observe(elapsed)
 
-
-class TemplateRoute(Route):
-    """A Starlette route that, like FastAPI's, records itself in scope["route"] for the metrics' endpoint."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope["route"] = self
-        return match, child_scope

@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from services.api_middleware import BODY_TIMEOUT_KEY, OVERLOADED_KEY, UNMATCHED
-from services.config import Settings
+from services.api.middleware import BODY_TIMEOUT_KEY, OVERLOADED_KEY, UNMATCHED
+from services.settings import Settings
 from services.metrics import ApiMetrics
 
 log = logging.getLogger("services.api")

@@ -1,28 +1,25 @@
 """Bounded load test of `POST /predict`: latency percentiles, throughput and errors against the SLOs.
 
-`python -m services.load_test --url http://127.0.0.1:8000 --requests 1000 --concurrency 16`
+`python -m stack.load_test --url http://127.0.0.1:8000 --requests 1000 --concurrency 16`
 
 Sends exactly `--requests` requests (or fewer if `--max-seconds` runs out) from `--concurrency` concurrent
-clients, each body holding `--rows` real feature rows (simulated ticks through services.features). Prints
+clients, each body holding `--rows` real feature rows (simulated ticks through services.ml.features). Prints
 p50/p95/p99 latency, throughput and errors by status; `--json-out` also writes them as JSON. Exits 1 when p95
 is above `--max-p95` (0.8 s, the latency SLO) or errors are above `--max-error-rate` (1 %, the error SLO).
 
 Only loopback targets are allowed: this tool must never load someone else's server.
 
-The client is a minimal HTTP/1.1 keep-alive client on asyncio streams (one connection per concurrent
-worker): general-purpose clients cost more CPU per request than the API under test, and on a 2-core machine
-the generator's overhead would be measured instead of the server's.
+The client is httpx (one keep-alive connection per concurrent worker). On a 2-core machine its own CPU per
+request competes with the API under test, so treat throughput figures from here as a floor; `make bench`
+(bench/bench_api.py) is where the API's speed is measured.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ipaddress
 import json
 import math
-import socket
 import sys
 import time
 from collections import Counter
@@ -32,12 +29,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
+from stack.http import TargetNotAllowed, ensure_loopback
+
+__all__ = ["LoadReport", "TargetNotAllowed", "ensure_loopback", "percentile", "run_load", "sample_rows"]
+
 MAX_REQUESTS = 1_000_000
 MAX_CONCURRENCY = 1024
-
-
-class TargetNotAllowed(ValueError):
-    """The URL does not point at this machine."""
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -52,86 +51,15 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
 
 
-def ensure_loopback(url: str) -> None:
-    """Refuse any URL whose host is not a loopback address (127.0.0.0/8, ::1, localhost)."""
-    host = urlsplit(url).hostname
-    if not host:
-        raise TargetNotAllowed(f"{url!r} has no host")
-    try:
-        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None)}
-    except socket.gaierror as exc:
-        raise TargetNotAllowed(f"cannot resolve {host!r}: {exc}") from exc
-    for address in addresses:
-        if not ipaddress.ip_address(address.split("%")[0]).is_loopback:
-            raise TargetNotAllowed(f"{host} resolves to {address}, which is not a loopback address")
-
-
-class HttpError(Exception):
-    """A request that got no well-formed HTTP response (refused, reset, timed out, garbled)."""
-
-
-class KeepAliveConnection:
-    """One persistent HTTP/1.1 connection; reconnects after errors or `Connection: close`."""
-
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, body: bytes) -> int:
-        """POST `body` as JSON to `path`; returns the status code (the body is read and dropped)."""
-        try:
-            return await asyncio.wait_for(self._exchange(path, body), self.timeout)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            await self.close()
-            raise HttpError(type(exc).__name__) from exc
-
-    async def _exchange(self, path: str, body: bytes) -> int:
-        if self._writer is None or self._writer.is_closing():
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        assert self._reader is not None and self._writer is not None
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode("ascii")
-        self._writer.write(head + body)
-        await self._writer.drain()
-        status_line = await self._reader.readline()
-        parts = status_line.split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise ValueError(f"bad status line {status_line[:80]!r}")
-        status = int(parts[1])
-        length, chunked, close = 0, False, False
-        while True:
-            line = await self._reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip().lower()
-            if name == "content-length":
-                length = int(value)
-            elif name == "transfer-encoding" and "chunked" in value:
-                chunked = True
-            elif name == "connection" and value == "close":
-                close = True
-        if chunked:
-            while True:
-                size = int((await self._reader.readline()).split(b";")[0], 16)
-                await self._reader.readexactly(size + 2)
-                if size == 0:
-                    break
-        elif length:
-            await self._reader.readexactly(length)
-        if close:
-            await self.close()
-        return status
-
-    async def close(self) -> None:
-        writer, self._reader, self._writer = self._writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError, asyncio.TimeoutError):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+def error_name(exc: BaseException) -> str:
+    """The name of the root cause (`ConnectionRefusedError`, not httpx's wrapper), as a status bucket."""
+    seen: BaseException | None = exc
+    name = type(exc).__name__
+    while seen is not None:
+        if isinstance(seen, OSError):
+            name = type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return name
 
 
 @dataclass
@@ -186,7 +114,7 @@ class LoadReport:
 
 def sample_rows(count: int, seed: int = 7) -> list[dict[str, float]]:
     """`count` distinct real feature rows (features only), past the simulator's warm-up."""
-    from services.features import FEATURE_COLUMNS, WARMUP_SECONDS
+    from services.ml.features import FEATURE_COLUMNS, WARMUP_SECONDS
     from services.producer import feature_rows
 
     rows = list(feature_rows(seed=seed, seconds=WARMUP_SECONDS + count + 1))[WARMUP_SECONDS:]
@@ -214,7 +142,6 @@ async def run_load(
     parts = urlsplit(endpoint)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"only plain http:// URLs are supported, got {url!r}")
-    host, port, path = parts.hostname, parts.port or 80, parts.path
     if bodies is None:
         pool = sample_rows(max(rows_per_request, 64))
         bodies = [
@@ -228,27 +155,27 @@ async def run_load(
     started = time.perf_counter()
     deadline = started + max_seconds
 
-    async def worker() -> None:
-        nonlocal issued
-        connection = KeepAliveConnection(host, port, timeout_seconds)
-        try:
-            while issued < requests:
-                if time.perf_counter() >= deadline:
-                    report.stopped_early = True
-                    return
-                body = bodies[issued % len(bodies)]
-                issued += 1
-                sent = time.perf_counter()
-                try:
-                    status = str(await connection.post(path, body))
-                except HttpError as exc:
-                    status = str(exc)
-                latencies.append(time.perf_counter() - sent)
-                statuses[status] += 1
-        finally:
-            await connection.close()
+    headers = {"Content-Type": "application/json"}
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal issued
+        while issued < requests:
+            if time.perf_counter() >= deadline:
+                report.stopped_early = True
+                return
+            body = bodies[issued % len(bodies)]
+            issued += 1
+            sent = time.perf_counter()
+            try:
+                status = str((await client.post(endpoint, content=body, headers=headers)).status_code)
+            except httpx.HTTPError as exc:  # refused, reset, timed out, garbled: counted under the error's name
+                status = error_name(exc)
+            latencies.append(time.perf_counter() - sent)
+            statuses[status] += 1
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=timeout_seconds, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
 
     report.elapsed_seconds = time.perf_counter() - started
     latencies.sort()
@@ -262,7 +189,7 @@ async def run_load(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.load_test", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stack.load_test", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="API base URL (loopback only)")
     parser.add_argument("--requests", type=int, default=1000, help=f"total requests (1-{MAX_REQUESTS})")
     parser.add_argument("--concurrency", type=int, default=16, help=f"concurrent clients (1-{MAX_CONCURRENCY})")

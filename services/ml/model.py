@@ -2,13 +2,13 @@
 
 - ``baseline``: a z-score rule on 60-s realized volatility whose parameters ship in this file, so rolling back
   (``MODEL_VARIANT=baseline``) needs neither MLflow nor a trained artifact.
-- ``ml``: the scikit-learn pipeline trained by ``services.training``. With ``MLFLOW_TRACKING_URI`` set it
+- ``ml``: the scikit-learn pipeline trained by ``services.ml.training``. With ``MLFLOW_TRACKING_URI`` set it
   comes from the registry alias ``models:/volatility-spike@champion``; otherwise from the local artifact
   directory ``MODEL_PATH`` (default ``.work/models/ml``, relative to the working directory) holding
   ``model.joblib`` (the fitted pipeline) and ``model.json`` (version, threshold, feature columns, figures).
 
 Every failure to load becomes ``ModelLoadError`` with a human reason; callers decide how to serve degraded.
-A row scores as spike when ``score >= model.threshold`` (see ``predict``).
+A row scores as spike when ``score >= model.threshold``: ``is_spike``, the one place that rule is written.
 """
 
 from __future__ import annotations
@@ -19,21 +19,22 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, overload, runtime_checkable
 
 import numpy as np
 
-from services.features import FEATURE_COLUMNS
+from services.ml.features import FEATURE_COLUMNS
+from services.settings import DEFAULTS, Settings
 
 REGISTERED_MODEL_NAME = "volatility-spike"
 CHAMPION_ALIAS = "champion"
-DEFAULT_MODEL_PATH = ".work/models/ml"
+DEFAULT_MODEL_PATH = DEFAULTS.model_path
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "model.json"
 VARIANTS = ("ml", "baseline")
 
 # Baseline parameters: mean and standard deviation of rv_60s over the training split of the fixed-seed
-# simulated BTC-USD stream (services.training prints the fitted values; real captures agree, 1-s std ~1e-4).
+# simulated BTC-USD stream (services.ml.training prints the fitted values; real captures agree, 1-s std ~1e-4).
 # z >= BASELINE_Z_THRESHOLD means spike; score = sigmoid(z - threshold), so PR-AUC is defined and 0.5 is the
 # rule.
 BASELINE_FEATURE = "rv_60s"
@@ -83,9 +84,22 @@ class Model(Protocol):
         """P(spike) in [0, 1] per row."""
 
 
+@overload
+def is_spike(score: float, threshold: float) -> bool: ...
+@overload
+def is_spike(score: np.ndarray[Any, Any], threshold: float) -> np.ndarray[Any, Any]: ...
+def is_spike(score: Any, threshold: float) -> Any:
+    """The decision rule, written once (API, consumer, training): a score at or above the threshold is a spike.
+
+    Works elementwise on a numpy array of scores too (training evaluates whole splits at once).
+    """
+    return score >= threshold
+
+
 def predict(model: Model, rows: Sequence[Mapping[str, float]]) -> list[int]:
-    """Spike (1) or not (0) per row: ``int(score >= model.threshold)``."""
-    return [int(score >= model.threshold) for score in model.predict_proba(rows)]
+    """Spike (1) or not (0) per row, by `is_spike`."""
+    threshold = model.threshold
+    return [int(is_spike(score, threshold)) for score in model.predict_proba(rows)]
 
 
 def _sigmoid(x: float) -> float:
@@ -232,7 +246,7 @@ def save_local_model(
 
 
 def load_local_model(path: str | os.PathLike[str]) -> SklearnModel:
-    """Load the artifact directory written by ``services.training`` (model.joblib + model.json)."""
+    """Load the artifact directory written by ``services.ml.training`` (model.joblib + model.json)."""
     directory = Path(path)
     meta_path, model_path = directory / METADATA_FILE, directory / MODEL_FILE
     if not meta_path.is_file() or not model_path.is_file():
@@ -293,14 +307,15 @@ def load_registry_model(
     return SklearnModel(estimator=estimator, version=f"{name}/v{version.version}", threshold=threshold)
 
 
-def load_model(variant: str | None = None) -> Model:
-    """The model to serve: ``variant`` or env MODEL_VARIANT (default "ml"); ModelLoadError on failure."""
-    chosen = (variant if variant is not None else os.environ.get("MODEL_VARIANT", "ml")).strip().lower()
+def load_model(variant: str | None = None, settings: Settings | None = None) -> Model:
+    """The model to serve: ``variant`` or MODEL_VARIANT, from MLFLOW_TRACKING_URI or MODEL_PATH (``settings``,
+    default: the environment); ModelLoadError on failure."""
+    cfg = settings if settings is not None else Settings.from_env()
+    chosen = (variant if variant is not None else cfg.model_variant).strip().lower()
     if chosen == "baseline":
         return BaselineModel()
     if chosen == "ml":
-        tracking_uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
-        if tracking_uri:
-            return load_registry_model(tracking_uri)
-        return load_local_model(os.environ.get("MODEL_PATH", "").strip() or DEFAULT_MODEL_PATH)
+        if cfg.mlflow_tracking_uri:
+            return load_registry_model(cfg.mlflow_tracking_uri)
+        return load_local_model(cfg.model_path)
     raise ModelLoadError(f"unknown model variant {chosen!r}; expected one of {', '.join(VARIANTS)}")

@@ -1,6 +1,6 @@
-"""Train, evaluate and register the volatility-spike model: ``python -m services.training`` (``make train``).
+"""Train, evaluate and register the volatility-spike model: ``python -m services.ml.training`` (``make train``).
 
-Data: the seeded simulator (BTC-USD), featurized by the same ``services.features`` the services use.
+Data: the seeded simulator (BTC-USD), featurized by the same ``services.ml.features`` the services use.
 Label: realized volatility of the *next* 60 s (population std of the 1-s mid log returns in (t, t+60]) >= tau,
 with tau a percentile of the training split only (stored with the model).
 Split: by time, 60/20/20, with an embargo around each boundary so that no label window (60 s ahead) and no
@@ -34,17 +34,18 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from services.features import FEATURE_COLUMNS, WARMUP_SECONDS, features_from_messages
-from services.model import (
+from services.ml.features import FEATURE_COLUMNS, WARMUP_SECONDS, features_from_messages
+from services.ml.model import (
     BASELINE_FEATURE,
     CHAMPION_ALIAS,
-    DEFAULT_MODEL_PATH,
     REGISTERED_MODEL_NAME,
     BaselineModel,
     SklearnModel,
+    is_spike,
     log_scale_features,
     save_local_model,
 )
+from services.settings import Settings
 from services.ticks import simulate
 
 HORIZON_SECONDS = 60
@@ -154,7 +155,7 @@ def best_f1_threshold(y: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
 
 
 def f1_at(y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
-    predicted = scores >= threshold
+    predicted = is_spike(scores, threshold)
     tp = float(np.sum(predicted & (y == 1)))
     precision = tp / max(1.0, float(predicted.sum()))
     recall = tp / max(1.0, float((y == 1).sum()))
@@ -203,7 +204,7 @@ def evaluate(variant: str, model: Any, val: pd.DataFrame, test: pd.DataFrame) ->
         "precision_test": at["precision"],
         "recall_test": at["recall"],
         "positive_rate_test": float(y_test.mean()),
-        "predicted_positive_rate_test": float(np.mean(s_test >= threshold)),
+        "predicted_positive_rate_test": float(np.mean(is_spike(s_test, threshold))),
     }
     return Evaluation(variant=variant, threshold=threshold, metrics=metrics)
 
@@ -255,7 +256,7 @@ def fit_and_evaluate(frame: pd.DataFrame, config: TrainConfig) -> TrainResult:
 
 def default_tracking_uri() -> str:
     """MLFLOW_TRACKING_URI, else a sqlite store under .work/mlflow (relative to the working directory)."""
-    configured = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    configured = Settings.from_env().mlflow_tracking_uri
     if configured:
         return configured
     DEFAULT_TRACKING_DIR.mkdir(parents=True, exist_ok=True)
@@ -276,7 +277,7 @@ def _experiment_id(client: Any, tracking_uri: str) -> str:
     if existing is not None:
         return str(existing.experiment_id)
     artifact_location = None
-    if tracking_uri.startswith("sqlite:///") and not os.environ.get("MLFLOW_TRACKING_URI"):
+    if tracking_uri.startswith("sqlite:///") and not Settings.from_env().mlflow_tracking_uri:
         artifacts = (DEFAULT_TRACKING_DIR / "artifacts").resolve()
         artifacts.mkdir(parents=True, exist_ok=True)
         artifact_location = artifacts.as_uri()
@@ -420,7 +421,7 @@ def summary(result: TrainResult) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.training", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m services.ml.training", description=__doc__.split("\n")[0])
     defaults = TrainConfig()
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--seconds", type=int, default=defaults.seconds, help="simulated seconds of ticks")
@@ -441,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"training failed: {exc}", file=sys.stderr)
         return 2
     report = summary(result)
-    model_path = args.model_path or os.environ.get("MODEL_PATH", "").strip() or DEFAULT_MODEL_PATH
+    model_path = args.model_path or Settings.from_env().model_path
     if args.no_mlflow:
         write_local_artifact(result, model_path, version=f"local-{result.data_fingerprint}")
         report["local_artifact"] = str(model_path)

