@@ -50,9 +50,14 @@ promtool-test: install-system-deps
 test: $(STAMP) install-system-deps promtool-test
 	$(BIN)/pytest -q
 
+## Everything but the end-to-end and slow tests (markers e2e, slow): the edit-test loop, under two minutes.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not e2e and not slow"
+
 lint: $(STAMP) install-system-deps
 	$(BIN)/ruff check codegen services stack tests bench
-	$(BIN)/mypy codegen stack
+	$(BIN)/mypy codegen services stack bench tests
+	$(BIN)/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 	promtool check rules $$(find alerts -maxdepth 1 -name '*.yaml' | sort)
 
 bench: $(STAMP)
@@ -95,7 +100,7 @@ import-dashboards: $(STAMP)
 	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
 ## The compact services (settings from the environment, see services/settings.py). A local Kafka-protocol
-## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.
+## broker (Tansu, in memory; stack/broker.py) with the service topics: `make broker`; then `make consumer`, `make producer`.
 .PHONY: api consumer producer load-test broker
 BROKER_PORT ?= 9092
 API_URL ?= http://127.0.0.1:8000

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import time
@@ -373,12 +374,13 @@ def measure(targets: list[Target], bodies: list[bytes]) -> None:
     for _ in range(REPEATS):
         for target in targets:
             generator = generators[target.label]
-            run_async(lambda g=generator: g.closed_loop(CONCURRENCY, WARMUP_SECONDS))
-            target.closed.append(_measured(target, lambda g=generator: g.closed_loop(CONCURRENCY, CLOSED_SECONDS)))
+            run_async(functools.partial(generator.closed_loop, CONCURRENCY, WARMUP_SECONDS))
+            closed = functools.partial(generator.closed_loop, CONCURRENCY, CLOSED_SECONDS)
+            target.closed.append(_measured(target, closed))
     for _ in range(REPEATS):
         for target in targets:
             generator, rate = generators[target.label], target.max_rps * HALF_LOAD
-            phase = _measured(target, lambda g=generator, r=rate: g.open_loop(r, OPEN_SECONDS, OPEN_CONNECTIONS))
+            phase = _measured(target, functools.partial(generator.open_loop, rate, OPEN_SECONDS, OPEN_CONNECTIONS))
             if phase.rps < 0.5 * rate:  # a server that falls behind shows in p99; one this far behind is broken
                 raise target.process.fail(f"open loop reached {phase.rps:.0f} req/s of the {rate:.0f} scheduled")
             target.opened.append(phase)

@@ -29,8 +29,8 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.support import BenchError, Process, machine_note
-from services.ml.features import FEATURE_COLUMNS, WARMUP_SECONDS, format_timestamp
 from services.kafka_io import encode_json, ensure_topics, make_producer
+from services.ml.features import FEATURE_COLUMNS, WARMUP_SECONDS, format_timestamp
 from stack.broker import LocalBroker, start_broker
 from stack.ports import free_port
 
@@ -105,7 +105,7 @@ def _env(bootstrap: str, output_topic: str, group: str) -> dict[str, str]:
         "DLQ_TOPIC": f"{output_topic}.dlq",
         "CONSUMER_GROUP": group,
         "CONSUMER_BATCH_SIZE": str(BATCH_SIZE),
-        # Tansu admits a group member only after the rebalance timeout (DESIGN §6): keep it short.
+        # Tansu admits a group member only after the rebalance timeout (= max.poll.interval): keep it short.
         "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
         "KAFKA_SESSION_TIMEOUT_MS": "3000",
         "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",

@@ -16,8 +16,8 @@ from typing import Any
 
 from services.ml.features import FeatureEngine, features_from_messages, tickers_of, validate_feature_row
 from services.ml.model import BaselineModel, Model, SklearnModel, predict
-from services.ticks import simulate
 from services.ml.training import TrainConfig, build_dataset, fit_and_evaluate
+from services.ticks import simulate
 
 STREAM_SECONDS = 3600
 SEED = 7

@@ -7,7 +7,6 @@ session with its output in a temp log, so a failed start can show why and a stop
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
 

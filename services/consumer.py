@@ -56,7 +56,6 @@ from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from services.settings import ConfigError, Settings
 from services.consumer_messages import (
     MAX_PRODUCT_ID_CHARS,
     MAX_TIMESTAMP_CHARS,
@@ -87,6 +86,7 @@ from services.metrics import (
     exposition_registry,
 )
 from services.ml.model import Model, ModelLoadError, load_model
+from services.settings import ConfigError, Settings
 
 log = logging.getLogger("services.consumer")
 

@@ -13,11 +13,11 @@ from typing import NamedTuple
 
 import orjson
 
-from services.settings import Settings
-from services.ml.features import FeatureError, parse_timestamp_us, validate_feature_row
 from services.kafka_io import DLQ_MAX_RECORD_BYTES, ConsumerRecord, cap_text, dlq_record, encode_json
 from services.metrics import BAD_JSON, INTERNAL_ERROR, INVALID_MESSAGE, MODEL_ERROR
+from services.ml.features import FeatureError, parse_timestamp_us, validate_feature_row
 from services.ml.model import Model, is_spike
+from services.settings import Settings
 from services.strict_json import loads_strict
 
 log = logging.getLogger("services.consumer")

@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, Protocol
 
-from services.settings import Settings
-from services.ml.features import features_from_messages
 from services.kafka_io import encode_json, make_producer
+from services.ml.features import features_from_messages
+from services.settings import Settings
 
 log = logging.getLogger("services.producer")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from stack.config import PrometheusTargets, alertmanager_config, prometheus_config
-from stack.http import http_status, wait_http_ok
+from stack.http import wait_http_ok
 from stack.ports import LOOPBACK, free_port, port_is_free
 from stack.processes import ManagedProcess, ProcessError, ProcessRecord, stop_record
 

@@ -242,7 +242,8 @@ def require_faults(request: Request) -> FaultInjector:
         raise ApiError(
             403,
             "forbidden",
-            "fault injection is disabled; start the API with FAULT_INJECTION_ENABLED=1 (test and demo environments only)",
+            "fault injection is disabled; start the API with FAULT_INJECTION_ENABLED=1"
+            " (test and demo environments only)",
         )
     return faults
 
@@ -267,7 +268,10 @@ async def get_faults(request: Request) -> dict[str, float]:
     "/admin/faults",
     responses=_ADMIN_BODY_ERRORS,
     openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": FaultSettings.model_json_schema()}}}
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": FaultSettings.model_json_schema()}},
+        }
     },
 )
 async def set_faults(request: Request) -> dict[str, float]:

@@ -31,8 +31,8 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from services.api.middleware import BODY_TIMEOUT_KEY, OVERLOADED_KEY, UNMATCHED
-from services.settings import Settings
 from services.metrics import ApiMetrics
+from services.settings import Settings
 
 log = logging.getLogger("services.api")
 

@@ -19,7 +19,9 @@ import pytest
 
 from stack.config import PrometheusTargets, prometheus_config
 from stack.dashboards import expand, legend_name, load_dashboard, panel_queries, time_variables
-from stack.local import LOOPBACK, REPO_ROOT, free_port, http_status, start_prometheus
+from stack.http import http_status
+from stack.local import REPO_ROOT, start_prometheus
+from stack.ports import LOOPBACK, free_port
 from stack.prometheus_api import PrometheusClient
 from stack.snapshot import TimeRange, snapshot_dashboard
 from stack.snapshot.chromium import png_size

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.local import REPO_ROOT, http_status
 from services.procfs import start_time
+from stack.http import http_status
+from stack.local import REPO_ROOT
 from stack.processes import ProcessRecord, stop_record
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

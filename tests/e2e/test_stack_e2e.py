@@ -56,7 +56,9 @@ from stack.dashboards import (
     time_variables,
     variable_queries,
 )
-from stack.local import LOOPBACK, REPO_ROOT, LocalStack, StackSettings, free_port, http_status, start_prometheus
+from stack.http import http_status
+from stack.local import REPO_ROOT, LocalStack, StackSettings, start_prometheus
+from stack.ports import LOOPBACK, free_port
 from stack.processes import ManagedProcess
 from stack.prometheus_api import PrometheusClient, alertmanager_alerts
 from stack.traffic import PacedClient, feature_bodies

@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from services.api import create_app
-from services.settings import Settings
 from services.ml.features import FEATURE_COLUMNS
-from stack.load_test import sample_rows
 from services.ml.model import BaselineModel, Model, ModelLoadError, load_model
+from services.settings import Settings
+from stack.load_test import sample_rows
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 
 

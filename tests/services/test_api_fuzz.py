@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from services.api import create_app
-from services.settings import Settings
 from services.ml.features import FEATURE_COLUMNS
+from services.settings import Settings
 
 REGISTRY = CollectorRegistry()  # one app for the whole module: schemathesis keeps its lifespan running
 APP = create_app(Settings(model_variant="baseline", predict_max_rows=50), registry=REGISTRY)

@@ -18,7 +18,6 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaTimeoutError
 from prometheus_client import CollectorRegistry
 
-from services.settings import Settings
 from services.consumer import (
     BAD_JSON,
     INVALID_MESSAGE,
@@ -29,12 +28,13 @@ from services.consumer import (
     decode_feature_message,
     message_time_seconds,
 )
-from services.ml.features import FEATURE_COLUMNS
 from services.kafka_io import make_consumer, make_producer
-from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
 from services.metrics import consumer_metrics
+from services.ml.features import FEATURE_COLUMNS
 from services.ml.model import BaselineModel
 from services.producer import feature_rows
+from services.settings import Settings
+from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
 from tests.support import ServiceProcess, TopicCollector, free_port, http_get, produce_rows, wait_http_ok
 from tests.support.tcp_proxy import TcpProxy
 

@@ -27,7 +27,6 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import TopicAuthorizationFailedError
 from prometheus_client import CollectorRegistry
 
-from services.settings import Settings
 from services.consumer import (
     MAX_PRODUCT_ID_CHARS,
     BatchOutcome,
@@ -37,10 +36,11 @@ from services.consumer import (
     encode_prediction,
 )
 from services.kafka_io import DLQ_MAX_RECORD_BYTES, make_consumer, make_producer
-from stack.broker import LocalBroker
 from services.metrics import consumer_metrics
 from services.ml.model import BaselineModel
 from services.producer import feature_rows
+from services.settings import Settings
+from stack.broker import LocalBroker
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)

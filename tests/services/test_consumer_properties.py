@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from kafka.consumer.fetcher import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
-from services.settings import Settings
 from services.consumer import (
     MAX_PRODUCT_ID_CHARS,
     BatchOutcome,
@@ -23,10 +22,11 @@ from services.consumer import (
     PredictionConsumer,
     handle_record,
 )
-from services.ml.features import FEATURE_COLUMNS
 from services.kafka_io import DLQ_MAX_RECORD_BYTES, MAX_REQUEST_BYTES
 from services.metrics import consumer_metrics
+from services.ml.features import FEATURE_COLUMNS
 from services.ml.model import BaselineModel
+from services.settings import Settings
 
 PROPERTY = settings(
     max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +14,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from services.ml.drift import main, render_summary, retrain_decision, run
 from services.metrics import DRIFT_SHARE_METRIC, FEATURE_DRIFT_METRIC, drift_metrics
+from services.ml.drift import main, render_summary, retrain_decision, run
 from services.ml.features import FEATURE_COLUMNS
-from services.ticks import simulate, write_ndjson
 from services.ml.training import TrainConfig
+from services.ticks import simulate, write_ndjson
+from tests.support import free_port
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -148,7 +148,7 @@ def test_features_from_messages_ignores_other_channels_and_reports_bad_tickers()
 
 def test_malformed_envelopes_are_reported_not_crashed_on() -> None:
     good = envelope(1, "2025-01-01T00:00:00Z", ticker("", 100, 101))
-    broken = [
+    broken: list[dict[str, Any]] = [
         {"channel": "ticker", "events": "nope"},
         {"channel": "ticker", "events": [{"tickers": None}]},
         {"channel": "ticker", "events": [{"tickers": ["x"]}]},

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from services.api import create_app
-from services.settings import Settings
-from stack.load_test import sample_rows
 from services.ml.model import BaselineModel
 from services.ml.training import TrainConfig, build_dataset, fit_and_evaluate, write_local_artifact
+from services.settings import Settings
+from stack.load_test import sample_rows
 
 pytestmark = pytest.mark.slow
 

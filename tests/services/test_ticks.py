@@ -20,7 +20,8 @@ from services.ticks.messages import TICKER_FIELDS, heartbeat_envelope, iso_us, t
 
 
 def first_ticker(message: dict[str, Any]) -> dict[str, str]:
-    return message["events"][0]["tickers"][0]
+    ticker: dict[str, str] = message["events"][0]["tickers"][0]
+    return ticker
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_envelopes_have_the_advanced_trade_shape() -> None:
     heartbeats = [m for m in messages if m["channel"] == "heartbeats"]
     assert [h["events"][0]["heartbeat_counter"] for h in heartbeats] == list(range(20))
     tickers = [m for m in messages if m["channel"] == "ticker"]
-    first_types = {}
+    first_types: dict[str, str] = {}
     for m in tickers:
         assert set(m) == {"channel", "client_id", "timestamp", "sequence_num", "events"}
         assert m["timestamp"].endswith("Z")
@@ -243,8 +244,8 @@ async def run_client(exchange: FakeExchange, want: int, **options: Any) -> tuple
 
 @pytest.mark.timeout(30)
 def test_live_client_subscribes_reconnects_and_detects_gaps() -> None:
-    first = [tick_frame(0, 0), tick_frame(1, 1), tick_frame(2, 2), None]
-    second = [
+    first: list[str | None] = [tick_frame(0, 0), tick_frame(1, 1), tick_frame(2, 2), None]
+    second: list[str | None] = [
         tick_frame(0, 3),
         json.dumps(heartbeat_envelope(1, iso_us(1_735_689_604_000_000), 4)),
         tick_frame(3, 4),  # sequence 2 lost

@@ -123,7 +123,9 @@ def test_registry_champion_moves_only_on_improvement_and_serves(
     assert main(["--model-path", "models/ml"]) == 0
     assert client.get_model_version("volatility-spike", "3").tags["promoted"] == "false"
     assert str(client.get_model_version_by_alias("volatility-spike", "champion").version) == "2"
-    runs = client.search_runs([client.get_experiment_by_name("volatility-spike").experiment_id])
+    experiment = client.get_experiment_by_name("volatility-spike")
+    assert experiment is not None
+    runs = client.search_runs([experiment.experiment_id])
     assert sorted(r.data.tags["variant"] for r in runs) == ["baseline", "baseline", "ml", "ml", "weak"]
     trained_runs = [r for r in runs if r.data.tags["variant"] != "weak"]
     assert all("pr_auc_test" in r.data.metrics and "f1_test" in r.data.metrics for r in trained_runs)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from services.settings import ConfigError, Settings
+from services.settings import ConfigError, Settings, settings_table
 
 
 def test_defaults_are_the_documented_ones() -> None:
@@ -66,3 +68,31 @@ def test_faults_are_refused_unless_enabled(variable: str) -> None:
     with pytest.raises(ConfigError, match="FAULT_INJECTION_ENABLED=1"):
         Settings.from_env({variable: "0.2"})
     assert Settings.from_env({variable: "0"}).fault_injection_enabled is False
+
+
+def test_readme_settings_table_is_the_generated_one() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("<!-- settings-table:")
+    body = readme[readme.index("\n", start) + 1 : readme.index("<!-- /settings-table -->")]
+    assert body == settings_table(), "README's settings table is stale: paste `python -m services.settings`"
+
+
+def test_every_setting_is_documented_with_its_default() -> None:
+    table = settings_table()
+    for variable, default in (("MODEL_PATH", ".work/models/ml"), ("LOG_LEVEL", "info"), ("API_PORT", "8000")):
+        assert f"| `{variable}` | {default} |" in table
+
+
+def test_the_environment_is_read_only_in_settings() -> None:
+    """One reader: no other module of the product package touches os.environ or getenv (writing is allowed)."""
+    root = Path(__file__).resolve().parents[2] / "services"
+    readers = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "settings.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        for number, line in enumerate(text.splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if "getenv" in code or ("os.environ" in code and "os.environ[" not in code):
+                readers.append(f"{path.relative_to(root.parent)}:{number}: {line.strip()}")
+    assert not readers, "read the environment through services.settings:\n" + "\n".join(readers)
