@@ -107,6 +107,7 @@ def test_ml_bad_threshold_is_a_load_error(tmp_path: Path, monkeypatch: pytest.Mo
         load_model("ml")
 
 
+@pytest.mark.slow  # an MLflow sqlite store: its schema migrations take ~10 s
 def test_registry_without_a_champion_is_a_load_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     with pytest.raises(ModelLoadError, match="cannot resolve models:/volatility-spike@champion"):

@@ -252,7 +252,7 @@ def test_every_mounted_path_and_build_file_exists() -> None:
 
 
 def drift_default_port() -> int:
-    source = (REPO_ROOT / "services" / "drift.py").read_text()
+    source = (REPO_ROOT / "services" / "ml" / "drift.py").read_text()
     match = re.search(r'add_argument\("--port", type=int, default=(\d+)\)', source)
     assert match, "services/ml/drift.py no longer declares --port with a literal default"
     return int(match.group(1))

@@ -33,6 +33,7 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @SCHEMA.parametrize()
 @FUZZ

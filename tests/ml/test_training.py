@@ -57,6 +57,7 @@ def test_splits_are_in_time_order_with_embargoes() -> None:
     assert len(split) > 0.9 * len(frame)
 
 
+@pytest.mark.slow  # `trained`: a full training run
 def test_ml_beats_the_baseline_on_the_fixed_seed(trained: tuple[pd.DataFrame, TrainResult]) -> None:
     _, result = trained
     ml, base = result.ml.metrics, result.baseline.metrics
@@ -65,6 +66,7 @@ def test_ml_beats_the_baseline_on_the_fixed_seed(trained: tuple[pd.DataFrame, Tr
     assert 0.03 < ml["positive_rate_test"] < 0.2
 
 
+@pytest.mark.slow  # `trained`: a full training run
 def test_tau_comes_from_the_training_split_only(trained: tuple[pd.DataFrame, TrainResult]) -> None:
     frame, result = trained
     train = frame[frame["split"] == "train"]["future_rv"]
