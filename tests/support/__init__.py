@@ -1,6 +1,6 @@
 """Reusable test helpers: a real Kafka-protocol broker (Tansu), free ports, service processes, topic readers.
 
-Fixtures built on them live in `tests.support.fixtures` (loaded by tests/conftest.py); the helpers themselves
+Fixtures built on them live in `tests.support.fixtures` (each test directory's conftest.py imports the ones it needs); the helpers themselves
 are plain functions and classes so the end-to-end stack and benchmarks can use them too.
 """
 
