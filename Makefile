@@ -152,5 +152,5 @@ SNAPSHOT_SLO ?= prediction-latency
 snapshot: $(STAMP) install-browser
 	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img \
 	  --var slo-detail:service=$(SNAPSHOT_SERVICE) --var slo-detail:slo=$(SNAPSHOT_SLO) $(SNAPSHOT_ARGS)
-# The snapshot test (tests/e2e/test_snapshot.py) screenshots with chromium.
+# The snapshot test (tests/stack/test_snapshot.py) screenshots with chromium.
 test: install-browser

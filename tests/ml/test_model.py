@@ -133,3 +133,12 @@ def test_folded_linear_pipeline_scores_like_sklearn() -> None:
     assert np.max(np.abs(np.array(model.predict_proba(rows)) - expected)) < 1e-12
     singles = [model.predict_proba([row])[0] for row in rows]  # the pure-Python one-row path
     assert np.max(np.abs(np.array(singles) - expected)) < 1e-12
+
+
+def test_artifacts_pickled_before_the_ml_package_still_load() -> None:
+    """A pipeline trained before services/ml/ existed references the transform by its old module path."""
+    import pickle
+
+    from services.ml.model import log_scale_features
+
+    assert pickle.loads(b"cservices.model\nlog_scale_features\n.") is log_scale_features

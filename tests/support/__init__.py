@@ -1,7 +1,8 @@
 """Reusable test helpers: a real Kafka-protocol broker (Tansu), free ports, service processes, topic readers.
 
-Fixtures built on them live in `tests.support.fixtures` (each test directory's conftest.py imports the ones it needs); the helpers themselves
-are plain functions and classes so the end-to-end stack and benchmarks can use them too.
+Fixtures built on them live in `tests.support.fixtures` (each test directory's conftest.py imports the ones it
+needs); the helpers themselves are plain functions and classes so the end-to-end stack and benchmarks can use
+them too.
 """
 
 from tests.support.kafka import TopicCollector, produce_rows
