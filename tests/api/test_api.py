@@ -100,6 +100,18 @@ def test_openapi_documents_the_rows_contract_from_feature_columns(client: TestCl
     assert "/metrics" not in spec["paths"]
 
 
+def test_predict_is_one_route_documented_and_served(registry: CollectorRegistry) -> None:
+    """One /predict: the route OpenAPI documents is the route that serves, and its schema bounds rows as configured."""
+    app = create_app(Settings(model_variant="baseline", predict_max_rows=7), registry=registry)
+    routes = [r for r in app.router.routes if getattr(r, "path", None) == "/predict"]
+    assert len(routes) == 1
+    spec = app.openapi()
+    body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["rows"]["maxItems"] == 7
+    with TestClient(app) as client:
+        assert client.get("/predict").status_code == 405  # POST only, from the same route
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Bad input: 4xx naming row and field, never 5xx
 
