@@ -114,6 +114,7 @@ class ApiState:
 
 
 def api_state(request: Request) -> ApiState:
+    """The state of the app serving `request` (create_app stores it in `app.state.api`)."""
     state: ApiState = request.app.state.api
     return state
 
