@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -329,7 +330,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     registry: CollectorRegistry | None = None,
-    loader: ModelLoader = load_model,
+    loader: ModelLoader | None = None,
 ) -> FastAPI:
     """Build the API. Tests pass a fresh `registry` and their own settings; `python -m services.api` the defaults
     (uvicorn calls it as a factory in each worker)."""
@@ -337,6 +338,8 @@ def create_app(
     exposed = registry if registry is not None else REGISTRY
     metrics = api_metrics(exposed)
     faults = FaultInjector(cfg.fault_error_rate, cfg.fault_latency_seconds) if cfg.fault_injection_enabled else None
+    if loader is None:  # the configured variant from MLFLOW_TRACKING_URI or MODEL_PATH of these settings
+        loader = functools.partial(load_model, settings=cfg)
     state = ApiState(settings=cfg, metrics=metrics, registry=exposed, loader=loader, faults=faults)
     metrics.set_model(None, None)
 

@@ -256,11 +256,10 @@ def test_metrics_match_the_traffic(
 
 
 def test_missing_ml_artifact_means_503_with_the_reason(
-    registry: CollectorRegistry, rows: list[dict[str, float]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: CollectorRegistry, rows: list[dict[str, float]], tmp_path: Path
 ) -> None:
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("MODEL_PATH", str(tmp_path / "no-model-here"))
-    with client_for(registry, model_variant="ml", model_reload_interval_seconds=0) as client:
+    missing = str(tmp_path / "no-model-here")  # the app's own settings say where the model is, not os.environ
+    with client_for(registry, model_variant="ml", model_path=missing, model_reload_interval_seconds=0) as client:
         health = client.get("/health")
         assert health.status_code == 503
         assert "no trained model" in health.json()["reason"]

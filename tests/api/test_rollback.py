@@ -28,8 +28,9 @@ def ml_artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_local_artifact(result, tmp_path_factory.mktemp("models") / "ml", version="7")
 
 
-def serve(variant: str, registry: CollectorRegistry) -> TestClient:
-    return TestClient(create_app(Settings(model_variant=variant), registry=registry))
+def serve(variant: str, registry: CollectorRegistry, model_path: Path) -> TestClient:
+    settings = Settings(model_variant=variant, model_path=str(model_path), mlflow_tracking_uri="")
+    return TestClient(create_app(settings, registry=registry))
 
 
 def info(registry: CollectorRegistry) -> set[tuple[str, str]]:
@@ -42,13 +43,11 @@ def info(registry: CollectorRegistry) -> set[tuple[str, str]]:
     }
 
 
-def test_rollback_to_baseline_and_back(ml_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    monkeypatch.setenv("MODEL_PATH", str(ml_artifact))
+def test_rollback_to_baseline_and_back(ml_artifact: Path) -> None:
     rows = sample_rows(50)
 
     ml_registry = CollectorRegistry()
-    with serve("ml", ml_registry) as client:
+    with serve("ml", ml_registry, ml_artifact) as client:
         ml_body = client.post("/predict", json={"rows": rows}).json()
     assert ml_body["model_variant"] == "ml"
     assert info(ml_registry) == {("ml", ml_body["version"])}
@@ -56,7 +55,7 @@ def test_rollback_to_baseline_and_back(ml_artifact: Path, monkeypatch: pytest.Mo
     assert ml_counted == 50
 
     baseline_registry = CollectorRegistry()  # a restart: a fresh process, fresh metrics
-    with serve("baseline", baseline_registry) as client:
+    with serve("baseline", baseline_registry, ml_artifact) as client:
         base_body = client.post("/predict", json={"rows": rows}).json()
         health = client.get("/health").json()
     assert base_body["model_variant"] == health["model_variant"] == "baseline"
@@ -64,5 +63,5 @@ def test_rollback_to_baseline_and_back(ml_artifact: Path, monkeypatch: pytest.Mo
     assert base_body["scores"] == pytest.approx(BaselineModel().predict_proba(rows))
     assert base_body["scores"] != pytest.approx(ml_body["scores"])  # a different model really answers
 
-    with serve("ml", CollectorRegistry()) as client:  # and back
+    with serve("ml", CollectorRegistry(), ml_artifact) as client:  # and back
         assert client.post("/predict", json={"rows": rows}).json()["scores"] == pytest.approx(ml_body["scores"])
