@@ -9,7 +9,8 @@ typo'd value fails at start with the variable's name instead of surfacing as a s
 | INPUT_TOPIC | ticks.features | consumer, producer |
 | OUTPUT_TOPIC | ticks.predictions | consumer |
 | DLQ_TOPIC | ticks.features.dlq | consumer |
-| CONSUMER_GROUP | volatility-predictor | consumer |
+| CONSUMER_GROUP | volatility-predictor (every consumer process in one group shares the partitions) | consumer |
+| KAFKA_TOPIC_PARTITIONS | 6 (per topic the local tools create: up to 6 consumers share it) | local broker, stack |
 | CONSUMER_BATCH_SIZE | 500 (records per poll) | consumer |
 | CONSUMER_POLL_TIMEOUT_MS | 500 | consumer |
 | CONSUMER_RATE_WINDOW_SECONDS | 30 (processing-rate sliding window) | consumer |
@@ -54,6 +55,7 @@ DEFAULT_INPUT_TOPIC = "ticks.features"
 DEFAULT_OUTPUT_TOPIC = "ticks.predictions"
 DEFAULT_DLQ_TOPIC = "ticks.features.dlq"
 DEFAULT_CONSUMER_GROUP = "volatility-predictor"
+DEFAULT_TOPIC_PARTITIONS = 6  # docker-compose.yml's kafka-init creates as many (tests/services/test_config.py)
 MAX_FAULT_LATENCY_SECONDS = 30.0
 LOOPBACK = "127.0.0.1"  # bare processes listen on loopback only unless API_HOST / METRICS_HOST say otherwise
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -73,6 +75,7 @@ class Settings:
     output_topic: str = DEFAULT_OUTPUT_TOPIC
     dlq_topic: str = DEFAULT_DLQ_TOPIC
     consumer_group: str = DEFAULT_CONSUMER_GROUP
+    topic_partitions: int = DEFAULT_TOPIC_PARTITIONS
     consumer_batch_size: int = 500
     consumer_poll_timeout_ms: int = 500
     consumer_rate_window_seconds: float = 30.0
@@ -112,6 +115,7 @@ class Settings:
             output_topic=reader.text("OUTPUT_TOPIC", DEFAULT_OUTPUT_TOPIC),
             dlq_topic=reader.text("DLQ_TOPIC", DEFAULT_DLQ_TOPIC),
             consumer_group=reader.text("CONSUMER_GROUP", DEFAULT_CONSUMER_GROUP),
+            topic_partitions=reader.integer("KAFKA_TOPIC_PARTITIONS", DEFAULT_TOPIC_PARTITIONS, minimum=1),
             consumer_batch_size=reader.integer("CONSUMER_BATCH_SIZE", 500, minimum=1),
             consumer_poll_timeout_ms=reader.integer("CONSUMER_POLL_TIMEOUT_MS", 500, minimum=1),
             consumer_rate_window_seconds=reader.number("CONSUMER_RATE_WINDOW_SECONDS", 30.0, minimum=1.0),
