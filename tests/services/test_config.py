@@ -66,3 +66,18 @@ def test_faults_are_refused_unless_enabled(variable: str) -> None:
     with pytest.raises(ConfigError, match="FAULT_INJECTION_ENABLED=1"):
         Settings.from_env({variable: "0.2"})
     assert Settings.from_env({variable: "0"}).fault_injection_enabled is False
+
+
+def test_topic_partitions_default_and_override() -> None:
+    assert Settings.from_env({}).topic_partitions == 6
+    assert Settings.from_env({"KAFKA_TOPIC_PARTITIONS": "12"}).topic_partitions == 12
+    with pytest.raises(ConfigError, match="KAFKA_TOPIC_PARTITIONS"):
+        Settings.from_env({"KAFKA_TOPIC_PARTITIONS": "0"})
+
+
+def test_compose_creates_the_topics_with_the_default_partition_count() -> None:
+    """docker-compose.yml cannot import services.config: its fallback must be the same number."""
+    from pathlib import Path
+
+    compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
+    assert f'--partitions "${{KAFKA_TOPIC_PARTITIONS:-{Settings().topic_partitions}}}"' in compose
