@@ -201,6 +201,7 @@ def test_lag_is_kept_per_partition_and_the_process_gauge_is_the_worst(template: 
 # Ownership of the lag series through rebalances (bounded cardinality)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_partition_series_follow_ownership_through_rebalances() -> None:
     """Each process shows exactly the partitions it owns: a revoked partition's series leaves its /metrics."""
