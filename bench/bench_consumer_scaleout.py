@@ -32,7 +32,7 @@ from bench.support import BenchError, Process, machine_note, wait_http_ok
 from services.kafka_io import ensure_topics, make_producer
 from services.local_broker import LocalBroker, free_port, start_broker
 
-MESSAGES = 120_000
+MESSAGES = 90_000
 PARTITIONS = 6
 PRODUCTS_PER_PARTITION = 2
 PROCESS_COUNTS = (1, 2, 3)
