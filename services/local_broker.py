@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from services.config import DEFAULT_DLQ_TOPIC, DEFAULT_INPUT_TOPIC, DEFAULT_OUTPUT_TOPIC, Settings
+from services.config import DEFAULT_DLQ_TOPIC, DEFAULT_INPUT_TOPIC, DEFAULT_OUTPUT_TOPIC, ConfigError, Settings
 
 SERVICE_TOPICS: tuple[str, ...] = (DEFAULT_INPUT_TOPIC, DEFAULT_OUTPUT_TOPIC, DEFAULT_DLQ_TOPIC)
 
@@ -215,13 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--topics", nargs="*", default=list(SERVICE_TOPICS), help="topics to create")
-    parser.add_argument(
-        "--partitions",
-        type=int,
-        default=Settings.from_env().topic_partitions,
-        help="partitions per topic (default: KAFKA_TOPIC_PARTITIONS)",
-    )
+    parser.add_argument("--partitions", type=int, help="partitions per topic (default: KAFKA_TOPIC_PARTITIONS)")
     args = parser.parse_args(argv)
+    if args.partitions is None:
+        try:
+            args.partitions = Settings.from_env().topic_partitions
+        except ConfigError as exc:
+            parser.error(str(exc))
     broker = start_broker(args.port, host=args.host, topics=args.topics, partitions=args.partitions)
     print(
         f"tansu on {broker.bootstrap_servers}; topics {', '.join(args.topics)} ({args.partitions} partitions each);"

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer
 from kafka.partitioner.default import murmur2
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
@@ -133,6 +134,36 @@ def broker_with(partitions: int) -> Iterator[LocalBroker]:
         broker.stop()
         if broker.log_path is not None:
             broker.log_path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Partitioned topics
+
+
+@pytest.mark.timeout(60)
+def test_the_local_broker_creates_the_service_topics_with_the_configured_partitions() -> None:
+    """`make broker` (python -m services.local_broker): KAFKA_TOPIC_PARTITIONS partitions per topic, 6 by default."""
+    for env, want in (({}, Settings().topic_partitions), ({"KAFKA_TOPIC_PARTITIONS": "4"}, 4)):
+        port = free_port()
+        with ServiceProcess("services.local_broker", "--port", str(port), env=env) as broker:
+            reader = None
+            deadline = time.monotonic() + 30
+            try:
+                while True:
+                    assert broker.running, broker.log_tail()
+                    with contextlib.suppress(Exception):
+                        if reader is None:
+                            reader = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{port}", request_timeout_ms=5000)
+                        found = {t: reader.partitions_for_topic(t) for t in SERVICE_TOPICS}
+                        if all(found.values()):
+                            break
+                    assert time.monotonic() < deadline, f"topics not created: {broker.log_tail()}"
+                    time.sleep(0.2)
+            finally:
+                if reader is not None:
+                    reader.close()
+            assert {t: len(p) for t, p in found.items()} == dict.fromkeys(SERVICE_TOPICS, want)
+    assert Settings().topic_partitions == 6
 
 
 # ---------------------------------------------------------------------------------------------------------
