@@ -28,11 +28,18 @@ SIGTERM/SIGINT ends the loop after the batch in hand is published and committed 
 after CONSUMER_SHUTDOWN_GRACE_SECONDS without committing, so the batch is redelivered).
 
 Metric decisions: `volatility_consumer_processing_seconds` is observed once per batch (decode, validate,
-predict, publish, acks); `volatility_consumer_lag_seconds` is now minus the Kafka record timestamp (the
-producer's CreateTime; the message's own `timestamp` field only when the record has none) of the oldest
-record in the batch, clamped at 0, and drops to 0 when a poll finds every assigned partition caught up. A batch
-held by an output outage refreshes it at every retry (it keeps growing); a failed poll leaves it as it was, since
-nothing tells what is waiting.
+predict, publish, acks). Lag is per input partition (`volatility_consumer_partition_lag_seconds{partition}`):
+now minus the Kafka record timestamp (the producer's CreateTime; the message's own `timestamp` field only when
+the record has none) of the partition's oldest record in the batch, clamped at 0, and 0 once a poll finds the
+partition read to its end. `volatility_consumer_lag_seconds` is the worst partition of this process. A batch held
+by an output outage refreshes them at every retry (they keep growing); a failed poll leaves them as they were,
+since nothing tells what is waiting.
+
+Scaling out: every `python -m services.consumer` in one CONSUMER_GROUP gets a share of the input partitions
+(producers key by product_id, so one product's messages stay in one partition, in order). A rebalance (a process
+joins, stops or dies) moves partitions; the new owner resumes from the last committed offset, so the batch a dead
+process had in hand is predicted again (duplicates, never loss). `PartitionLagListener` keeps the lag series to
+the partitions this process owns.
 """
 
 from __future__ import annotations
@@ -46,12 +53,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, Protocol
 
 import orjson
+from kafka import ConsumerRebalanceListener
 from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
@@ -103,6 +111,7 @@ __all__ = [  # the per-message names and error types are re-exported: callers na
     "PUBLISH_REJECTED",
     "FeatureMessage",
     "Outgoing",
+    "PartitionLagListener",
     "PoisonMessage",
     "PredictionConsumer",
     "check_topics",
@@ -185,16 +194,14 @@ class PredictionConsumer:
             records = [record for partition_records in polled.values() for record in partition_records]
             if records:
                 self.process(records, stop)
-            else:
-                self._idle()
+            self._caught_up(skip={record.partition for record in records})
             self.metrics.processing_rate.set(self.rate.rate())
 
     def process(self, records: Sequence[ConsumerRecord], stop: threading.Event | None = None) -> BatchOutcome:
         """Predict, publish (until acknowledged) and commit one batch."""
         started = time.perf_counter()
         outcome = BatchOutcome(records=len(records))
-        outgoing, decoded_times, scores = self._build(records, outcome)
-        oldest = min(decoded_times) if decoded_times else None
+        outgoing, oldest, scores = self._build(records, outcome)
         outcome.published = self._publish(outgoing, stop or threading.Event(), outcome, oldest)
         if not outcome.published:
             log.warning("shutting down with %d unacknowledged messages; not committing", len(records))
@@ -209,15 +216,21 @@ class PredictionConsumer:
             m.errors.labels(error_type=error_type).inc(count)
         for score in scores:
             m.probability.observe(score)
-        if oldest is not None:
-            m.lag.set(max(0.0, self.clock() - oldest))
+        self._set_lag(oldest)
         self.rate.add(len(records))
         return outcome
 
+    def _set_lag(self, oldest: Mapping[int, float]) -> None:
+        """Each partition's lag from its oldest message time in the batch."""
+        if oldest:
+            now = self.clock()
+            self.metrics.set_partition_lag({partition: now - moment for partition, moment in oldest.items()})
+
     def _build(
         self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
-    ) -> tuple[list[Outgoing], list[float], list[float]]:
-        """Decode, validate, score and encode; returns the messages to publish, message times and scores.
+    ) -> tuple[list[Outgoing], dict[int, float], list[float]]:
+        """Decode, validate, score and encode; returns the messages to publish, the oldest message time per
+        partition, and the scores.
 
         Never raises: an exception the fast path did not expect sends the batch through `handle_record`.
         """
@@ -230,11 +243,11 @@ class PredictionConsumer:
 
     def _build_batch(
         self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
-    ) -> tuple[list[Outgoing], list[float], list[float]]:
+    ) -> tuple[list[Outgoing], dict[int, float], list[float]]:
         """The fast path: one model call for the batch."""
         valid: list[tuple[ConsumerRecord, FeatureMessage]] = []
         outgoing: list[Outgoing] = []
-        times: list[float] = []
+        times: dict[int, float] = {}
         for record in records:
             decoded: FeatureMessage | None = None
             try:
@@ -244,7 +257,7 @@ class PredictionConsumer:
                 outgoing.append(self._dead_letter(record, exc.error_type, str(exc), outcome))
             moment = message_time_seconds(record, decoded)
             if moment is not None:
-                times.append(moment)
+                _keep_oldest(times, record.partition, moment)
         scored = self._score(valid, outgoing, outcome)
         output_topic = self.settings.output_topic
         scores: list[float] = []
@@ -261,10 +274,10 @@ class PredictionConsumer:
 
     def _build_each(
         self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
-    ) -> tuple[list[Outgoing], list[float], list[float]]:
+    ) -> tuple[list[Outgoing], dict[int, float], list[float]]:
         """The slow path: `handle_record` on each record (it cannot raise)."""
         outgoing: list[Outgoing] = []
-        times: list[float] = []
+        times: dict[int, float] = {}
         scores: list[float] = []
         for record in records:
             message = handle_record(record, self.model, self.settings)
@@ -277,7 +290,7 @@ class PredictionConsumer:
             with contextlib.suppress(Exception):
                 moment = message_time_seconds(record, None)
                 if moment is not None:
-                    times.append(moment)
+                    _keep_oldest(times, record.partition, moment)
         outcome.predictions = sum(1 for m in outgoing if m.poison is None)
         return outgoing, times, scores
 
@@ -321,12 +334,17 @@ class PredictionConsumer:
         outcome.poison[error_type] = outcome.poison.get(error_type, 0) + 1
 
     def _publish(
-        self, outgoing: list[Outgoing], stop: threading.Event, outcome: BatchOutcome, oldest: float | None = None
+        self,
+        outgoing: list[Outgoing],
+        stop: threading.Event,
+        outcome: BatchOutcome,
+        oldest: Mapping[int, float] | None = None,
     ) -> bool:
         """Send until every message is acknowledged; False only when asked to stop and the grace ran out.
 
         While a batch is held, its messages grow stale: the lag keeps counting from `oldest` (the batch's oldest
-        message time) at every retry, so an output outage burns the freshness SLO instead of freezing the gauge.
+        message time per partition) at every retry, so an output outage burns the freshness SLO instead of
+        freezing the gauge.
         A message the producer or broker refuses for good is replaced (see the module notes), not retried as is.
         """
         pending = outgoing
@@ -371,8 +389,7 @@ class PredictionConsumer:
                 continue  # replacements only: send them now
             if retriable:  # the broker's retriable failures (held records were counted as publish_rejected)
                 self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
-            if oldest is not None:
-                self.metrics.lag.set(max(0.0, self.clock() - oldest))
+            self._set_lag(oldest or {})
             now = time.monotonic()
             delay = backoff
             if stop.is_set():
@@ -428,20 +445,52 @@ class PredictionConsumer:
             log.warning("commit failed (%s); the batch may be redelivered", exc)
             return False
 
-    def _idle(self) -> None:
-        """An empty poll: when every assigned partition is read to its end, nothing is waiting (lag 0)."""
+    def _caught_up(self, skip: set[int]) -> None:
+        """Lag 0 for each assigned partition read to its end (nothing waiting there), but those in `skip`
+        (the batch just processed: their lag is the batch's)."""
+        caught_up: dict[int, float] = {}
         try:
-            partitions = self.consumer.assignment()
-            if not partitions:
-                return
-            for partition in partitions:
+            for partition in self.consumer.assignment():
+                if partition.partition in skip:
+                    continue
                 highwater = self.consumer.highwater(partition)
                 position = self.consumer.position(partition, timeout_ms=0)
-                if highwater is None or position is None or position < highwater:
-                    return
+                if highwater is not None and position is not None and position >= highwater:
+                    caught_up[partition.partition] = 0.0
         except KafkaError:
             return
-        self.metrics.lag.set(0)
+        if caught_up:
+            self.metrics.set_partition_lag(caught_up)
+
+
+def _keep_oldest(times: dict[int, float], partition: int, moment: float) -> None:
+    if partition not in times or moment < times[partition]:
+        times[partition] = moment
+
+
+class PartitionLagListener(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python ships no hints
+    """Keeps the lag series to the input partitions this process owns, across rebalances (bounded cardinality).
+
+    A revoked partition's series is dropped when the rebalance completes, not when it starts: during the join
+    (up to the rebalance timeout) every member of an eager rebalance owns nothing, and a freshness SLI without any
+    sample counts the slice as bad. Until then the series shows the partition's last lag, as a failed poll does.
+    """
+
+    def __init__(self, metrics: ConsumerMetrics) -> None:
+        self.metrics = metrics
+        self._revoked: set[int] = set()
+
+    def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._revoked |= {tp.partition for tp in revoked}
+        log.info("partitions revoked: %s", sorted(tp.partition for tp in revoked))
+
+    def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Eager rebalances pass the whole new assignment, cooperative ones the added partitions only."""
+        added = {tp.partition for tp in assigned}
+        gone = self._revoked - added
+        self._revoked = set()
+        self.metrics.keep_partitions(set(self.metrics.partition_lags()) - gone)
+        log.info("partitions assigned: %s", sorted(added))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -490,7 +539,8 @@ def serve(settings: Settings, stop: threading.Event, registry: CollectorRegistry
     consumer = producer = None
     try:
         model = _retry("model", lambda: load_model(settings.model_variant), stop, interval=10.0)
-        consumer = _retry("kafka consumer", lambda: make_consumer(settings), stop)
+        listener = PartitionLagListener(metrics)
+        consumer = _retry("kafka consumer", lambda: make_consumer(settings, listener=listener), stop)
         producer = _retry(
             "kafka producer",
             lambda: make_producer(

@@ -19,7 +19,7 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ CONSUMER_METRIC_NAMES: tuple[str, ...] = (
     "volatility_consumer_messages_processed_total",
     "volatility_consumer_predictions_made_total",
     "volatility_consumer_lag_seconds",
+    "volatility_consumer_partition_lag_seconds",
     "volatility_consumer_processing_seconds",
     "volatility_consumer_processing_rate",
     "volatility_consumer_errors_total",
@@ -176,20 +177,56 @@ def api_metrics(registry: CollectorRegistry | None = REGISTRY) -> ApiMetrics:
 
 @dataclass(frozen=True)
 class ConsumerMetrics:
-    """The prediction consumer's metrics."""
+    """The prediction consumer's metrics.
+
+    Lag is kept per input partition this process owns (`partition_lag`, label `partition`): its label sets are
+    exactly the owned partitions, so the cardinality is bounded by the topic's partition count across all
+    processes. `lag` (the fixed-name gauge) is the worst of them, 0 when the process owns none.
+    """
 
     messages_processed: Counter
     predictions_made: Counter
     lag: Gauge
+    partition_lag: Gauge
     processing: Histogram
     processing_rate: Gauge
     errors: Counter
     model_info: Gauge
     probability: Histogram
     _shown_models: set[tuple[str, str]] = field(default_factory=set)
+    _partition_lags: dict[int, float] = field(default_factory=dict)
 
     def set_model(self, variant: str | None, version: str | None) -> None:
         _set_model_info(self.model_info, self._shown_models, variant, version)
+
+    def set_partition_lag(self, lags: Mapping[int, float]) -> None:
+        """Set the lag (seconds, clamped at 0) of each partition in `lags`; `lag` follows as their worst."""
+        for partition, seconds in lags.items():
+            value = max(0.0, seconds)
+            self._partition_lags[partition] = value
+            self.partition_lag.labels(partition=str(partition)).set(value)
+        self._set_worst()
+
+    def keep_partitions(self, owned: Iterable[int]) -> None:
+        """Forget the partitions not in `owned` (revoked in a rebalance): their series leave /metrics.
+
+        In multiprocess mode series cannot be removed; a forgotten partition's series drops to 0 instead.
+        """
+        keep = set(owned)
+        for partition in [p for p in self._partition_lags if p not in keep]:
+            del self._partition_lags[partition]
+            if multiprocess_dir() is None:
+                self.partition_lag.remove(str(partition))
+            else:
+                self.partition_lag.labels(partition=str(partition)).set(0)
+        self._set_worst()
+
+    def partition_lags(self) -> dict[int, float]:
+        """The lag per owned partition, as last set."""
+        return dict(self._partition_lags)
+
+    def _set_worst(self) -> None:
+        self.lag.set(max(self._partition_lags.values(), default=0.0))
 
 
 # volatility_consumer_errors_total{error_type}: the label values, each exported at 0 from the start.
@@ -222,7 +259,15 @@ def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerM
         ),
         lag=Gauge(
             "volatility_consumer_lag_seconds",
-            "Now minus the message time of the oldest record of the last batch (0 when caught up); >= 0.",
+            "The worst volatility_consumer_partition_lag_seconds of this process (0 when it owns no partition).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        ),
+        partition_lag=Gauge(
+            "volatility_consumer_partition_lag_seconds",
+            "Per owned input partition: now minus the message time of the oldest record of its last batch"
+            " (0 when caught up); >= 0. Revoked partitions are dropped.",
+            ["partition"],
             registry=registry,
             multiprocess_mode="livemax",
         ),

@@ -64,7 +64,16 @@ class Settings:
     input_topic: str = _setting("INPUT_TOPIC", "ticks.features", "consumer, producer")
     output_topic: str = _setting("OUTPUT_TOPIC", "ticks.predictions", "consumer")
     dlq_topic: str = _setting("DLQ_TOPIC", "ticks.features.dlq", "consumer")
-    consumer_group: str = _setting("CONSUMER_GROUP", "volatility-predictor", "consumer")
+    consumer_group: str = _setting(
+        "CONSUMER_GROUP", "volatility-predictor", "consumer", "all consumer processes in one group share the partitions"
+    )
+    topic_partitions: int = _setting(
+        "KAFKA_TOPIC_PARTITIONS",
+        6,
+        "local broker, stack",
+        "partitions of each topic the local tools create (compose too): up to that many consumers share the input",
+        minimum=1,
+    )
     consumer_batch_size: int = _setting("CONSUMER_BATCH_SIZE", 500, "consumer", "records per poll", minimum=1)
     consumer_poll_timeout_ms: int = _setting("CONSUMER_POLL_TIMEOUT_MS", 500, "consumer", minimum=1)
     consumer_rate_window_seconds: float = _setting(

@@ -6,7 +6,8 @@ this build has): a restarted broker starts empty, so whoever restarts it creates
 (`restart()` does).
 
 CLI: `python -m stack.broker --port 9092` (`make broker`) runs one in the foreground (Ctrl-C / SIGTERM stops it)
-with the service topics created.
+with the service topics created, KAFKA_TOPIC_PARTITIONS partitions each (services.settings; `--partitions`
+overrides). `start_broker()` keeps one partition unless asked: tests read whole topics in order from it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from services.settings import DEFAULTS
+from services.settings import DEFAULTS, ConfigError, Settings
 from stack.ports import free_port, port_is_free, wait_for_port
 
 SERVICE_TOPICS: tuple[str, ...] = (DEFAULTS.input_topic, DEFAULTS.output_topic, DEFAULTS.dlq_topic)
@@ -184,11 +185,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9092)
     parser.add_argument("--topics", nargs="*", default=list(SERVICE_TOPICS), help="topics to create")
-    parser.add_argument("--partitions", type=int, default=1)
+    parser.add_argument("--partitions", type=int, help="partitions per topic (default: KAFKA_TOPIC_PARTITIONS)")
     args = parser.parse_args(argv)
+    if args.partitions is None:
+        try:
+            args.partitions = Settings.from_env().topic_partitions
+        except ConfigError as exc:
+            parser.error(str(exc))
     broker = start_broker(args.port, host=args.host, topics=args.topics, partitions=args.partitions)
     print(
-        f"tansu on {broker.bootstrap_servers}; topics {', '.join(args.topics)}; log {broker.log_path}",
+        f"tansu on {broker.bootstrap_servers}; topics {', '.join(args.topics)} ({args.partitions} partitions each);"
+        f" log {broker.log_path}",
         flush=True,
     )
     stopping = False

@@ -284,10 +284,13 @@ class LocalStack:
             raise StackError(f"{what} failed (exit {done.returncode}); see {log}")
 
     def _start_broker(self) -> None:
+        from services.settings import Settings
         from stack.broker import SERVICE_TOPICS, start_broker
 
         log = self.settings.state_dir / "broker.log"
-        broker = start_broker(self.ports["broker"], topics=SERVICE_TOPICS, log_path=log)
+        # up to this many consumers share the input topic
+        partitions = Settings.from_env({**os.environ, **self.service_env()}).topic_partitions
+        broker = start_broker(self.ports["broker"], topics=SERVICE_TOPICS, partitions=partitions, log_path=log)
         assert broker.process is not None
         self.components["broker"] = ManagedProcess.adopt("broker", broker.process, log, self.ports["broker"])
         self._save_state()

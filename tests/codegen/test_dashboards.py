@@ -219,7 +219,14 @@ def test_consumer_lag_thresholds(boards: dict[str, dict[str, Any]]) -> None:
     panel = by_title(boards["volatility-service"], "Consumer lag")
     assert panel["fieldConfig"]["defaults"]["unit"] == "s"
     assert steps(panel) == [("green", None), ("yellow", 30.0), ("red", 60.0)]
-    assert 'volatility_consumer_lag_seconds{job="volatility-consumer"}' in exprs(panel)[0]
+    assert exprs(panel)[0] == 'max(volatility_consumer_partition_lag_seconds{job="volatility-consumer"})'  # the SLO's
+
+
+def test_lag_per_partition_shows_each_partition_and_its_owner(boards: dict[str, dict[str, Any]]) -> None:
+    panel = by_title(boards["volatility-service"], "Lag per partition")
+    assert panel["fieldConfig"]["defaults"]["unit"] == "s"
+    assert exprs(panel) == ['volatility_consumer_partition_lag_seconds{job="volatility-consumer"}']
+    assert panel["targets"][0]["legendFormat"] == "partition {{partition}} @ {{instance}}"
 
 
 def test_processing_rate(boards: dict[str, dict[str, Any]]) -> None:

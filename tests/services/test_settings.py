@@ -96,3 +96,18 @@ def test_the_environment_is_read_only_in_settings() -> None:
             if "getenv" in code or ("os.environ" in code and "os.environ[" not in code):
                 readers.append(f"{path.relative_to(root.parent)}:{number}: {line.strip()}")
     assert not readers, "read the environment through services.settings:\n" + "\n".join(readers)
+
+
+def test_topic_partitions_default_and_override() -> None:
+    assert Settings.from_env({}).topic_partitions == 6
+    assert Settings.from_env({"KAFKA_TOPIC_PARTITIONS": "12"}).topic_partitions == 12
+    with pytest.raises(ConfigError, match="KAFKA_TOPIC_PARTITIONS"):
+        Settings.from_env({"KAFKA_TOPIC_PARTITIONS": "0"})
+
+
+def test_compose_creates_the_topics_with_the_default_partition_count() -> None:
+    """docker-compose.yml cannot import services.settings: its fallback must be the same number."""
+    from pathlib import Path
+
+    compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
+    assert f'--partitions "${{KAFKA_TOPIC_PARTITIONS:-{Settings().topic_partitions}}}"' in compose

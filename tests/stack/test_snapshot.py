@@ -151,6 +151,10 @@ def exposition(t: float) -> str:
         "volatility_api_health_status 1",
         'volatility_model_info{variant="ml",version="v1"} 1',
         f"volatility_consumer_lag_seconds {0.2 + 0.1 * math.sin(t)}",
+        *(
+            f'volatility_consumer_partition_lag_seconds{{partition="{p}"}} {0.2 + 0.1 * math.sin(t + p)}'
+            for p in (0, 1)
+        ),
         "volatility_consumer_processing_rate 10",
         f"volatility_consumer_messages_processed_total {10 * t}",
         f'volatility_consumer_errors_total{{error_type="bad_json"}} {0.4 * t}',
