@@ -53,29 +53,6 @@ PROCESSING_BUCKETS: tuple[float, ...] = (
 MODEL_INFO = "volatility_model_info"
 PREDICTION_PROBABILITY = "volatility_prediction_probability"
 
-API_METRIC_NAMES: tuple[str, ...] = (
-    "volatility_api_requests_total",
-    "volatility_api_errors_total",
-    "volatility_prediction_latency_seconds",
-    "volatility_predictions_total",
-    "volatility_api_health_status",
-    MODEL_INFO,
-    PREDICTION_PROBABILITY,
-)
-CONSUMER_METRIC_NAMES: tuple[str, ...] = (
-    "volatility_consumer_messages_processed_total",
-    "volatility_consumer_predictions_made_total",
-    "volatility_consumer_lag_seconds",
-    "volatility_consumer_partition_lag_seconds",
-    "volatility_consumer_processing_seconds",
-    "volatility_consumer_processing_rate",
-    "volatility_consumer_errors_total",
-    MODEL_INFO,
-    PREDICTION_PROBABILITY,
-)
-
-
-
 def _model_info(registry: CollectorRegistry | None) -> Gauge:
     return Gauge(
         MODEL_INFO,

@@ -165,6 +165,7 @@ def consumer_env(bootstrap: str, metrics_port: int) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # ~7 s: every poison shape through a real broker
 @pytest.mark.timeout(120)
 def test_every_poison_shape_goes_to_the_dlq_and_the_stream_flows(tansu: LocalBroker) -> None:
     """The failure as it happened: poison between good messages, the deployed process, the real broker."""
@@ -427,6 +428,7 @@ def test_a_refused_prediction_is_dead_lettered_with_the_reason(
     assert sorted(predicted) == [rows[0]["timestamp"], rows[2]["timestamp"]]
 
 
+@pytest.mark.slow  # ~8 s: waits out the publish timeout on purpose
 @pytest.mark.timeout(60)
 def test_a_dead_letter_that_cannot_be_written_stalls_loudly_and_commits_nothing(
     tansu: LocalBroker, caplog: pytest.LogCaptureFixture

@@ -33,7 +33,8 @@ from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from services.settings import Settings
 from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
-from tests.support import ServiceProcess, TopicCollector, free_port, http_get, wait_http_ok
+from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
+from tests.support.kafka import TopicCollector
 
 PARTITION_LAG = "volatility_consumer_partition_lag_seconds"
 PROCESS_LAG = "volatility_consumer_lag_seconds"

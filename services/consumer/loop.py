@@ -64,9 +64,7 @@ from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from services.consumer_messages import (
-    MAX_PRODUCT_ID_CHARS,
-    MAX_TIMESTAMP_CHARS,
+from services.consumer.messages import (
     FeatureMessage,
     Outgoing,
     PoisonMessage,
@@ -80,10 +78,8 @@ from services.consumer_messages import (
 )
 from services.kafka_io import ConsumerRecord, cap_text, make_consumer, make_producer
 from services.metrics import (
-    BAD_JSON,
     COMMIT_FAILED,
     INTERNAL_ERROR,
-    INVALID_MESSAGE,
     MODEL_ERROR,
     POLL_FAILED,
     PUBLISH_FAILED,
@@ -98,31 +94,6 @@ from services.settings import ConfigError, Settings
 
 log = logging.getLogger("services.consumer")
 
-__all__ = [  # the per-message names and error types are re-exported: callers name them from here
-    "BAD_JSON",
-    "COMMIT_FAILED",
-    "INTERNAL_ERROR",
-    "INVALID_MESSAGE",
-    "MAX_PRODUCT_ID_CHARS",
-    "MAX_TIMESTAMP_CHARS",
-    "MODEL_ERROR",
-    "POLL_FAILED",
-    "PUBLISH_FAILED",
-    "PUBLISH_REJECTED",
-    "FeatureMessage",
-    "Outgoing",
-    "PartitionLagListener",
-    "PoisonMessage",
-    "PredictionConsumer",
-    "check_topics",
-    "dead_letter",
-    "decode_feature_message",
-    "encode_prediction",
-    "handle_record",
-    "main",
-    "message_time_seconds",
-    "serve",
-]
 
 _MAX_BACKOFF_SECONDS = 5.0
 
@@ -538,7 +509,7 @@ def serve(settings: Settings, stop: threading.Event, registry: CollectorRegistry
     log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
     consumer = producer = None
     try:
-        model = _retry("model", lambda: load_model(settings.model_variant), stop, interval=10.0)
+        model = _retry("model", lambda: load_model(settings.model_variant, settings), stop, interval=10.0)
         listener = PartitionLagListener(metrics)
         consumer = _retry("kafka consumer", lambda: make_consumer(settings, listener=listener), stop)
         producer = _retry(
@@ -580,16 +551,17 @@ def serve(settings: Settings, stop: threading.Event, registry: CollectorRegistry
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.consumer", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="info")
+    parser.add_argument("--log-level", help="env LOG_LEVEL, default info")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect chatter repeats what we log once
     try:
         settings = Settings.from_env()
         check_topics(settings)
     except ConfigError as exc:
         print(f"python -m services.consumer: {exc}", file=sys.stderr)
         return 2
+    log_level = (args.log_level or settings.log_level).upper()
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect chatter repeats what we log once
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -599,7 +571,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     return serve(settings, stop)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -19,9 +19,6 @@ from kafka.errors import KafkaTimeoutError
 from prometheus_client import CollectorRegistry
 
 from services.consumer import (
-    BAD_JSON,
-    INVALID_MESSAGE,
-    MODEL_ERROR,
     BatchOutcome,
     PoisonMessage,
     PredictionConsumer,
@@ -29,13 +26,14 @@ from services.consumer import (
     message_time_seconds,
 )
 from services.kafka_io import make_consumer, make_producer
-from services.metrics import consumer_metrics
+from services.metrics import BAD_JSON, INVALID_MESSAGE, MODEL_ERROR, consumer_metrics
 from services.ml.features import FEATURE_COLUMNS
 from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from services.settings import Settings
 from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
-from tests.support import ServiceProcess, TopicCollector, free_port, http_get, produce_rows, wait_http_ok
+from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
+from tests.support.kafka import TopicCollector, produce_rows
 from tests.support.tcp_proxy import TcpProxy
 
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
@@ -479,7 +477,8 @@ def test_shutdown_during_an_outage_commits_nothing(
 def _committed(bootstrap: str, group: str, topic: str) -> int | None:
     reader = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
     try:
-        return reader.committed(TopicPartition(topic, 0))
+        committed: int | None = reader.committed(TopicPartition(topic, 0))
+        return committed
     finally:
         reader.close()
 
