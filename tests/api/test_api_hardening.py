@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
@@ -271,8 +272,10 @@ class _Slowloris:
 def _health_status(api: Api) -> int:
     try:
         return http_get(f"{api.base}/health", timeout=2.0)[0]
-    except OSError as exc:
-        return -1 if "timed out" in str(exc) else -2
+    except httpx.TimeoutException:
+        return -1
+    except (OSError, httpx.HTTPError):
+        return -2
 
 
 @pytest.mark.slow

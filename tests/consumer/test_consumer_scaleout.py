@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from kafka import KafkaConsumer
 from kafka.partitioner.default import murmur2
@@ -340,7 +341,7 @@ class Consumers:
         for name, (process, url) in self.live.items():
             try:
                 status, text = http_get(url, timeout=2.0)
-            except OSError:
+            except (OSError, httpx.HTTPError):
                 status, text = 0, ""
             out[name] = scraped(text) if status == 200 else {}
             assert process.running, f"{name} exited: {process.log_tail()}"
@@ -378,7 +379,7 @@ class LagSampler(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.is_set():
             for name, (_, url) in list(self.consumers.live.items()):
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, httpx.HTTPError):  # a killed process answers nothing
                     status, text = http_get(url, timeout=1.0)
                     if status == 200:
                         at = time.time()
