@@ -50,9 +50,14 @@ promtool-test: install-system-deps
 test: $(STAMP) install-system-deps promtool-test
 	$(BIN)/pytest -q
 
+## Everything but the end-to-end and slow tests (markers e2e, slow): the edit-test loop, under two minutes.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not e2e and not slow"
+
 lint: $(STAMP) install-system-deps
 	$(BIN)/ruff check codegen services stack tests bench
-	$(BIN)/mypy codegen stack
+	$(BIN)/mypy codegen services stack bench tests
+	$(BIN)/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 	promtool check rules $$(find alerts -maxdepth 1 -name '*.yaml' | sort)
 
 bench: $(STAMP)
@@ -69,11 +74,11 @@ clean:
 ## Train the z-score baseline and the logistic-regression model on simulated ticks; log to MLflow
 ## ($MLFLOW_TRACKING_URI, default sqlite in .work/mlflow), register volatility-spike, move @champion on improvement.
 train: $(STAMP)
-	$(BIN)/python -m services.training
+	$(BIN)/python -m services.ml.training
 
 ## Evidently drift report (training vs drift-mode features): reports/ (ignored) and docs/drift_summary.md.
 drift: $(STAMP)
-	$(BIN)/python -m services.drift
+	$(BIN)/python -m services.ml.drift
 
 ## Docs site (mkdocs, material theme) into site/ (ignored); --strict fails on any broken link or nav entry.
 docs: $(STAMP)
@@ -99,8 +104,8 @@ import-dashboards: export GRAFANA_URL := $(GRAFANA_URL)
 import-dashboards: $(STAMP)
 	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
-## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
-## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.
+## The compact services (settings from the environment, see services/settings.py). A local Kafka-protocol
+## broker (Tansu, in memory; stack/broker.py) with the service topics: `make broker`; then `make consumer`, `make producer`.
 .PHONY: api consumer producer load-test broker
 BROKER_PORT ?= 9092
 API_URL ?= http://127.0.0.1:8000
@@ -119,10 +124,10 @@ producer: $(STAMP)
 
 ## Exits non-zero when p95 > 0.8 s or errors > 1% (the SLOs); loopback targets only.
 load-test: $(STAMP)
-	$(BIN)/python -m services.load_test --url $(API_URL) --requests $(LOAD_REQUESTS) --concurrency $(LOAD_CONCURRENCY)
+	$(BIN)/python -m stack.load_test --url $(API_URL) --requests $(LOAD_REQUESTS) --concurrency $(LOAD_CONCURRENCY)
 
 broker: $(STAMP)
-	$(BIN)/python -m services.local_broker --port $(BROKER_PORT)
+	$(BIN)/python -m stack.broker --port $(BROKER_PORT)
 
 ## The whole system on 127.0.0.1 without Docker: Tansu broker + topics, Alertmanager, API, consumer, producer,
 ## drift job and Prometheus (Debian binaries) with the generated rules; prints the URLs, records PIDs and ports in
@@ -152,5 +157,5 @@ SNAPSHOT_SLO ?= prediction-latency
 snapshot: $(STAMP) install-browser
 	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img \
 	  --var slo-detail:service=$(SNAPSHOT_SERVICE) --var slo-detail:slo=$(SNAPSHOT_SLO) $(SNAPSHOT_ARGS)
-# The snapshot test (tests/e2e/test_snapshot.py) screenshots with chromium.
+# The snapshot test (tests/stack/test_snapshot.py) screenshots with chromium.
 test: install-browser

@@ -17,7 +17,7 @@ How:
   best repetition (noise on a shared machine only slows down), latencies and CPU costs are medians.
 
 The load generator is a callback-based HTTP/1.1 client on asyncio protocols (uvloop when installed), much cheaper
-per request than services.load_test's streams client: on a 2-core machine the generator shares the CPU with the
+per request than the httpx client of stack.load_test: on a 2-core machine the generator shares the CPU with the
 server, and a slow generator would cap the bare endpoint first and flatter the ratio. The table therefore also
 shows the server's CPU time per request (from /proc) — the generator-independent figure — and the generator's
 own CPU use.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import time
@@ -73,7 +74,7 @@ async def bare_health() -> dict[str, str]:
 
 
 def serve_bare(port: int) -> None:
-    """The same uvicorn.run call services.api makes (see services.api.main), for the bare app."""
+    """The same uvicorn.run settings `python -m services.api` uses (services/api/__main__.py), for the bare app."""
     import uvicorn
 
     uvicorn.run("bench.bench_api:bare_app", host=HOST, port=port, **UVICORN_SETTINGS)
@@ -311,7 +312,7 @@ class Target:
 
 
 def _free_port() -> int:
-    from services.local_broker import free_port
+    from stack.ports import free_port
 
     return free_port(HOST)
 
@@ -333,7 +334,7 @@ def _targets() -> list[Target]:
 
 
 def _bodies() -> list[bytes]:
-    from services.load_test import sample_rows
+    from stack.load_test import sample_rows
 
     return [json.dumps({"rows": [row]}).encode() for row in sample_rows(64)]
 
@@ -373,12 +374,13 @@ def measure(targets: list[Target], bodies: list[bytes]) -> None:
     for _ in range(REPEATS):
         for target in targets:
             generator = generators[target.label]
-            run_async(lambda g=generator: g.closed_loop(CONCURRENCY, WARMUP_SECONDS))
-            target.closed.append(_measured(target, lambda g=generator: g.closed_loop(CONCURRENCY, CLOSED_SECONDS)))
+            run_async(functools.partial(generator.closed_loop, CONCURRENCY, WARMUP_SECONDS))
+            closed = functools.partial(generator.closed_loop, CONCURRENCY, CLOSED_SECONDS)
+            target.closed.append(_measured(target, closed))
     for _ in range(REPEATS):
         for target in targets:
             generator, rate = generators[target.label], target.max_rps * HALF_LOAD
-            phase = _measured(target, lambda g=generator, r=rate: g.open_loop(r, OPEN_SECONDS, OPEN_CONNECTIONS))
+            phase = _measured(target, functools.partial(generator.open_loop, rate, OPEN_SECONDS, OPEN_CONNECTIONS))
             if phase.rps < 0.5 * rate:  # a server that falls behind shows in p99; one this far behind is broken
                 raise target.process.fail(f"open loop reached {phase.rps:.0f} req/s of the {rate:.0f} scheduled")
             target.opened.append(phase)

@@ -4,7 +4,7 @@ The issue's goals: the prediction consumer sustains ≥ 5,000 msg/s end to end t
 kafka-python consume→produce loop with no model.
 
 How:
-- one Tansu broker (services.local_broker, memory storage) on a free port; MESSAGES feature messages (real rows
+- one Tansu broker (stack.broker, memory storage) on a free port; MESSAGES feature messages (real rows
   from the simulator, cycled with distinct timestamps) are produced to one input topic (1 partition) before any
   timing;
 - each run starts a process on that topic with a fresh consumer group (reads from the earliest offset) and a fresh
@@ -29,12 +29,13 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from bench.support import BenchError, Process, machine_note
-from services.features import FEATURE_COLUMNS, WARMUP_SECONDS, format_timestamp
 from services.kafka_io import encode_json, ensure_topics, make_producer
-from services.local_broker import LocalBroker, free_port, start_broker
+from services.ml.features import FEATURE_COLUMNS, WARMUP_SECONDS, format_timestamp
+from stack.broker import LocalBroker, start_broker
+from stack.ports import free_port
 
 MESSAGES = 50_000
-BATCH_SIZE = 500  # services.config's default CONSUMER_BATCH_SIZE, for both sides
+BATCH_SIZE = 500  # services.settings's default CONSUMER_BATCH_SIZE, for both sides
 REPEATS = 3
 RUN_TIMEOUT_SECONDS = 120.0
 INPUT_TOPIC = "bench.features"
@@ -104,7 +105,7 @@ def _env(bootstrap: str, output_topic: str, group: str) -> dict[str, str]:
         "DLQ_TOPIC": f"{output_topic}.dlq",
         "CONSUMER_GROUP": group,
         "CONSUMER_BATCH_SIZE": str(BATCH_SIZE),
-        # Tansu admits a group member only after the rebalance timeout (DESIGN §6): keep it short.
+        # Tansu admits a group member only after the rebalance timeout (= max.poll.interval): keep it short.
         "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
         "KAFKA_SESSION_TIMEOUT_MS": "3000",
         "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",

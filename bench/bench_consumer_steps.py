@@ -20,12 +20,12 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from bench.bench_consumer import feature_messages
-from services.config import Settings
 from services.consumer import PredictionConsumer
-from services.features import _parse_iso_text, parse_timestamp_us, validate_feature_row
 from services.kafka_io import encode_json
 from services.metrics import consumer_metrics
-from services.model import BaselineModel
+from services.ml.features import _parse_iso_text, parse_timestamp_us, validate_feature_row
+from services.ml.model import BaselineModel
+from services.settings import Settings
 from services.strict_json import loads_precise
 
 MESSAGES = 2_000

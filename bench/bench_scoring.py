@@ -14,10 +14,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from services.features import FeatureEngine, features_from_messages, tickers_of, validate_feature_row
-from services.model import BaselineModel, Model, SklearnModel, predict
+from services.ml.features import FeatureEngine, features_from_messages, tickers_of, validate_feature_row
+from services.ml.model import BaselineModel, Model, SklearnModel, predict
+from services.ml.training import TrainConfig, build_dataset, fit_and_evaluate
 from services.ticks import simulate
-from services.training import TrainConfig, build_dataset, fit_and_evaluate
 
 STREAM_SECONDS = 3600
 SEED = 7

@@ -20,8 +20,8 @@ from types import FrameType
 
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
-from services.config import Settings
 from services.kafka_io import encode_json, make_consumer, make_producer
+from services.settings import Settings
 
 PREDICTION_SHAPED = encode_json(
     {

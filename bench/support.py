@@ -7,12 +7,11 @@ session with its output in a temp log, so a failed start can show why and a stop
 from __future__ import annotations
 
 import os
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from services.procfs import stat_fields
+from stack.http import wait_http_ok as http_wait
 from stack.processes import ManagedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +38,9 @@ class Process(ManagedProcess):
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process so far (from /proc; the benches run on Linux)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat_fields(self.pid)
+        if fields is None:
+            raise self.fail("gone: no /proc entry to read its CPU time from")
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     def fail(self, why: str) -> BenchError:
@@ -49,22 +50,11 @@ class Process(ManagedProcess):
 
 def wait_http_ok(url: str, process: Process, timeout: float = 30.0) -> None:
     """Wait until GET `url` answers 200; raise BenchError (with the log) if the process dies or time runs out."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if not process.running:
-            raise process.fail(f"exited with {process.process.returncode if process.process else None} at start")
-        try:
-            with urllib.request.urlopen(url, timeout=1.0) as response:
-                if response.status == 200:
-                    return
-                last = f"status {response.status}"
-        except urllib.error.HTTPError as exc:
-            last = f"status {exc.code}"
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.1)
-    raise process.fail(f"{url} not ready after {timeout:.0f}s ({last})")
+    problem = http_wait(url, timeout, lambda: process.running)
+    if problem == "exited":
+        raise process.fail(f"exited with {process.process.returncode if process.process else None} at start")
+    if problem is not None:
+        raise process.fail(f"{url} {problem}")
 
 
 def machine_note() -> str:

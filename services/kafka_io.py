@@ -23,13 +23,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.serializer import Serializer
 
-from services.config import Settings
+from services.settings import Settings
 
 log = logging.getLogger("services.kafka_io")
 
@@ -110,10 +110,17 @@ def make_producer(
     return KafkaProducer(**config)
 
 
-def make_consumer(settings: Settings, *topics: str, client_id: str = "volatility-predictor") -> KafkaConsumer:
-    """A group consumer for `topics` (default: the input topic) with manual commits and raw byte values."""
-    return KafkaConsumer(
-        *(topics or (settings.input_topic,)),
+def make_consumer(
+    settings: Settings,
+    *topics: str,
+    client_id: str = "volatility-predictor",
+    listener: ConsumerRebalanceListener | None = None,
+) -> KafkaConsumer:
+    """A group consumer for `topics` (default: the input topic) with manual commits and raw byte values.
+
+    `listener` hears of every rebalance (partitions revoked, then assigned) inside `poll`, on the polling thread.
+    """
+    consumer = KafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers.split(","),
         client_id=client_id,
         group_id=settings.consumer_group,
@@ -127,6 +134,8 @@ def make_consumer(settings: Settings, *topics: str, client_id: str = "volatility
         reconnect_backoff_max_ms=settings.kafka_reconnect_backoff_max_ms,
         bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
     )
+    consumer.subscribe(list(topics or (settings.input_topic,)), listener=listener)
+    return consumer
 
 
 def ensure_topics(

@@ -1,8 +1,9 @@
-"""Every Prometheus metric of the two services, defined once (DESIGN §4: the names are the SLOs' contract).
+"""Every Prometheus metric of every process (API, consumer, drift job), defined once: the names and label sets
+are the contract the SLOs in slo/ are written against (tests/contract checks both sides).
 
-Both services import this module; each builds only its own set (`api_metrics`, `consumer_metrics`) against a
-registry it is given, so a test can use a fresh `CollectorRegistry` and the consumer's /metrics does not show
-API series stuck at zero.
+Each process builds only its own set (`api_metrics`, `consumer_metrics`, `drift_metrics`) against a registry it
+is given, so a test can use a fresh `CollectorRegistry` and the consumer's /metrics does not show API series
+stuck at zero.
 
 Multiprocess: when `PROMETHEUS_MULTIPROC_DIR` is set (several uvicorn workers), prometheus_client keeps values
 in files in that directory and `exposition_registry` collects them from all processes. Gauges then need a rule
@@ -18,9 +19,10 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -32,6 +34,11 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
+from services.procfs import is_zombie
+from services.settings import MULTIPROC_ENV, multiprocess_dir
+
+__all__ = ["MULTIPROC_ENV", "multiprocess_dir"]  # re-exported: the API prepares the directory through here
 
 # The latency SLO reads "share of requests slower than 0.8 s" straight off the 0.8 bucket: it must exist.
 LATENCY_SLO_SECONDS = 0.8
@@ -45,35 +52,6 @@ PROCESSING_BUCKETS: tuple[float, ...] = (
 
 MODEL_INFO = "volatility_model_info"
 PREDICTION_PROBABILITY = "volatility_prediction_probability"
-
-API_METRIC_NAMES: tuple[str, ...] = (
-    "volatility_api_requests_total",
-    "volatility_api_errors_total",
-    "volatility_prediction_latency_seconds",
-    "volatility_predictions_total",
-    "volatility_api_health_status",
-    MODEL_INFO,
-    PREDICTION_PROBABILITY,
-)
-CONSUMER_METRIC_NAMES: tuple[str, ...] = (
-    "volatility_consumer_messages_processed_total",
-    "volatility_consumer_predictions_made_total",
-    "volatility_consumer_lag_seconds",
-    "volatility_consumer_processing_seconds",
-    "volatility_consumer_processing_rate",
-    "volatility_consumer_errors_total",
-    MODEL_INFO,
-    PREDICTION_PROBABILITY,
-)
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def multiprocess_dir() -> str | None:
-    """The multiprocess directory when prometheus_client runs in multiprocess mode, else None."""
-    value = os.environ.get(MULTIPROC_ENV) or os.environ.get(MULTIPROC_ENV.lower())
-    return value or None
-
 
 def _model_info(registry: CollectorRegistry | None) -> Gauge:
     return Gauge(
@@ -176,20 +154,56 @@ def api_metrics(registry: CollectorRegistry | None = REGISTRY) -> ApiMetrics:
 
 @dataclass(frozen=True)
 class ConsumerMetrics:
-    """The prediction consumer's metrics."""
+    """The prediction consumer's metrics.
+
+    Lag is kept per input partition this process owns (`partition_lag`, label `partition`): its label sets are
+    exactly the owned partitions, so the cardinality is bounded by the topic's partition count across all
+    processes. `lag` (the fixed-name gauge) is the worst of them, 0 when the process owns none.
+    """
 
     messages_processed: Counter
     predictions_made: Counter
     lag: Gauge
+    partition_lag: Gauge
     processing: Histogram
     processing_rate: Gauge
     errors: Counter
     model_info: Gauge
     probability: Histogram
     _shown_models: set[tuple[str, str]] = field(default_factory=set)
+    _partition_lags: dict[int, float] = field(default_factory=dict)
 
     def set_model(self, variant: str | None, version: str | None) -> None:
         _set_model_info(self.model_info, self._shown_models, variant, version)
+
+    def set_partition_lag(self, lags: Mapping[int, float]) -> None:
+        """Set the lag (seconds, clamped at 0) of each partition in `lags`; `lag` follows as their worst."""
+        for partition, seconds in lags.items():
+            value = max(0.0, seconds)
+            self._partition_lags[partition] = value
+            self.partition_lag.labels(partition=str(partition)).set(value)
+        self._set_worst()
+
+    def keep_partitions(self, owned: Iterable[int]) -> None:
+        """Forget the partitions not in `owned` (revoked in a rebalance): their series leave /metrics.
+
+        In multiprocess mode series cannot be removed; a forgotten partition's series drops to 0 instead.
+        """
+        keep = set(owned)
+        for partition in [p for p in self._partition_lags if p not in keep]:
+            del self._partition_lags[partition]
+            if multiprocess_dir() is None:
+                self.partition_lag.remove(str(partition))
+            else:
+                self.partition_lag.labels(partition=str(partition)).set(0)
+        self._set_worst()
+
+    def partition_lags(self) -> dict[int, float]:
+        """The lag per owned partition, as last set."""
+        return dict(self._partition_lags)
+
+    def _set_worst(self) -> None:
+        self.lag.set(max(self._partition_lags.values(), default=0.0))
 
 
 # volatility_consumer_errors_total{error_type}: the label values, each exported at 0 from the start.
@@ -222,7 +236,15 @@ def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerM
         ),
         lag=Gauge(
             "volatility_consumer_lag_seconds",
-            "Now minus the message time of the oldest record of the last batch (0 when caught up); >= 0.",
+            "The worst volatility_consumer_partition_lag_seconds of this process (0 when it owns no partition).",
+            registry=registry,
+            multiprocess_mode="livemax",
+        ),
+        partition_lag=Gauge(
+            "volatility_consumer_partition_lag_seconds",
+            "Per owned input partition: now minus the message time of the oldest record of its last batch"
+            " (0 when caught up); >= 0. Revoked partitions are dropped.",
+            ["partition"],
             registry=registry,
             multiprocess_mode="livemax",
         ),
@@ -294,11 +316,7 @@ def _process_running(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # someone else's process: not ours to judge
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no procfs: existence is all we know
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+    return is_zombie(pid) is not True  # no procfs entry: existence is all we know
 
 
 def render(registry: CollectorRegistry) -> tuple[bytes, str]:
@@ -344,3 +362,60 @@ class SlidingWindowRate:
             self._total -= self._buckets.popleft()[1]
         if not self._buckets:
             self._total = 0.0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The drift job (`python -m services.ml.drift --serve`): feature drift, so model decay pages like latency does.
+
+
+@dataclass(frozen=True)
+class DriftMetrics:
+    """The drift job's gauges; `publish` copies one drift comparison (services.ml.drift) in."""
+
+    share: Gauge
+    feature: Gauge
+    score: Gauge
+    last_run: Gauge
+
+    def publish(self, comparison: Mapping[str, Any]) -> None:
+        """Set every gauge from one comparison:
+        ``{"drift_share", "features": [{name, method, score, drifted}], "current": {"end_epoch"}}``."""
+        self.share.set(float(comparison["drift_share"]))
+        for feature in comparison["features"]:
+            self.feature.labels(feature=feature["name"]).set(1.0 if feature["drifted"] else 0.0)
+            self.score.labels(feature=feature["name"], method=feature["method"]).set(float(feature["score"]))
+        end = comparison.get("current", {}).get("end_epoch")
+        if end is not None:
+            self.last_run.set(float(end))
+
+
+DRIFT_SHARE_METRIC = "volatility_feature_drift_share"
+FEATURE_DRIFT_METRIC = "volatility_feature_drift"
+
+
+def drift_metrics(registry: CollectorRegistry | None = REGISTRY) -> DriftMetrics:
+    """Create (and register in `registry`) the drift job's gauges; call once per registry."""
+    return DriftMetrics(
+        share=Gauge(
+            DRIFT_SHARE_METRIC,
+            "Share of model features whose live distribution drifted from training (Evidently), 0..1",
+            registry=registry,
+        ),
+        feature=Gauge(
+            FEATURE_DRIFT_METRIC,
+            "1 if the feature drifted from its training distribution in the last drift run, else 0",
+            ["feature"],
+            registry=registry,
+        ),
+        score=Gauge(
+            "volatility_feature_drift_score",
+            "Drift score of the feature (method-specific: distance, or p-value for tests)",
+            ["feature", "method"],
+            registry=registry,
+        ),
+        last_run=Gauge(
+            "volatility_feature_drift_last_run_timestamp_seconds",
+            "Unix time of the newest current-window row in the last drift run",
+            registry=registry,
+        ),
+    )

@@ -1,7 +1,7 @@
 """Publish feature messages to the input topic, from the seeded tick simulator or a replayed capture.
 
 `python -m services.producer --seconds 600 --rate 50` simulates ten minutes of BTC-USD ticks, turns them
-into 1-second feature rows with services.features (the same code training and serving use) and publishes
+into 1-second feature rows with services.ml.features (the same code training and serving use) and publishes
 them keyed by product_id at 50 messages/s. Always bounded: by the simulated span, `--count` and `--duration`.
 
 `--poison-every N` replaces every Nth message by a broken one (demo of the DLQ path).
@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, Protocol
 
-from services.config import Settings
-from services.features import features_from_messages
 from services.kafka_io import encode_json, make_producer
+from services.ml.features import features_from_messages
+from services.settings import Settings
 
 log = logging.getLogger("services.producer")
 

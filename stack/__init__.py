@@ -1,4 +1,6 @@
-"""Running the whole system locally without Docker (`make stack`) and picturing its dashboards (`make snapshot`).
+"""Development tools, in one place: the whole system on 127.0.0.1 without Docker (`make stack`), its pieces
+(`broker`: a local Tansu broker; `load_test`; `traffic`: a steady API client; `ports`; `http`: the one HTTP
+client, httpx) and pictures of its dashboards (`make snapshot`).
 
-Operations tooling only: the services never import this package.
+Never imported by product code (`services`, `codegen`): `make lint` checks it (pyproject.toml, importlinter).
 """

@@ -17,23 +17,21 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stack.config import PrometheusTargets, alertmanager_config, prometheus_config
+from stack.http import wait_http_ok
+from stack.ports import LOOPBACK, free_port, port_is_free
 from stack.processes import ManagedProcess, ProcessError, ProcessRecord, stop_record
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STATE_FILE = "state.json"
-LOOPBACK = "127.0.0.1"
 DEFAULT_PORTS: Mapping[str, int] = {
     "broker": 9092,
     "api": 8000,
@@ -68,32 +66,6 @@ def find_binary(*names: str) -> str:
     )
 
 
-def port_is_free(port: int, host: str = LOOPBACK) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def http_status(url: str, timeout: float = 1.0) -> int | None:
-    """Status of a GET, None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (OSError, urllib.error.URLError):
-        return None
-
-
 @dataclass(frozen=True)
 class StackSettings:
     """What to start and how. Defaults are `make stack`'s; the end-to-end test shortens intervals and windows."""
@@ -117,7 +89,7 @@ class StackSettings:
     train_if_missing: bool = True  # ml variant without a trained model: train one first (`make train`)
     drift: bool = True  # run the drift job (Prometheus job volatility-drift)
     # None: Evidently compares a fresh normal-mode simulated hour with the training features (~15 s before the
-    # gauges appear); a path: publish that drift metrics JSON at once (`services.drift --from-json`).
+    # gauges appear); a path: publish that drift metrics JSON at once (`services.ml.drift --from-json`).
     drift_json: Path | None = None
     ready_timeout: float = 60.0
 
@@ -283,7 +255,7 @@ class LocalStack:
         source = drift_json or cfg.drift_json
         reports = cfg.state_dir / "drift-reports"
         argv = [
-            self.python, "-m", "services.drift", "--serve",
+            self.python, "-m", "services.ml.drift", "--serve",
             "--host", LOOPBACK, "--port", str(self.ports["drift"]),
             "--no-summary", "--no-control", "--reports-dir", str(reports),
         ]  # fmt: skip
@@ -312,10 +284,13 @@ class LocalStack:
             raise StackError(f"{what} failed (exit {done.returncode}); see {log}")
 
     def _start_broker(self) -> None:
-        from services.local_broker import SERVICE_TOPICS, start_broker
+        from services.settings import Settings
+        from stack.broker import SERVICE_TOPICS, start_broker
 
         log = self.settings.state_dir / "broker.log"
-        broker = start_broker(self.ports["broker"], topics=SERVICE_TOPICS, log_path=log)
+        # up to this many consumers share the input topic
+        partitions = Settings.from_env({**os.environ, **self.service_env()}).topic_partitions
+        broker = start_broker(self.ports["broker"], topics=SERVICE_TOPICS, partitions=partitions, log_path=log)
         assert broker.process is not None
         self.components["broker"] = ManagedProcess.adopt("broker", broker.process, log, self.ports["broker"])
         self._save_state()
@@ -376,18 +351,13 @@ class LocalStack:
         return process.start()
 
     def _wait_http(self, process: ManagedProcess, url: str) -> None:
-        deadline = time.monotonic() + self.settings.ready_timeout
-        while time.monotonic() < deadline:
-            if not process.running:
-                raise ProcessError(
-                    f"{process.name} exited with {process.process and process.process.poll()}:\n{process.log_tail()}"
-                )
-            if http_status(url) == 200:
-                return
-            time.sleep(0.1)
-        raise ProcessError(
-            f"{process.name} not ready at {url} after {self.settings.ready_timeout}s:\n{process.log_tail()}"
-        )
+        problem = wait_http_ok(url, self.settings.ready_timeout, lambda: process.running)
+        if problem == "exited":
+            raise ProcessError(
+                f"{process.name} exited with {process.process and process.process.poll()}:\n{process.log_tail()}"
+            )
+        if problem is not None:
+            raise ProcessError(f"{process.name} at {url}: {problem}:\n{process.log_tail()}")
 
     def _pick_ports(self) -> None:
         for name, default in DEFAULT_PORTS.items():
@@ -407,11 +377,11 @@ class LocalStack:
             model_path = REPO_ROOT / model_path
         if (model_path / "model.json").is_file():
             return
-        print(f"no trained model at {model_path}: training one (python -m services.training)", flush=True)
+        print(f"no trained model at {model_path}: training one (python -m services.ml.training)", flush=True)
         log = self.settings.state_dir / "training.log"
         with open(log, "ab") as out:
             done = subprocess.run(
-                [self.python, "-m", "services.training", "--model-path", str(model_path)],
+                [self.python, "-m", "services.ml.training", "--model-path", str(model_path)],
                 cwd=REPO_ROOT,
                 env={**os.environ, **env},
                 stdout=out,

@@ -20,30 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.procfs import is_zombie, start_time
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ProcessError(RuntimeError):
     """A component did not start or become ready; the message carries its log tail."""
-
-
-def proc_start_time(pid: int) -> int | None:
-    """The process' start time in clock ticks since boot (field 22 of /proc/PID/stat), None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name (field 2) may hold spaces and parentheses: split after its closing parenthesis.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[19])
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rindex(")") + 2 :].split()[0] == "Z"
 
 
 @dataclass
@@ -59,7 +42,7 @@ class ProcessRecord:
 
     def alive(self) -> bool:
         """True while the recorded process (same PID *and* same start time) still runs."""
-        return proc_start_time(self.pid) == self.start_time and not _zombie(self.pid)
+        return start_time(self.pid) == self.start_time and is_zombie(self.pid) is False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,7 +164,7 @@ class ManagedProcess:
         self.log_path.unlink(missing_ok=True)
 
     def record(self) -> ProcessRecord:
-        start = proc_start_time(self.pid)
+        start = start_time(self.pid)
         if start is None:
             raise ProcessError(f"{self.name} (pid {self.pid}) exited right after starting:\n{self.log_tail()}")
         return ProcessRecord(self.name, self.pid, start, [str(a) for a in self.argv], str(self.log_path), self.port)

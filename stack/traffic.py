@@ -1,6 +1,6 @@
 """A steady client for the local stack: `POST /predict` at a fixed rate, so the API's SLOs have traffic to measure.
 
-`services.load_test` answers "how fast can it go" with a bounded burst; this answers "what does on-call see" with
+`stack.load_test` answers "how fast can it go" with a bounded burst; this answers "what does on-call see" with
 a paced trickle of real feature rows on one keep-alive connection, for as long as the stack runs (bounded by
 `--duration`). The end-to-end test uses the same class in-process and reads its log of (time, status) to
 recompute the SLO numbers Prometheus reports. Loopback targets only.
@@ -11,7 +11,6 @@ recompute the SLO numbers Prometheus reports. Loopback targets only.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import math
 import signal
@@ -21,12 +20,15 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from types import FrameType
-from urllib.parse import urlsplit
+
+import httpx
+
+from stack.http import TargetNotAllowed, ensure_loopback
 
 
 def feature_bodies(count: int = 64) -> list[bytes]:
-    """`count` one-row /predict bodies of real feature rows (simulated ticks through services.features)."""
-    from services.load_test import sample_rows
+    """`count` one-row /predict bodies of real feature rows (simulated ticks through services.ml.features)."""
+    from stack.load_test import sample_rows
 
     return [json.dumps({"rows": [row]}).encode() for row in sample_rows(count)]
 
@@ -38,11 +40,11 @@ class PacedClient(threading.Thread):
     statuses ("200", "500", or "error:<Exception>" when no answer came).
     """
 
-    def __init__(self, host: str, port: int, bodies: Sequence[bytes], rate: float, *, keep_log: bool = True) -> None:
+    def __init__(self, url: str, bodies: Sequence[bytes], rate: float, *, keep_log: bool = True) -> None:
         if not rate > 0:
             raise ValueError("rate must be > 0")
         super().__init__(daemon=True, name="paced-client")
-        self.host, self.port, self.bodies, self.interval = host, port, list(bodies), 1.0 / rate
+        self.url, self.bodies, self.interval = url.rstrip("/") + "/predict", list(bodies), 1.0 / rate
         self.keep_log = keep_log
         self.log: list[tuple[float, str]] = []
         self.counts: Counter[str] = Counter()
@@ -50,7 +52,7 @@ class PacedClient(threading.Thread):
         self._running = threading.Event()
         self._running.set()
         self._busy = threading.Lock()
-        self._connection: http.client.HTTPConnection | None = None
+        self._client = httpx.Client(timeout=5, headers={"Content-Type": "application/json"})
 
     def run(self) -> None:
         next_at = time.monotonic()
@@ -73,16 +75,8 @@ class PacedClient(threading.Thread):
 
     def _post(self, body: bytes) -> str:
         try:
-            if self._connection is None:
-                self._connection = http.client.HTTPConnection(self.host, self.port, timeout=5)
-            self._connection.request("POST", "/predict", body, {"Content-Type": "application/json"})
-            response = self._connection.getresponse()
-            response.read()
-            return str(response.status)
-        except (OSError, http.client.HTTPException) as exc:
-            if self._connection is not None:
-                self._connection.close()
-            self._connection = None
+            return str(self._client.post(self.url, content=body).status_code)
+        except httpx.HTTPError as exc:
             return f"error:{type(exc).__name__}"
 
     def pause(self) -> None:
@@ -98,8 +92,7 @@ class PacedClient(threading.Thread):
         self._stop_event.set()
         self._running.set()
         self.join(10)
-        if self._connection is not None:
-            self._connection.close()
+        self._client.close()
 
     def statuses(self, since: float = 0.0, until: float = math.inf) -> Counter[str]:
         """Statuses of the requests answered in [since, until] (needs `keep_log`)."""
@@ -114,15 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 0 < args.rate <= 1000 or not 0 < args.duration <= 7 * 86400:
         parser.error("--rate must be in (0, 1000] and --duration in (0, 604800]")
-    from services.load_test import TargetNotAllowed, ensure_loopback
-
     try:
         ensure_loopback(args.url)
     except TargetNotAllowed as exc:
         print(f"refusing to send traffic to {args.url}: {exc}", file=sys.stderr)
         return 2
-    parts = urlsplit(args.url)
-    client = PacedClient(parts.hostname or "127.0.0.1", parts.port or 80, feature_bodies(), args.rate, keep_log=False)
+    client = PacedClient(args.url, feature_bodies(), args.rate, keep_log=False)
     done = threading.Event()
 
     def request_stop(_signum: int, _frame: FrameType | None) -> None:

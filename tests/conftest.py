@@ -1,3 +1,2 @@
-"""Shared fixtures come from tests.support (a package the end-to-end stack can import too)."""
-
-pytest_plugins = ["tests.support.fixtures"]
+"""No shared fixtures at the root: each test directory's conftest.py loads the ones it needs from tests.support,
+so the compiler's tests (tests/codegen) run without the services extras (Kafka, Prometheus client, MLflow)."""

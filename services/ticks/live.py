@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -21,9 +20,10 @@ from typing import Any, Literal
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from services.settings import DEFAULTS, Settings
 from services.ticks.messages import subscribe_request
 
-COINBASE_WS_URL = "wss://advanced-trade-ws.coinbase.com"
+COINBASE_WS_URL = DEFAULTS.coinbase_ws_url
 log = logging.getLogger(__name__)
 
 
@@ -81,7 +81,7 @@ class CoinbaseTickerClient:
         if not product_ids:
             raise ValueError("product_ids: at least one product is needed")
         self.product_ids = list(product_ids)
-        self.url = url or os.environ.get("COINBASE_WS_URL", "").strip() or COINBASE_WS_URL
+        self.url = url or Settings.from_env().coinbase_ws_url
         self.channels = list(channels)
         self.backoff = backoff or Backoff()
         self.idle_timeout = idle_timeout

@@ -144,6 +144,7 @@ def test_module_entry_point_and_console_script_agree(tmp_path: Path) -> None:
     assert module.stdout == console.stdout
 
 
+@pytest.mark.slow  # a full `make generate --check`: >10 s on 2 cores
 def test_committed_generated_files_are_fresh() -> None:
     """What CI's `make generate-check` asserts, kept here so a plain pytest run catches it too."""
     result = subprocess.run(["make", "-s", "generate-check"], cwd=REPO, capture_output=True, text=True, check=False)

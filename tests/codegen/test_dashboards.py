@@ -148,7 +148,8 @@ def test_threshold_steps_have_a_null_base_and_float_values(boards: dict[str, dic
             values = [v for _, v in steps(panel)]
             assert values[0] is None, panel["title"]
             assert all(isinstance(v, float) for v in values[1:]), panel["title"]
-            assert values[1:] == sorted(values[1:]), panel["title"]
+            numbers = [float(v) for v in values[1:] if v is not None]
+            assert values[1:] == sorted(numbers), panel["title"]
 
 
 def test_dashboard_metadata(boards: dict[str, dict[str, Any]], specs: SpecSet) -> None:
@@ -220,7 +221,14 @@ def test_consumer_lag_thresholds(boards: dict[str, dict[str, Any]]) -> None:
     panel = by_title(boards["volatility-service"], "Consumer lag")
     assert panel["fieldConfig"]["defaults"]["unit"] == "s"
     assert steps(panel) == [("green", None), ("yellow", 30.0), ("red", 60.0)]
-    assert 'volatility_consumer_lag_seconds{job="volatility-consumer"}' in exprs(panel)[0]
+    assert exprs(panel)[0] == 'max(volatility_consumer_partition_lag_seconds{job="volatility-consumer"})'  # the SLO's
+
+
+def test_lag_per_partition_shows_each_partition_and_its_owner(boards: dict[str, dict[str, Any]]) -> None:
+    panel = by_title(boards["volatility-service"], "Lag per partition")
+    assert panel["fieldConfig"]["defaults"]["unit"] == "s"
+    assert exprs(panel) == ['volatility_consumer_partition_lag_seconds{job="volatility-consumer"}']
+    assert panel["targets"][0]["legendFormat"] == "partition {{partition}} @ {{instance}}"
 
 
 def test_processing_rate(boards: dict[str, dict[str, Any]]) -> None:

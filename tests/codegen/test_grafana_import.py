@@ -7,7 +7,6 @@ payload shape, folder handling, datasource check, 412 conflicts, idempotency and
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from codegen.compiler import compile_specs
 from codegen.dashboards import render_dashboards
 from codegen.grafana_import import folder_uid_for
 from codegen.parse import load_specs
+from stack.ports import free_port
 from tests.codegen.grafana_fake import FakeGrafana, GrafanaState
 
 pytestmark = pytest.mark.timeout(60)
@@ -165,9 +165,7 @@ def test_name_exists_conflict_and_overwrite_replaces_it(
 
 
 def test_connection_refused_is_explained(dashboards_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with socket.socket() as sock:  # a port that was free a moment ago, with nobody listening
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # free a moment ago, with nobody listening
     assert run(f"http://127.0.0.1:{port}", dashboards_dir) == EXIT_IMPORT_FAILED
     err = capsys.readouterr().err
     assert "connection refused" in err and "Is Grafana running" in err

@@ -59,6 +59,7 @@ def specs(tmp_path: Path) -> Path:
     return src
 
 
+@pytest.mark.slow  # a full generation and promtool run per period: >10 s each
 @pytest.mark.parametrize(
     "flags",
     [
@@ -109,6 +110,7 @@ def test_generated_tests_catch_a_missing_severity_label(specs: Path, tmp_path: P
     assert promtool("test", "rules", str(tmp_path / "out" / "tests" / "base_test.yaml")).returncode != 0
 
 
+@pytest.mark.slow  # promtool over every committed rule and test file: tens of seconds
 def test_committed_rules_and_all_promtool_tests_pass() -> None:
     rule_files = sorted((REPO / "alerts").glob("*.yaml"))
     test_files = sorted((REPO / "alerts" / "tests").glob("*_test.yaml")) + sorted(

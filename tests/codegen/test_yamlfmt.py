@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ documents = st.recursive(
 )
 
 
+@pytest.mark.slow  # 400 hypothesis examples: ~8 s
 @settings(max_examples=400, deadline=None)
 @given(st.dictionaries(keys, documents, max_size=5))
 def test_round_trip(data: dict[str, Any]) -> None:

@@ -23,7 +23,7 @@ Two Prometheus servers scrape the same processes every second:
   0.1% availability budget, and the committed ApiAvailabilityBudgetBurn pages too (step 4 checks it).
 
 Traffic: stack.traffic's paced client, in-process (20 requests/s on one keep-alive connection), logs every
-answer; one burst comes from services.load_test; the producer publishes 10 messages/s with every 25th one poison
+answer; one burst comes from stack.load_test; the producer publishes 10 messages/s with every 25th one poison
 (DLQ path and consumer error metrics). The ml model is trained for the run (3 s on a 2-hour simulated stream).
 """
 
@@ -56,7 +56,9 @@ from stack.dashboards import (
     time_variables,
     variable_queries,
 )
-from stack.local import LOOPBACK, REPO_ROOT, LocalStack, StackSettings, free_port, http_status, start_prometheus
+from stack.http import http_status
+from stack.local import REPO_ROOT, LocalStack, StackSettings, start_prometheus
+from stack.ports import LOOPBACK, free_port
 from stack.processes import ManagedProcess
 from stack.prometheus_api import PrometheusClient, alertmanager_alerts
 from stack.traffic import PacedClient, feature_bodies
@@ -198,8 +200,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, why: Callab
 
 
 def drift_json(path: Path, share: float) -> Path:
-    """A drift metrics document as services.drift writes it (the part `--serve --from-json` publishes)."""
-    from services.features import FEATURE_COLUMNS
+    """A drift metrics document as services.ml.drift writes it (the part `--serve --from-json` publishes)."""
+    from services.ml.features import FEATURE_COLUMNS
 
     drifted = round(share * len(FEATURE_COLUMNS))
     features = [
@@ -266,7 +268,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     work = tmp_path_factory.mktemp("e2e")
     model_path = work / "models" / "ml"
     training = subprocess.Popen(
-        [sys.executable, "-m", "services.training", "--no-mlflow", "--seconds", "7200", "--model-path",
+        [sys.executable, "-m", "services.ml.training", "--no-mlflow", "--seconds", "7200", "--model-path",
          str(model_path)],
         cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -318,7 +320,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         while http_status(f"http://{LOOPBACK}:{ref_port}/-/ready") != 200:
             assert reference.running and time.monotonic() < deadline, reference.log_tail()
             time.sleep(0.1)
-        driver = PacedClient(LOOPBACK, stack.ports["api"], feature_bodies(), DRIVER_RATE)
+        driver = PacedClient(stack.url("api"), feature_bodies(), DRIVER_RATE)
         driver.start()
         yield Scenario(
             stack=stack,
@@ -358,7 +360,7 @@ def test_healthy_stack_is_scraped_and_quiet(scenario: Scenario) -> None:
     wait_until(lambda: all_up(s.prom) and all_up(s.reference), 30, "every target up", targets)
     # A burst through the project's load tool, on top of the paced driver.
     burst = subprocess.run(
-        [sys.executable, "-m", "services.load_test", "--url", s.stack.url("api"), "--requests", "300",
+        [sys.executable, "-m", "stack.load_test", "--url", s.stack.url("api"), "--requests", "300",
          "--concurrency", "4", "--json-out", str(s.work / "burst.json")],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

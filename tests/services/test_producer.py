@@ -11,11 +11,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from services.consumer import PoisonMessage, decode_feature_message
-from services.features import FEATURE_COLUMNS
 from services.kafka_io import make_producer
-from services.local_broker import LocalBroker
+from services.ml.features import FEATURE_COLUMNS
 from services.producer import feature_rows, produce
 from services.ticks import simulate, write_ndjson
+from stack.broker import LocalBroker
 from tests.support import ServiceProcess
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.local_broker import SERVICE_TOPICS, BrokerError, LocalBroker, broker_binary, start_broker
+from stack.broker import SERVICE_TOPICS, BrokerError, LocalBroker, broker_binary, start_broker
 
 
 def _require_broker_binary() -> None:

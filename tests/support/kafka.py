@@ -24,13 +24,14 @@ class Collected:
 
 
 class TopicCollector:
-    """Reads partition 0 of each topic from the beginning in a background thread, keeping every record.
+    """Reads partitions 0..`partitions`-1 of each topic from the beginning in a background thread, keeping every
+    record (in offset order within a partition).
 
     No consumer group, no commits: it sees everything, duplicates included. A restarted Tansu starts with
     empty topics whose offsets begin at 0 again: open a new collector after a restart.
     """
 
-    def __init__(self, bootstrap_servers: str, *topics: str) -> None:
+    def __init__(self, bootstrap_servers: str, *topics: str, partitions: int = 1) -> None:
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             client_id="test-collector",
@@ -39,7 +40,7 @@ class TopicCollector:
             reconnect_backoff_max_ms=500,
             request_timeout_ms=5000,
         )
-        self._consumer.assign([TopicPartition(t, 0) for t in topics])
+        self._consumer.assign([TopicPartition(t, p) for t in topics for p in range(partitions)])
         self._records: list[Collected] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -1,5 +1,5 @@
-"""Free loopback ports (the OS picks), and waiting for something to listen."""
+"""Free loopback ports (the OS picks), and waiting for something to listen: the development tools' own."""
 
-from services.local_broker import free_port, wait_for_port
+from stack.ports import free_port, wait_for_port
 
 __all__ = ["free_port", "wait_for_port"]

@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from stack.http import http_get
+from stack.http import wait_http_ok as http_wait
 from stack.processes import ManagedProcess
+
+__all__ = ["REPO_ROOT", "ServiceProcess", "http_get", "wait_http_ok"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    """Status and body of a GET (4xx/5xx included, no exception for them)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return int(response.status), response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read().decode("utf-8", "replace")
-
-
 def wait_http_ok(url: str, timeout: float, process: ServiceProcess | None = None) -> None:
     """Wait until `url` answers 200; fail early (with the log) if `process` dies."""
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        if process is not None and not process.running:
-            raise AssertionError(f"{process.name} exited with {process.returncode}:\n{process.log_tail()}")
-        try:
-            status, body = http_get(url, timeout=1.0)
-            if status == 200:
-                return
-            last = f"{status} {body[:200]}"
-        except (OSError, urllib.error.URLError) as exc:
-            last = str(exc)
-        time.sleep(0.1)
-    tail = process.log_tail() if process is not None else ""
-    raise AssertionError(f"{url} not ready after {timeout}s ({last})\n{tail}")
+    problem = http_wait(url, timeout, (lambda: process.running) if process is not None else (lambda: True))
+    if problem == "exited" and process is not None:
+        raise AssertionError(f"{process.name} exited with {process.returncode}:\n{process.log_tail()}")
+    if problem is not None:
+        tail = process.log_tail() if process is not None else ""
+        raise AssertionError(f"{url} {problem}\n{tail}")
 
 
 class ServiceProcess(ManagedProcess):

@@ -102,7 +102,7 @@ class TcpProxy:
                     elif key.data == "accept":
                         self._accept()
                     elif key.fileobj in self._pairs:
-                        self._forward(key.fileobj)  # type: ignore[arg-type]
+                        self._forward(key.fileobj)
 
     def _accept(self) -> None:
         if self._listener is None:
