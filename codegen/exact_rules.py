@@ -36,27 +36,25 @@ SLI kinds: events and latency tile their error and total rates. Timeslice tiles 
 slices and slices over ``[4m59s]``). A raw SLI is a ready ratio that cannot be split into errors and total: its
 alert windows keep the raw query (exact, at the raw query's cost) and its period SLI is the time average of its
 5m ratios (the only meaning a ratio without traffic has; cheap). A window that is not a whole number of 5m tiles
-falls back to the default expression. ``--sloth-compat`` gets Sloth's group unchanged.
+keeps the expression it had. The chain step that applies this is ``slogen.dev/exact_sli/v1``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
+from codegen import conventions as c
 from codegen.durations import format_duration
-from codegen.model import SLO, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI, render_window
-from codegen.plan import Labels, RecordingRule, Rule, RuleGroup
-from codegen.rules import INSTANT_RECORD, id_labels, id_selector, merge, sli_ratio_expr, sli_recordings, slo_labels
+from codegen.lowering import event_templates, instant_selector
+from codegen.model import SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.plan import Labels, RecordingRule
 
 BASE_TILE = 300  # seconds: the 5m tile every window is built from
 HOUR, DAY = 3600, 86400
 EXACT_LADDER: tuple[int, ...] = (BASE_TILE, HOUR)
 SMOOTH_LADDER: tuple[int, ...] = (HOUR, 6 * HOUR, DAY, 7 * DAY)  # each a multiple of the one before
 SMOOTH_FROM = DAY  # windows at least this long use the smooth family
-ERRORS_TILE = "slo:sli_errors:tile"  # + duration, e.g. slo:sli_errors:tile1h
-TOTAL_TILE = "slo:sli_total:tile"
-ERRORS_SMOOTH = "slo:sli_errors:smooth"
-TOTAL_SMOOTH = "slo:sli_total:smooth"
 BASE_RANGE = "4m59s"  # 5m of evaluations at any interval dividing 5m, closed or left-open ranges alike
 SMOOTH_RANGE = "59m59s"  # 1h of evaluations, likewise
 
@@ -78,11 +76,12 @@ class Family:
     ladder: tuple[int, ...]
 
 
-EXACT = Family(ERRORS_TILE, TOTAL_TILE, EXACT_LADDER)
-SMOOTH = Family(ERRORS_SMOOTH, TOTAL_SMOOTH, SMOOTH_LADDER)
+EXACT = Family(c.ERRORS_TILE_PREFIX, c.TOTAL_TILE_PREFIX, EXACT_LADDER)
+SMOOTH = Family(c.ERRORS_SMOOTH_PREFIX, c.TOTAL_SMOOTH_PREFIX, SMOOTH_LADDER)
 
 
 def tile_record(prefix: str, size: int) -> str:
+    """``slo:sli_errors:tile5m`` from a family prefix and a size in seconds."""
     return f"{prefix}{format_duration(size)}"
 
 
@@ -116,13 +115,8 @@ def _term(selector: str, tile: Tile) -> str:
     return f"({selector} offset {format_duration(tile.offset)} or 0 * {selector})"
 
 
-def tile_selector(slo: SLO) -> str:
-    """Tiles are ours: ``sloth_id`` alone identifies the SLO (IDs are unique in a run) and keeps the text short."""
-    return f'{{sloth_id="{slo.id}"}}'
-
-
 def tiles_sum(prefix: str, slo: SLO, tiles: list[Tile]) -> str:
-    ids = tile_selector(slo)
+    ids = c.tile_selector(slo.id)
     return "\n  + ".join(_term(f"{tile_record(prefix, t.size)}{ids}", t) for t in tiles)
 
 
@@ -137,42 +131,44 @@ def base_tiles(slo: SLO) -> tuple[str, str]:
     """Expressions of the 5m error and total tiles, the only ones that read raw data; both always return a sample."""
     sli = slo.sli
     five = format_duration(BASE_TILE)
-    if isinstance(sli, EventsSLI | LatencySLI):
-        error = render_window(sli.error_query, five).strip()
-        total = render_window(sli.total_query, five).strip()
-        return (
-            f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
-            f"({total})\nor on() vector(0)\n",
-        )
-    if isinstance(sli, TimesliceSLI):
-        instant = f"{INSTANT_RECORD}{id_selector(slo)}"
-        return (
-            f"sum_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-            f"count_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-        )
-    assert isinstance(sli, RawSLI)
-    ratio = render_window(sli.error_ratio_query, five).strip()
-    # A raw ratio has no traffic to weigh by: each valid 5m ratio is one unit of "total".
-    return (
-        f"(({ratio}) >= 0) or on() vector(0)",
-        f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
-    )
+    match sli:
+        case EventsSLI() | LatencySLI():
+            error_t, total_t = event_templates(sli) or ("", "")
+            error = c.render_window(error_t, five).strip()
+            total = c.render_window(total_t, five).strip()
+            return (
+                f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
+                f"({total})\nor on() vector(0)\n",
+            )
+        case TimesliceSLI():
+            instant = instant_selector(slo)
+            return (
+                f"sum_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
+                f"count_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
+            )
+        case RawSLI():
+            ratio = c.render_window(sli.error_ratio_query, five).strip()
+            # A raw ratio has no traffic to weigh by: each valid 5m ratio is one unit of "total".
+            return (
+                f"(({ratio}) >= 0) or on() vector(0)",
+                f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
+            )
+        case _:
+            assert_never(sli)
 
 
-def window_expr(slo: SLO, window: int, is_period: bool) -> str:
-    """The SLI over ``window`` from tiles, or the default expression when the window cannot be tiled.
-
-    A raw SLI keeps its own query on alert windows (tiles of it would be a time average, not its ratio).
-    """
+def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:
+    """The SLI over ``window`` from tiles; None when the window cannot be tiled (not whole 5m tiles) or when tiles
+    would change its meaning: a raw SLI's alert windows (tiles of a ratio are a time average, not its ratio)."""
     planned = plan_window(window)
     if planned is None or (isinstance(slo.sli, RawSLI) and not is_period):
-        return sli_ratio_expr(slo, format_duration(window), compat=False)
+        return None
     return ratio_expr(slo, *planned)
 
 
-def needed_levels(slo: SLO) -> dict[Family, tuple[int, ...]]:
-    """Per family, the ladder up to the largest tile some window reads (each rung is built from the one below)."""
-    windows = [w for w in slo.windows.windows() if not isinstance(slo.sli, RawSLI)] + [slo.period]
+def needed_levels(windows: list[int]) -> dict[Family, tuple[int, ...]]:
+    """Per family, the ladder up to the largest tile the tiled ``windows`` read (each rung built from the one
+    below)."""
     largest: dict[Family, int] = {}
     for window in windows:
         planned = plan_window(window)
@@ -182,14 +178,14 @@ def needed_levels(slo: SLO) -> dict[Family, tuple[int, ...]]:
     return {family: tuple(s for s in family.ladder if s <= top) for family, top in largest.items()}
 
 
-def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[Rule]:
+def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[RecordingRule]:
     """The tiles above the 5m base, each built from the rung below (the smooth 1h from every 5m evaluation)."""
-    ids = tile_selector(slo)
-    rules: list[Rule] = []
+    ids = c.tile_selector(slo.id)
+    rules: list[RecordingRule] = []
     for family in (EXACT, SMOOTH):
         rungs = levels.get(family, ())
         for index, size in enumerate(rungs):
-            for prefix, base_prefix in ((family.total, TOTAL_TILE), (family.errors, ERRORS_TILE)):
+            for prefix, base_prefix in ((family.total, c.TOTAL_TILE_PREFIX), (family.errors, c.ERRORS_TILE_PREFIX)):
                 if family is EXACT and size == BASE_TILE:
                     continue  # the base tiles themselves
                 if index == 0 and family is SMOOTH:
@@ -202,43 +198,14 @@ def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels
     return rules
 
 
-def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = None) -> list[RuleGroup]:
-    """The SLI recording group of ``slo``: base tiles, the tile ladders, then every alert window and the period.
+def tile_rules(slo: SLO, windows: list[int], labels: Labels) -> list[RecordingRule]:
+    """The base tiles and the ladders the tiled ``windows`` read, in evaluation order (each after what it reads).
 
-    One group, so each rule reads the tiles recorded earlier in the same evaluation. ``interval`` sets the group's
-    evaluation interval; it (or the global one) must divide 5m for the tiles to line up. Best is the scrape interval
-    of the SLI's metrics (or a divisor of it): then every scrape interval weighs the same in the smooth tiles, which
-    makes the day and 3-day windows of sparse services 3-10x more exact for twice the (small) cost.
+    ``labels`` are the SLI recordings' labels without ``sloth_window``, so tiles of different sizes add up.
     """
-    if options.sloth_compat:
-        return [sli_recordings(slo, options)]
-    labels: Labels = merge(slo_labels(slo, options), id_labels(slo))
-    rules: list[Rule] = []
-    if isinstance(slo.sli, TimesliceSLI):
-        rules.append(RecordingRule(INSTANT_RECORD, slo.sli.bad_indicator(), labels, role="sli_instant"))
     errors, total = base_tiles(slo)
-    rules.append(RecordingRule(tile_record(TOTAL_TILE, BASE_TILE), total, labels))
-    rules.append(RecordingRule(tile_record(ERRORS_TILE, BASE_TILE), errors, labels))
-    rules += ladder_rules(slo, needed_levels(slo), labels)
-    for seconds in slo.windows.windows():
-        window = format_duration(seconds)
-        rules.append(
-            RecordingRule(
-                f"slo:sli_error:ratio_rate{window}",
-                window_expr(slo, seconds, is_period=False),
-                merge(labels, (("sloth_window", window),)),
-                role="sli",
-                window=window,
-            )
-        )
-    period = format_duration(slo.period)
-    rules.append(
-        RecordingRule(
-            f"slo:sli_error:ratio_rate{period}",
-            window_expr(slo, slo.period, is_period=True),
-            merge(labels, (("sloth_window", period),)),
-            role="sli_period",
-            window=period,
-        )
-    )
-    return [RuleGroup(f"sloth-slo-sli-recordings-{slo.id}", tuple(rules), interval)]
+    return [
+        RecordingRule(tile_record(c.TOTAL_TILE_PREFIX, BASE_TILE), total, labels),
+        RecordingRule(tile_record(c.ERRORS_TILE_PREFIX, BASE_TILE), errors, labels),
+        *ladder_rules(slo, needed_levels(windows), labels),
+    ]
