@@ -511,3 +511,42 @@ def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> No
             check=False,
         )
         assert result.returncode == 0, slo_id + result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Declaring it: -s on the command line, slo_plugins in a spec
+
+
+def test_opt_in_by_flag_and_by_spec_and_bad_config_is_a_clear_error(
+    spec_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codegen.cli import main
+
+    flag = '{"id": "slogen.dev/exact_sli/v1", "config": {"interval": "1m"}}'
+    assert main(["generate", "-i", str(spec_path), "-s", flag]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"record: {TOTAL_5M}") == 4 and "interval: 1m" in out
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(
+        SPEC.replace("slos:\n", "slo_plugins:\n  chain:\n    - id: slogen.dev/exact_sli/v1\nslos:\n", 1)
+    )
+    assert main(["generate", "-i", str(declared)]) == 0
+    assert capsys.readouterr().out.count(f"record: {ERRORS_5M}") == 4
+    assert (
+        main(
+            ["generate", "-i", str(spec_path), "-s", '{"id": "slogen.dev/exact_sli/v1", "config": {"interval": "45s"}}']
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "slogen.dev/exact_sli/v1" in err and "45s does not divide 5m" in err
+
+
+def test_declared_twice_is_the_same_as_once(spec_path: Path) -> None:
+    """A second run finds the windows already tiled (no longer the core plugin's text) and changes nothing."""
+    once = compile_plans(spec_path, chain_options(True))
+    options = chain_options(True)
+    twice = compile_plans(
+        spec_path, dataclasses.replace(options, slo_plugins=(*options.slo_plugins, PluginRef(SLO_PLUGIN_ID)))
+    )
+    assert once == twice
