@@ -42,12 +42,11 @@ keeps the expression it had. The chain step that applies this is ``slogen.dev/ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import assert_never
 
 from codegen import conventions as c
 from codegen.durations import format_duration
-from codegen.lowering import event_templates, instant_selector
-from codegen.model import SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.lowering import tile_queries
+from codegen.model import SLO, RawSLI
 from codegen.plan import Labels, RecordingRule
 
 BASE_TILE = 300  # seconds: the 5m tile every window is built from
@@ -129,32 +128,7 @@ def ratio_expr(slo: SLO, family: Family, tiles: list[Tile]) -> str:
 
 def base_tiles(slo: SLO) -> tuple[str, str]:
     """Expressions of the 5m error and total tiles, the only ones that read raw data; both always return a sample."""
-    sli = slo.sli
-    five = format_duration(BASE_TILE)
-    match sli:
-        case EventsSLI() | LatencySLI():
-            error_t, total_t = event_templates(sli) or ("", "")
-            error = c.render_window(error_t, five).strip()
-            total = c.render_window(total_t, five).strip()
-            return (
-                f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
-                f"({total})\nor on() vector(0)\n",
-            )
-        case TimesliceSLI():
-            instant = instant_selector(slo)
-            return (
-                f"sum_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-                f"count_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-            )
-        case RawSLI():
-            ratio = c.render_window(sli.error_ratio_query, five).strip()
-            # A raw ratio has no traffic to weigh by: each valid 5m ratio is one unit of "total".
-            return (
-                f"(({ratio}) >= 0) or on() vector(0)",
-                f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
-            )
-        case _:
-            assert_never(sli)
+    return tile_queries(slo, format_duration(BASE_TILE), BASE_RANGE)
 
 
 def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:

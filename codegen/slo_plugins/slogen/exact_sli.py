@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.conventions import LABEL_WINDOW
+from codegen.conventions import LABEL_WINDOW, TOTAL_TILE_PREFIX
 from codegen.durations import DurationError, format_duration, parse_duration
-from codegen.exact_rules import BASE_TILE, tile_rules, window_expr
+from codegen.exact_rules import BASE_TILE, tile_record, tile_rules, window_expr
 from codegen.lowering import error_ratio, nan_safe_error_ratio
 from codegen.model import SLO
 from codegen.plan import SLI_ROLES, RecordingRule, Rule, RuleGroup, SLORules
@@ -28,6 +28,7 @@ from codegen.slo_plugins.core.sli_rules import optimized_period_expr
 __all__ = ["SLO_PLUGIN_ID", "SLO_PLUGIN_VERSION", "new_plugin"]
 
 SLO_PLUGIN_ID = "slogen.dev/exact_sli/v1"
+BASE_TOTAL = tile_record(TOTAL_TILE_PREFIX, BASE_TILE)
 
 
 def _built_by_sli_rules(slo: SLO, rule: RecordingRule, window: str) -> bool:
@@ -67,7 +68,9 @@ class ExactSLIPlugin:
                 tiled.append(parse_duration(rule.window))
                 rule = rule.with_expr(expr)
             out.append(rule)
-        if first is None:
+        if first is None:  # nothing (left) to tile; declared again after the default, its interval still applies
+            if self.interval and any(isinstance(r, RecordingRule) and r.record == BASE_TOTAL for r in group.rules):
+                rules.sli_recordings = RuleGroup(group.name, group.rules, self.interval)
             return
         out[first:first] = tile_rules(slo, tiled, tile_labels)
         rules.sli_recordings = RuleGroup(group.name, tuple(out), self.interval or group.interval)
