@@ -42,6 +42,7 @@ keeps the expression it had. The chain step that applies this is ``slogen.dev/ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from codegen import conventions as c
 from codegen.durations import format_duration
@@ -84,7 +85,7 @@ def tile_record(prefix: str, size: int) -> str:
     return f"{prefix}{format_duration(size)}"
 
 
-def tiles_for(window: int, levels: tuple[int, ...]) -> list[Tile] | None:
+def tiles_for(window: int, levels: tuple[int, ...]) -> tuple[Tile, ...] | None:
     """Partition ``(t - window, t]`` into the fewest tiles of ``levels`` (largest first); None if impossible."""
     tiles: list[Tile] = []
     offset = 0
@@ -94,10 +95,11 @@ def tiles_for(window: int, levels: tuple[int, ...]) -> list[Tile] | None:
             tiles.append(Tile(size, offset))
             offset += size
             remaining -= size
-    return tiles if remaining == 0 else None
+    return tuple(tiles) if remaining == 0 else None
 
 
-def plan_window(window: int) -> tuple[Family, list[Tile]] | None:
+@lru_cache(maxsize=256)
+def plan_window(window: int) -> tuple[Family, tuple[Tile, ...]] | None:
     """The family and tiles of one window; None when it is not a whole number of 5m tiles."""
     if window >= SMOOTH_FROM:
         tiles = tiles_for(window, SMOOTH_LADDER)
@@ -107,6 +109,11 @@ def plan_window(window: int) -> tuple[Family, list[Tile]] | None:
     return (EXACT, tiles) if tiles is not None else None
 
 
+# Expressions depend on the SLO only through its tile selector: they are built once per window (or ladder) with
+# this placeholder and the selector is substituted per SLO (thousands of SLOs share a handful of windows).
+_IDS = "\x00"
+
+
 def _term(selector: str, tile: Tile) -> str:
     """One tile; a tile older than the chain counts as zero (``0 * x`` keeps the labels, reads one sample)."""
     if tile.offset == 0:
@@ -114,16 +121,21 @@ def _term(selector: str, tile: Tile) -> str:
     return f"({selector} offset {format_duration(tile.offset)} or 0 * {selector})"
 
 
-def tiles_sum(prefix: str, slo: SLO, tiles: list[Tile]) -> str:
-    ids = c.tile_selector(slo.id)
+def tiles_sum(prefix: str, ids: str, tiles: tuple[Tile, ...]) -> str:
     return "\n  + ".join(_term(f"{tile_record(prefix, t.size)}{ids}", t) for t in tiles)
 
 
-def ratio_expr(slo: SLO, family: Family, tiles: list[Tile]) -> str:
+def ratio_expr(ids: str, family: Family, tiles: tuple[Tile, ...]) -> str:
     """Errors over total of the same tiles; no sample (not NaN) when the window saw no traffic."""
-    errors = tiles_sum(family.errors, slo, tiles)
-    total = tiles_sum(family.total, slo, tiles)
+    errors = tiles_sum(family.errors, ids, tiles)
+    total = tiles_sum(family.total, ids, tiles)
     return f"(\n  {errors}\n)\n/\n(\n  (\n  {total}\n  ) > 0\n)\n"
+
+
+@lru_cache(maxsize=256)
+def _window_template(window: int) -> str | None:
+    planned = plan_window(window)
+    return None if planned is None else ratio_expr(_IDS, *planned)
 
 
 def base_tiles(slo: SLO) -> tuple[str, str]:
@@ -134,10 +146,10 @@ def base_tiles(slo: SLO) -> tuple[str, str]:
 def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:
     """The SLI over ``window`` from tiles; None when the window cannot be tiled (not whole 5m tiles) or when tiles
     would change its meaning: a raw SLI's alert windows (tiles of a ratio are a time average, not its ratio)."""
-    planned = plan_window(window)
-    if planned is None or (isinstance(slo.sli, RawSLI) and not is_period):
+    template = _window_template(window)
+    if template is None or (isinstance(slo.sli, RawSLI) and not is_period):
         return None
-    return ratio_expr(slo, *planned)
+    return template.replace(_IDS, c.tile_selector(slo.id))
 
 
 def needed_levels(windows: list[int]) -> dict[Family, tuple[int, ...]]:
@@ -152,24 +164,31 @@ def needed_levels(windows: list[int]) -> dict[Family, tuple[int, ...]]:
     return {family: tuple(s for s in family.ladder if s <= top) for family, top in largest.items()}
 
 
-def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[RecordingRule]:
-    """The tiles above the 5m base, each built from the rung below (the smooth 1h from every 5m evaluation)."""
-    ids = c.tile_selector(slo.id)
-    rules: list[RecordingRule] = []
-    for family in (EXACT, SMOOTH):
-        rungs = levels.get(family, ())
+@lru_cache(maxsize=256)
+def _ladder_templates(exact: tuple[int, ...], smooth: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """``(record, expr)`` of the tiles above the 5m base, each built from the rung below (the smooth 1h from every
+    5m evaluation), with the selector placeholder."""
+    out: list[tuple[str, str]] = []
+    for family, rungs in ((EXACT, exact), (SMOOTH, smooth)):
         for index, size in enumerate(rungs):
             for prefix, base_prefix in ((family.total, c.TOTAL_TILE_PREFIX), (family.errors, c.ERRORS_TILE_PREFIX)):
                 if family is EXACT and size == BASE_TILE:
                     continue  # the base tiles themselves
                 if index == 0 and family is SMOOTH:
-                    expr = f"sum_over_time({tile_record(base_prefix, BASE_TILE)}{ids}[{SMOOTH_RANGE}])\n"
+                    expr = f"sum_over_time({tile_record(base_prefix, BASE_TILE)}{_IDS}[{SMOOTH_RANGE}])\n"
                 else:
                     lower = rungs[index - 1]
-                    parts = [Tile(lower, k * lower) for k in range(size // lower)]
-                    expr = tiles_sum(prefix, slo, parts) + "\n"
-                rules.append(RecordingRule(tile_record(prefix, size), expr, labels))
-    return rules
+                    parts = tuple(Tile(lower, k * lower) for k in range(size // lower))
+                    expr = tiles_sum(prefix, _IDS, parts) + "\n"
+                out.append((tile_record(prefix, size), expr))
+    return tuple(out)
+
+
+def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[RecordingRule]:
+    """The tiles above the 5m base of ``slo``."""
+    ids = c.tile_selector(slo.id)
+    templates = _ladder_templates(levels.get(EXACT, ()), levels.get(SMOOTH, ()))
+    return [RecordingRule(record, expr.replace(_IDS, ids), labels) for record, expr in templates]
 
 
 def tile_rules(slo: SLO, windows: list[int], labels: Labels) -> list[RecordingRule]:

@@ -13,6 +13,7 @@ Config (optional): ``interval``, the SLI group's evaluation interval; it must di
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from codegen.conventions import LABEL_WINDOW, TOTAL_TILE_PREFIX
@@ -31,6 +32,9 @@ SLO_PLUGIN_ID = "slogen.dev/exact_sli/v1"
 BASE_TOTAL = tile_record(TOTAL_TILE_PREFIX, BASE_TILE)
 
 
+_seconds = lru_cache(maxsize=256)(parse_duration)  # the same few windows for every SLO
+
+
 def _built_by_sli_rules(slo: SLO, rule: RecordingRule, window: str) -> bool:
     """Whether ``rule`` still holds what the core SLI plugin (and ``nan_safe_sli``) wrote for ``window``."""
     if rule.expr in (error_ratio(slo, window), nan_safe_error_ratio(slo, window)):
@@ -45,7 +49,7 @@ def _tiled(slo: SLO, rule: Rule) -> str | None:
         return None
     if not _built_by_sli_rules(slo, rule, rule.window):
         return None
-    return window_expr(slo, parse_duration(rule.window), is_period=rule.role == "sli_period")
+    return window_expr(slo, _seconds(rule.window), is_period=rule.role == "sli_period")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class ExactSLIPlugin:
                 if first is None:
                     first = len(out)
                     tile_labels = tuple((k, v) for k, v in rule.labels if k != LABEL_WINDOW)
-                tiled.append(parse_duration(rule.window))
+                tiled.append(_seconds(rule.window))
                 rule = rule.with_expr(expr)
             out.append(rule)
         if first is None:  # nothing (left) to tile; declared again after the default, its interval still applies
