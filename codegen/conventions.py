@@ -44,6 +44,12 @@ PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SLO_INFO = "sloth_slo_info"
 NUMERATOR_CORRECTION_PREFIX = "slo:numerator_correction:ratio"  # contrib denominator_corrected_rules, per window
+# slogen.dev/exact_sli/v1: recorded error and total quantities per tile (+ the tile size, e.g. ``tile5m``).
+# ``tile``: exact-edged tiles (disjoint 5m tiles summed); ``smooth``: tiles built from every evaluation's 5m tile.
+ERRORS_TILE_PREFIX = "slo:sli_errors:tile"
+TOTAL_TILE_PREFIX = "slo:sli_total:tile"
+ERRORS_SMOOTH_PREFIX = "slo:sli_errors:smooth"
+TOTAL_SMOOTH_PREFIX = "slo:sli_total:smooth"
 
 # --- groups ---------------------------------------------------------------------------------------------------
 GROUP_SLI_PREFIX = "sloth-slo-sli-recordings-"
@@ -69,6 +75,11 @@ OPENSLO_SPEC = "openslo/v1alpha"
 def sli_error_record(window: str) -> str:
     """``slo:sli_error:ratio_rate5m``: the SLI error ratio over ``window``."""
     return f"{SLI_ERROR_PREFIX}{window}"
+
+
+def tile_selector(slo_id_: str) -> str:
+    """Selector of an SLO's tiles: ``sloth_id`` alone (unique in a run; the tiles are ours, so no Sloth filter)."""
+    return f'{{{LABEL_ID}="{slo_id_}"}}'
 
 
 def slo_id(service: str, name: str) -> str:

@@ -18,13 +18,21 @@ from typing import assert_never
 import jinja2
 
 from codegen.compiler import CompiledSpecs
-from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_record
+from codegen.conventions import (
+    ERRORS_TILE_PREFIX,
+    GENERATED_BY,
+    LABEL_ID,
+    TOTAL_TILE_PREFIX,
+    runbook_url,
+    sli_error_record,
+)
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
+from codegen.exact_rules import BASE_TILE, tile_record
 from codegen.lowering import condition
 from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 from codegen.numbers import go_float
-from codegen.plan import SLOPlan
+from codegen.plan import RecordingRule, SLOPlan
 from codegen.rules import threshold_rule
 
 
@@ -56,6 +64,7 @@ class SloSection:
     sli_promql: str
     sli_window: str
     sli_record: str
+    sli_tiles: tuple[tuple[str, str], ...]  # (record, expr) of the base tiles when the windows are tiled
     budget_percent: str
     budget_time: str
     events_line: str | None
@@ -198,6 +207,16 @@ def _tier_rows(plan: SLOPlan) -> tuple[TierRow, ...]:
     return tuple(rows)
 
 
+def _base_tiles(plan: SLOPlan, sli_rule: RecordingRule | None) -> tuple[tuple[str, str], ...]:
+    """The 5m error and total tiles (``slogen.dev/exact_sli/v1``) when the base window reads them: then they hold
+    the SLI's raw queries. (A raw SLI's alert windows keep their query; only its period is tiled.)"""
+    names = (tile_record(ERRORS_TILE_PREFIX, BASE_TILE), tile_record(TOTAL_TILE_PREFIX, BASE_TILE))
+    if sli_rule is None or names[0] not in sli_rule.expr:
+        return ()
+    found = {r.record: r.expr.strip() for r in plan.sli_recordings.rules if isinstance(r, RecordingRule)}
+    return tuple((name, found[name]) for name in names if name in found)
+
+
 def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
     slo = plan.slo
     base = format_duration(slo.windows.base_window)
@@ -213,6 +232,7 @@ def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
         sli_promql=sli_rule.expr.strip() if sli_rule else "",
         sli_window=base,
         sli_record=sli_rule.record if sli_rule else sli_error_record(base),
+        sli_tiles=_base_tiles(plan, sli_rule),
         budget_percent=_percent(slo.error_budget_ratio),
         budget_time=human_seconds(error_budget_seconds(slo)),
         events_line=_events_line(slo),

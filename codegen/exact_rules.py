@@ -36,27 +36,25 @@ SLI kinds: events and latency tile their error and total rates. Timeslice tiles 
 slices and slices over ``[4m59s]``). A raw SLI is a ready ratio that cannot be split into errors and total: its
 alert windows keep the raw query (exact, at the raw query's cost) and its period SLI is the time average of its
 5m ratios (the only meaning a ratio without traffic has; cheap). A window that is not a whole number of 5m tiles
-falls back to the default expression. ``--sloth-compat`` gets Sloth's group unchanged.
+keeps the expression it had. The chain step that applies this is ``slogen.dev/exact_sli/v1``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+from codegen import conventions as c
 from codegen.durations import format_duration
-from codegen.model import SLO, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI, render_window
-from codegen.plan import Labels, RecordingRule, Rule, RuleGroup
-from codegen.rules import INSTANT_RECORD, id_labels, id_selector, merge, sli_ratio_expr, sli_recordings, slo_labels
+from codegen.lowering import tile_queries
+from codegen.model import SLO, RawSLI
+from codegen.plan import Labels, RecordingRule
 
 BASE_TILE = 300  # seconds: the 5m tile every window is built from
 HOUR, DAY = 3600, 86400
 EXACT_LADDER: tuple[int, ...] = (BASE_TILE, HOUR)
 SMOOTH_LADDER: tuple[int, ...] = (HOUR, 6 * HOUR, DAY, 7 * DAY)  # each a multiple of the one before
 SMOOTH_FROM = DAY  # windows at least this long use the smooth family
-ERRORS_TILE = "slo:sli_errors:tile"  # + duration, e.g. slo:sli_errors:tile1h
-TOTAL_TILE = "slo:sli_total:tile"
-ERRORS_SMOOTH = "slo:sli_errors:smooth"
-TOTAL_SMOOTH = "slo:sli_total:smooth"
 BASE_RANGE = "4m59s"  # 5m of evaluations at any interval dividing 5m, closed or left-open ranges alike
 SMOOTH_RANGE = "59m59s"  # 1h of evaluations, likewise
 
@@ -78,15 +76,16 @@ class Family:
     ladder: tuple[int, ...]
 
 
-EXACT = Family(ERRORS_TILE, TOTAL_TILE, EXACT_LADDER)
-SMOOTH = Family(ERRORS_SMOOTH, TOTAL_SMOOTH, SMOOTH_LADDER)
+EXACT = Family(c.ERRORS_TILE_PREFIX, c.TOTAL_TILE_PREFIX, EXACT_LADDER)
+SMOOTH = Family(c.ERRORS_SMOOTH_PREFIX, c.TOTAL_SMOOTH_PREFIX, SMOOTH_LADDER)
 
 
 def tile_record(prefix: str, size: int) -> str:
+    """``slo:sli_errors:tile5m`` from a family prefix and a size in seconds."""
     return f"{prefix}{format_duration(size)}"
 
 
-def tiles_for(window: int, levels: tuple[int, ...]) -> list[Tile] | None:
+def tiles_for(window: int, levels: tuple[int, ...]) -> tuple[Tile, ...] | None:
     """Partition ``(t - window, t]`` into the fewest tiles of ``levels`` (largest first); None if impossible."""
     tiles: list[Tile] = []
     offset = 0
@@ -96,10 +95,11 @@ def tiles_for(window: int, levels: tuple[int, ...]) -> list[Tile] | None:
             tiles.append(Tile(size, offset))
             offset += size
             remaining -= size
-    return tiles if remaining == 0 else None
+    return tuple(tiles) if remaining == 0 else None
 
 
-def plan_window(window: int) -> tuple[Family, list[Tile]] | None:
+@lru_cache(maxsize=256)
+def plan_window(window: int) -> tuple[Family, tuple[Tile, ...]] | None:
     """The family and tiles of one window; None when it is not a whole number of 5m tiles."""
     if window >= SMOOTH_FROM:
         tiles = tiles_for(window, SMOOTH_LADDER)
@@ -109,6 +109,11 @@ def plan_window(window: int) -> tuple[Family, list[Tile]] | None:
     return (EXACT, tiles) if tiles is not None else None
 
 
+# Expressions depend on the SLO only through its tile selector: they are built once per window (or ladder) with
+# this placeholder and the selector is substituted per SLO (thousands of SLOs share a handful of windows).
+_IDS = "\x00"
+
+
 def _term(selector: str, tile: Tile) -> str:
     """One tile; a tile older than the chain counts as zero (``0 * x`` keeps the labels, reads one sample)."""
     if tile.offset == 0:
@@ -116,63 +121,40 @@ def _term(selector: str, tile: Tile) -> str:
     return f"({selector} offset {format_duration(tile.offset)} or 0 * {selector})"
 
 
-def tile_selector(slo: SLO) -> str:
-    """Tiles are ours: ``sloth_id`` alone identifies the SLO (IDs are unique in a run) and keeps the text short."""
-    return f'{{sloth_id="{slo.id}"}}'
-
-
-def tiles_sum(prefix: str, slo: SLO, tiles: list[Tile]) -> str:
-    ids = tile_selector(slo)
+def tiles_sum(prefix: str, ids: str, tiles: tuple[Tile, ...]) -> str:
     return "\n  + ".join(_term(f"{tile_record(prefix, t.size)}{ids}", t) for t in tiles)
 
 
-def ratio_expr(slo: SLO, family: Family, tiles: list[Tile]) -> str:
+def ratio_expr(ids: str, family: Family, tiles: tuple[Tile, ...]) -> str:
     """Errors over total of the same tiles; no sample (not NaN) when the window saw no traffic."""
-    errors = tiles_sum(family.errors, slo, tiles)
-    total = tiles_sum(family.total, slo, tiles)
+    errors = tiles_sum(family.errors, ids, tiles)
+    total = tiles_sum(family.total, ids, tiles)
     return f"(\n  {errors}\n)\n/\n(\n  (\n  {total}\n  ) > 0\n)\n"
+
+
+@lru_cache(maxsize=256)
+def _window_template(window: int) -> str | None:
+    planned = plan_window(window)
+    return None if planned is None else ratio_expr(_IDS, *planned)
 
 
 def base_tiles(slo: SLO) -> tuple[str, str]:
     """Expressions of the 5m error and total tiles, the only ones that read raw data; both always return a sample."""
-    sli = slo.sli
-    five = format_duration(BASE_TILE)
-    if isinstance(sli, EventsSLI | LatencySLI):
-        error = render_window(sli.error_query, five).strip()
-        total = render_window(sli.total_query, five).strip()
-        return (
-            f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
-            f"({total})\nor on() vector(0)\n",
-        )
-    if isinstance(sli, TimesliceSLI):
-        instant = f"{INSTANT_RECORD}{id_selector(slo)}"
-        return (
-            f"sum_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-            f"count_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
-        )
-    assert isinstance(sli, RawSLI)
-    ratio = render_window(sli.error_ratio_query, five).strip()
-    # A raw ratio has no traffic to weigh by: each valid 5m ratio is one unit of "total".
-    return (
-        f"(({ratio}) >= 0) or on() vector(0)",
-        f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
-    )
+    return tile_queries(slo, format_duration(BASE_TILE), BASE_RANGE)
 
 
-def window_expr(slo: SLO, window: int, is_period: bool) -> str:
-    """The SLI over ``window`` from tiles, or the default expression when the window cannot be tiled.
-
-    A raw SLI keeps its own query on alert windows (tiles of it would be a time average, not its ratio).
-    """
-    planned = plan_window(window)
-    if planned is None or (isinstance(slo.sli, RawSLI) and not is_period):
-        return sli_ratio_expr(slo, format_duration(window), compat=False)
-    return ratio_expr(slo, *planned)
+def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:
+    """The SLI over ``window`` from tiles; None when the window cannot be tiled (not whole 5m tiles) or when tiles
+    would change its meaning: a raw SLI's alert windows (tiles of a ratio are a time average, not its ratio)."""
+    template = _window_template(window)
+    if template is None or (isinstance(slo.sli, RawSLI) and not is_period):
+        return None
+    return template.replace(_IDS, c.tile_selector(slo.id))
 
 
-def needed_levels(slo: SLO) -> dict[Family, tuple[int, ...]]:
-    """Per family, the ladder up to the largest tile some window reads (each rung is built from the one below)."""
-    windows = [w for w in slo.windows.windows() if not isinstance(slo.sli, RawSLI)] + [slo.period]
+def needed_levels(windows: list[int]) -> dict[Family, tuple[int, ...]]:
+    """Per family, the ladder up to the largest tile the tiled ``windows`` read (each rung built from the one
+    below)."""
     largest: dict[Family, int] = {}
     for window in windows:
         planned = plan_window(window)
@@ -182,63 +164,41 @@ def needed_levels(slo: SLO) -> dict[Family, tuple[int, ...]]:
     return {family: tuple(s for s in family.ladder if s <= top) for family, top in largest.items()}
 
 
-def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[Rule]:
-    """The tiles above the 5m base, each built from the rung below (the smooth 1h from every 5m evaluation)."""
-    ids = tile_selector(slo)
-    rules: list[Rule] = []
-    for family in (EXACT, SMOOTH):
-        rungs = levels.get(family, ())
+@lru_cache(maxsize=256)
+def _ladder_templates(exact: tuple[int, ...], smooth: tuple[int, ...]) -> tuple[tuple[str, str], ...]:
+    """``(record, expr)`` of the tiles above the 5m base, each built from the rung below (the smooth 1h from every
+    5m evaluation), with the selector placeholder."""
+    out: list[tuple[str, str]] = []
+    for family, rungs in ((EXACT, exact), (SMOOTH, smooth)):
         for index, size in enumerate(rungs):
-            for prefix, base_prefix in ((family.total, TOTAL_TILE), (family.errors, ERRORS_TILE)):
+            for prefix, base_prefix in ((family.total, c.TOTAL_TILE_PREFIX), (family.errors, c.ERRORS_TILE_PREFIX)):
                 if family is EXACT and size == BASE_TILE:
                     continue  # the base tiles themselves
                 if index == 0 and family is SMOOTH:
-                    expr = f"sum_over_time({tile_record(base_prefix, BASE_TILE)}{ids}[{SMOOTH_RANGE}])\n"
+                    expr = f"sum_over_time({tile_record(base_prefix, BASE_TILE)}{_IDS}[{SMOOTH_RANGE}])\n"
                 else:
                     lower = rungs[index - 1]
-                    parts = [Tile(lower, k * lower) for k in range(size // lower)]
-                    expr = tiles_sum(prefix, slo, parts) + "\n"
-                rules.append(RecordingRule(tile_record(prefix, size), expr, labels))
-    return rules
+                    parts = tuple(Tile(lower, k * lower) for k in range(size // lower))
+                    expr = tiles_sum(prefix, _IDS, parts) + "\n"
+                out.append((tile_record(prefix, size), expr))
+    return tuple(out)
 
 
-def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = None) -> list[RuleGroup]:
-    """The SLI recording group of ``slo``: base tiles, the tile ladders, then every alert window and the period.
+def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[RecordingRule]:
+    """The tiles above the 5m base of ``slo``."""
+    ids = c.tile_selector(slo.id)
+    templates = _ladder_templates(levels.get(EXACT, ()), levels.get(SMOOTH, ()))
+    return [RecordingRule(record, expr.replace(_IDS, ids), labels) for record, expr in templates]
 
-    One group, so each rule reads the tiles recorded earlier in the same evaluation. ``interval`` sets the group's
-    evaluation interval; it (or the global one) must divide 5m for the tiles to line up. Best is the scrape interval
-    of the SLI's metrics (or a divisor of it): then every scrape interval weighs the same in the smooth tiles, which
-    makes the day and 3-day windows of sparse services 3-10x more exact for twice the (small) cost.
+
+def tile_rules(slo: SLO, windows: list[int], labels: Labels) -> list[RecordingRule]:
+    """The base tiles and the ladders the tiled ``windows`` read, in evaluation order (each after what it reads).
+
+    ``labels`` are the SLI recordings' labels without ``sloth_window``, so tiles of different sizes add up.
     """
-    if options.sloth_compat:
-        return [sli_recordings(slo, options)]
-    labels: Labels = merge(slo_labels(slo, options), id_labels(slo))
-    rules: list[Rule] = []
-    if isinstance(slo.sli, TimesliceSLI):
-        rules.append(RecordingRule(INSTANT_RECORD, slo.sli.bad_indicator(), labels, role="sli_instant"))
     errors, total = base_tiles(slo)
-    rules.append(RecordingRule(tile_record(TOTAL_TILE, BASE_TILE), total, labels))
-    rules.append(RecordingRule(tile_record(ERRORS_TILE, BASE_TILE), errors, labels))
-    rules += ladder_rules(slo, needed_levels(slo), labels)
-    for seconds in slo.windows.windows():
-        window = format_duration(seconds)
-        rules.append(
-            RecordingRule(
-                f"slo:sli_error:ratio_rate{window}",
-                window_expr(slo, seconds, is_period=False),
-                merge(labels, (("sloth_window", window),)),
-                role="sli",
-                window=window,
-            )
-        )
-    period = format_duration(slo.period)
-    rules.append(
-        RecordingRule(
-            f"slo:sli_error:ratio_rate{period}",
-            window_expr(slo, slo.period, is_period=True),
-            merge(labels, (("sloth_window", period),)),
-            role="sli_period",
-            window=period,
-        )
-    )
-    return [RuleGroup(f"sloth-slo-sli-recordings-{slo.id}", tuple(rules), interval)]
+    return [
+        RecordingRule(tile_record(c.TOTAL_TILE_PREFIX, BASE_TILE), total, labels),
+        RecordingRule(tile_record(c.ERRORS_TILE_PREFIX, BASE_TILE), errors, labels),
+        *ladder_rules(slo, needed_levels(windows), labels),
+    ]

@@ -130,6 +130,38 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
             assert_never(sli)
 
 
+def tile_queries(slo: SLO, window: str, indicator_range: str) -> tuple[str, str]:
+    """``(errors, total)`` over one tile of ``window`` (``exact_rules``); both always return a sample.
+
+    Events and latency: their error and total rates (no error series counts as zero errors). Timeslice: bad slices
+    and slices of the recorded indicator over ``indicator_range`` (the tile's evaluations). Raw: a ready ratio has
+    no traffic to weigh by, so each valid ratio is one unit of total (tiles of it average the ratio over time).
+    """
+    sli = slo.sli
+    match sli:
+        case EventsSLI() | LatencySLI():
+            error_t, total_t = event_templates(sli) or ("", "")
+            error, total = render_window(error_t, window).strip(), render_window(total_t, window).strip()
+            return (
+                f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
+                f"({total})\nor on() vector(0)\n",
+            )
+        case TimesliceSLI():
+            instant = instant_selector(slo)
+            return (
+                f"sum_over_time({instant}[{indicator_range}]) or on() vector(0)",
+                f"count_over_time({instant}[{indicator_range}]) or on() vector(0)",
+            )
+        case RawSLI():
+            ratio = render_window(sli.error_ratio_query, window).strip()
+            return (
+                f"(({ratio}) >= 0) or on() vector(0)",
+                f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
+            )
+        case _:
+            assert_never(sli)
+
+
 def presence_query(sli: SLI) -> str:
     """What must exist for the SLI to be measurable; ``absent()`` of it drives the no-data alert."""
     match sli:

@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from bench.support import BenchError, machine_note
+from codegen.conventions import ERRORS_SMOOTH_PREFIX as ERRORS_SMOOTH
+from codegen.conventions import ERRORS_TILE_PREFIX as ERRORS_TILE
+from codegen.conventions import TOTAL_SMOOTH_PREFIX as TOTAL_SMOOTH
+from codegen.conventions import TOTAL_TILE_PREFIX as TOTAL_TILE
 from codegen.durations import parse_duration
-from codegen.exact_rules import ERRORS_SMOOTH, ERRORS_TILE, TOTAL_SMOOTH, TOTAL_TILE
 from codegen.plan import AlertingRule, RecordingRule
 from services.local_broker import free_port
 from stack.processes import ManagedProcess

@@ -1,7 +1,7 @@
 """The three rule sets under test, built by slogen's own code for the same SLOs.
 
 ``sloth``: ``--sloth-compat`` (Sloth v0.16's rules); ``default``: today's default (NaN-safe raw windows);
-``exact``: the tiled SLI group of ``codegen.exact_rules`` with today's metadata and alert rules on top;
+``exact``: the same chain plus ``slogen.dev/exact_sli/v1`` (the tiled SLI group of ``codegen.exact_rules``);
 ``exact30``: the same with the SLI group evaluated every 30 s (the scrape interval). Each set
 names its SLOs under its own service (``sloth-s07``, ``default-s07``, ``exact-s07``), so their recorded series
 never collide in one Prometheus while the raw queries read the same counters.
@@ -13,11 +13,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen.exact_rules import exact_sli_groups
-from codegen.model import SLO, CompileOptions
+from codegen.compiler import compile_specs
+from codegen.model import SLO, CompileOptions, PluginRef
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, Rule, RuleGroup
-from codegen.rules import document_groups, meta_recordings, slo_alerts
+from codegen.slo_plugins.chain import default_ids
+from codegen.slo_plugins.slogen.exact_sli import SLO_PLUGIN_ID as EXACT_SLI
 
 from .traffic import Service
 
@@ -49,30 +50,22 @@ class RuleSet:
     slos: dict[str, SLO]
 
 
+def options_of(set_name: str) -> CompileOptions:
+    """The run options of a set: the default chain without the tiles, plus the tiles for the exact sets."""
+    if set_name == "sloth":
+        return CompileOptions(sloth_compat=True)
+    untiled = tuple(PluginRef(i) for i in default_ids(CompileOptions()) if i != EXACT_SLI)
+    tiles = {"exact": (PluginRef(EXACT_SLI),), "exact30": (PluginRef(EXACT_SLI, {"interval": "30s"}),)}
+    return CompileOptions(disable_default_plugins=True, slo_plugins=untiled + tiles.get(set_name, ()))
+
+
 def build(set_name: str, services: list[Service]) -> RuleSet:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"{set_name}.yaml"
         path.write_text(spec_text(set_name, services))
-        specs = load_specs(str(path))
-    doc = specs.files[0].documents[0]
-    slos = {slo.name: slo for slo in doc.slos}
-    groups: dict[str, list[RuleGroup]] = {}
-    if set_name.startswith("exact"):
-        options = CompileOptions()
-        interval = "30s" if set_name == "exact30" else None
-        for slo in doc.slos:
-            alerts = slo_alerts(slo, options)
-            groups[slo.name] = [
-                *exact_sli_groups(slo, options, interval),
-                meta_recordings(slo, options, "cli-gen-prom"),
-                *([alerts] if alerts else []),
-            ]
-    else:
-        options = CompileOptions(sloth_compat=set_name == "sloth")
-        for group in document_groups(doc, options):
-            owner = next(name for name in slos if group.name.endswith(f"-{set_name}-{name}"))
-            groups.setdefault(owner, []).append(group)
-    return RuleSet(set_name, groups, slos)
+        specs = load_specs(str(path), options_of(set_name))
+    plans = compile_specs(specs).plans
+    return RuleSet(set_name, {p.slo.name: p.groups() for p in plans}, {p.slo.name: p.slo for p in plans})
 
 
 def rules_of(groups: list[RuleGroup]) -> list[tuple[RuleGroup, Rule]]:

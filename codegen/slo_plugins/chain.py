@@ -25,12 +25,13 @@ METADATA_RULES = "sloth.dev/core/metadata_rules/v1"
 ALERT_RULES = "sloth.dev/core/alert_rules/v1"
 TIMESLICE_SLI = "slogen.dev/timeslice_sli/v1"
 NAN_SAFE_SLI = "slogen.dev/nan_safe_sli/v1"
+EXACT_SLI = "slogen.dev/exact_sli/v1"
 ALERT_ROUTING = "slogen.dev/alert_routing/v1"
 NO_DATA_ALERT = "slogen.dev/no_data_alert/v1"
 
 SLOTH_DEFAULTS = (VALIDATE, SLI_RULES, METADATA_RULES, ALERT_RULES)
 SLOGEN_REQUIRED = (TIMESLICE_SLI,)  # an SLI type of ours needs it; harmless for Sloth's SLIs
-SLOGEN_IMPROVEMENTS = (NAN_SAFE_SLI, ALERT_ROUTING, NO_DATA_ALERT)  # what --sloth-compat leaves out
+SLOGEN_IMPROVEMENTS = (NAN_SAFE_SLI, EXACT_SLI, ALERT_ROUTING, NO_DATA_ALERT)  # what --sloth-compat leaves out
 
 LOGGER = logging.getLogger("slogen.slo_plugins")
 

@@ -17,27 +17,34 @@ from typing import Any
 
 import pytest
 
+from codegen.compiler import compile_specs
 from codegen.durations import format_duration, parse_duration
-from codegen.exact_rules import (
-    BASE_TILE,
-    ERRORS_TILE,
-    EXACT,
-    SMOOTH,
-    TOTAL_TILE,
-    exact_sli_groups,
-    needed_levels,
-    plan_window,
-)
-from codegen.model import SLO, CompileOptions
+from codegen.exact_rules import BASE_TILE, EXACT, SMOOTH, needed_levels, plan_window
+from codegen.model import SLO, CompileOptions, PluginRef
 from codegen.parse import load_specs
-from codegen.plan import RecordingRule, RuleGroup
+from codegen.plan import RecordingRule, RuleGroup, SLOPlan
 from codegen.rulefiles import groups_dict
-from codegen.rules import meta_recordings, sli_recordings, slo_alerts
+from codegen.slo_plugins import chain
+from codegen.slo_plugins.api import PluginConfigError
+from codegen.slo_plugins.chain import Chain
+from codegen.slo_plugins.registry import builtin_registry
+from codegen.slo_plugins.slogen.exact_sli import SLO_PLUGIN_ID
 from codegen.windows import parse_alert_windows
 from codegen.yamlfmt import dump
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs it")
+TOTAL_5M, ERRORS_5M = "slo:sli_total:tile5m", "slo:sli_errors:tile5m"
+
+# The default chain without the tiles (Sloth's core plugins + NaN-safe ratios + routing + no-data), declared
+# explicitly so the control stays the same whatever the default slot holds; "exact" adds the tiles at the end.
+BEFORE = tuple(i for i in chain.default_ids(CompileOptions()) if i != SLO_PLUGIN_ID)
+
+
+def chain_options(exact: bool, config: Any = None, **options: Any) -> CompileOptions:
+    refs = tuple(PluginRef(i) for i in BEFORE) + ((PluginRef(SLO_PLUGIN_ID, config),) if exact else ())
+    return CompileOptions(disable_default_plugins=True, slo_plugins=refs, **options)
+
 
 SPEC = """version: "prometheus/v1"
 service: "shop"
@@ -70,10 +77,29 @@ slos:
 
 
 @pytest.fixture(scope="module")
-def slos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SLO]:
+def spec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("spec") / "shop.yaml"
     path.write_text(SPEC)
-    return {slo.name: slo for slo in load_specs(str(path)).slos}
+    return path
+
+
+def compile_plans(path: Path, options: CompileOptions) -> dict[str, SLOPlan]:
+    return {plan.slo.name: plan for plan in compile_specs(load_specs(str(path), options)).plans}
+
+
+@pytest.fixture(scope="module")
+def exact(spec_path: Path) -> dict[str, SLOPlan]:
+    return compile_plans(spec_path, chain_options(True))
+
+
+@pytest.fixture(scope="module")
+def before(spec_path: Path) -> dict[str, SLOPlan]:
+    return compile_plans(spec_path, chain_options(False))
+
+
+@pytest.fixture(scope="module")
+def slos(exact: dict[str, SLOPlan]) -> dict[str, SLO]:
+    return {name: plan.slo for name, plan in exact.items()}
 
 
 def records(group: RuleGroup) -> dict[str, RecordingRule]:
@@ -81,7 +107,7 @@ def records(group: RuleGroup) -> dict[str, RecordingRule]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Unit tests of the module
+# Unit tests of the tiling and the plugin
 
 
 @pytest.mark.parametrize("window", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "4w", "30d", "90d", "1h35m"])
@@ -113,32 +139,38 @@ def test_tiles_of_the_usual_windows(slos: dict[str, SLO]) -> None:
     family, tiles = plan_window(parse_duration("6h")) or (None, [])
     assert family is EXACT and [(t.size, t.offset) for t in tiles] == [(3600, 3600 * k) for k in range(6)]
     assert plan_window(parse_duration("7m")) is None  # not whole 5m tiles
-    assert needed_levels(slos["checkout"]) == {EXACT: (300, 3600), SMOOTH: (3600, 21600, 86400, 604800)}
+    slo = slos["checkout"]
+    assert needed_levels([*slo.windows.windows(), slo.period]) == {
+        EXACT: (300, 3600),
+        SMOOTH: (3600, 21600, 86400, 604800),
+    }
 
 
-def test_ratio_rules_keep_sloth_names_and_labels(slos: dict[str, SLO]) -> None:
-    options = CompileOptions(extra_labels=(("env", "prod"),))
-    for slo in slos.values():
-        (ours,) = exact_sli_groups(slo, options)
-        theirs = sli_recordings(slo, options)
-        sloth_records = {r.record: r.labels for r in theirs.rules if isinstance(r, RecordingRule)}
-        mine = {name: r.labels for name, r in records(ours).items() if name in sloth_records}
-        assert mine == sloth_records, slo.name  # every Sloth series, same labels
-        assert ours.name == theirs.name
-        roles = {r.window: r.role for r in ours.rules if isinstance(r, RecordingRule) and r.window}
-        assert roles == {
-            **{format_duration(w): "sli" for w in slo.windows.windows()},
-            format_duration(slo.period): "sli_period",
-        }
-        for name, rule in records(ours).items():
-            if name.startswith(("slo:sli_errors:", "slo:sli_total:")):
+def test_ratio_rules_keep_sloth_names_and_labels(spec_path: Path) -> None:
+    ours = compile_plans(spec_path, chain_options(True, extra_labels=(("env", "prod"),)))
+    theirs = compile_plans(spec_path, chain_options(False, extra_labels=(("env", "prod"),)))
+    for name, plan in ours.items():
+        group, old = plan.sli_recordings, theirs[name].sli_recordings
+        sloth_records = {r.record: r.labels for r in old.rules if isinstance(r, RecordingRule)}
+        mine = {record: r.labels for record, r in records(group).items() if record in sloth_records}
+        assert mine == sloth_records, name  # every series of the old group, same labels
+        assert group.name == old.name
+        assert [(r.record, r.role, r.window) for r in plan.sli_rules()] == [
+            (r.record, r.role, r.window) for r in theirs[name].sli_rules()
+        ]
+        assert plan.meta_recordings == theirs[name].meta_recordings and plan.alerts == theirs[name].alerts
+        for record, rule in records(group).items():
+            if record.startswith(("slo:sli_errors:", "slo:sli_total:")):
+                period = dict(old.rules[-1].labels)
+                assert dict(rule.labels) == {k: v for k, v in period.items() if k != "sloth_window"}
+                assert ("env", "prod") in rule.labels
                 assert "sloth_window" not in dict(rule.labels)  # tiles of any size add up
 
 
-def test_only_the_base_tiles_read_raw_data(slos: dict[str, SLO]) -> None:
-    (group,) = exact_sli_groups(slos["checkout"], CompileOptions())
+def test_only_the_base_tiles_read_raw_data(exact: dict[str, SLOPlan]) -> None:
+    group = exact["checkout"].sli_recordings
     raw = [r.record for r in group.rules if isinstance(r, RecordingRule) and "http_requests_total" in r.expr]
-    assert raw == [f"{TOTAL_TILE}5m", f"{ERRORS_TILE}5m"]
+    assert raw == [TOTAL_5M, ERRORS_5M]
     for rule in group.rules:  # the rest reads recorded tiles: instant selectors, or one hour of 5m tiles
         assert isinstance(rule, RecordingRule)
         if rule.record not in raw:
@@ -149,45 +181,67 @@ def test_only_the_base_tiles_read_raw_data(slos: dict[str, SLO]) -> None:
             assert rule.expr.count("[") == len(ranges), rule.record
 
 
-def test_every_window_is_tiled_and_nan_guarded(slos: dict[str, SLO]) -> None:
-    (group,) = exact_sli_groups(slos["latency"], CompileOptions())
-    for rule in group.rules:
-        assert isinstance(rule, RecordingRule)
-        if rule.record.startswith("slo:sli_error:ratio_rate"):
-            assert rule.expr.rstrip().endswith("> 0\n)"), rule.record
-            assert "slo:sli_total:" in rule.expr and "rate(" not in rule.expr
-            assert ("smooth" in rule.expr) == (rule.window in ("1d", "3d", "30d")), rule.record
+def test_every_window_is_tiled_and_nan_guarded(exact: dict[str, SLOPlan]) -> None:
+    for rule in exact["latency"].sli_rules():
+        assert rule.expr.rstrip().endswith("> 0\n)"), rule.record
+        assert "slo:sli_total:" in rule.expr and "rate(" not in rule.expr
+        assert ("smooth" in rule.expr) == (rule.window in ("1d", "3d", "30d")), rule.record
 
 
-def test_raw_sli_keeps_its_query_on_alert_windows_and_tiles_the_period(slos: dict[str, SLO]) -> None:
-    rules = records(exact_sli_groups(slos["ratio"], CompileOptions())[0])
+def test_raw_sli_keeps_its_query_on_alert_windows_and_tiles_the_period(
+    exact: dict[str, SLOPlan], before: dict[str, SLOPlan]
+) -> None:
+    rules = records(exact["ratio"].sli_recordings)
+    old = records(before["ratio"].sli_recordings)
+    assert rules["slo:sli_error:ratio_rate1h"] == old["slo:sli_error:ratio_rate1h"]
     assert "rate(ok_total[1h])" in rules["slo:sli_error:ratio_rate1h"].expr
-    assert (
-        "smooth1w" in rules["slo:sli_error:ratio_rate30d"].expr
-        and "ok_total" not in rules["slo:sli_error:ratio_rate30d"].expr
+    period = rules["slo:sli_error:ratio_rate30d"].expr
+    assert "smooth1w" in period and "ok_total" not in period
+
+
+def test_timeslice_tiles_count_slices_of_the_recorded_indicator(exact: dict[str, SLOPlan]) -> None:
+    rules = exact["lag"].sli_recordings.rules
+    assert isinstance(rules[0], RecordingRule) and rules[0].role == "sli_instant"  # still first: the tiles read it
+    assert "count_over_time(slo:sli_error:ratio_instant" in records(exact["lag"].sli_recordings)[TOTAL_5M].expr
+
+
+def test_recordings_another_plugin_rewrote_are_left_alone(tmp_path: Path) -> None:
+    """Sloth's denominator-corrected plugin rewrites the alert windows after the core plugin: the tiles keep them
+    as written. Its period is the core plugin's optimized average, text for text, so that one is tiled (the
+    traffic-weighted ratio that plugin approximates)."""
+    spec_path = tmp_path / "events.yaml"
+    spec_path.write_text(SPEC.split("  - name: latency")[0])  # that plugin takes events SLIs only
+    corrected = PluginRef("sloth.dev/contrib/denominator_corrected_rules/v1")
+    base = chain_options(False)
+    old = compile_plans(spec_path, dataclasses.replace(base, slo_plugins=(*base.slo_plugins, corrected)))
+    ours = compile_plans(
+        spec_path, dataclasses.replace(base, slo_plugins=(*base.slo_plugins, corrected, PluginRef(SLO_PLUGIN_ID)))
     )
+    assert old["checkout"].sli_rules() != compile_plans(spec_path, base)["checkout"].sli_rules()  # it did rewrite
+    windows = old["checkout"].alert_windows()
+    assert [ours["checkout"].sli_rule(w) for w in windows] == [old["checkout"].sli_rule(w) for w in windows]
+    period = ours["checkout"].sli_rule("30d")
+    assert period is not None and "smooth1w" in period.expr
 
 
-def test_timeslice_tiles_count_slices_of_the_recorded_indicator(slos: dict[str, SLO]) -> None:
-    rules = records(exact_sli_groups(slos["lag"], CompileOptions())[0])
-    assert "slo:sli_error:ratio_instant" in rules
-    assert "count_over_time(slo:sli_error:ratio_instant" in rules[f"{TOTAL_TILE}5m"].expr
-
-
-def test_sloth_compat_is_sloths_group_and_interval_is_passed(slos: dict[str, SLO]) -> None:
-    slo = slos["checkout"]
-    assert exact_sli_groups(slo, CompileOptions(sloth_compat=True)) == [
-        sli_recordings(slo, CompileOptions(sloth_compat=True))
-    ]
-    assert exact_sli_groups(slo, CompileOptions(), interval="30s")[0].interval == "30s"
-    assert groups_dict(exact_sli_groups(slo, CompileOptions(), interval="30s"))[0]["interval"] == "30s"
+def test_interval_config_is_validated_and_set_on_the_sli_group(spec_path: Path) -> None:
+    plan = compile_plans(spec_path, chain_options(True, {"interval": "30s"}))["checkout"]
+    assert plan.sli_recordings.interval == "30s"
+    assert groups_dict([plan.sli_recordings])[0]["interval"] == "30s"
+    assert plan.meta_recordings.interval is None
+    registry = builtin_registry()
+    chain_ = Chain(registry, CompileOptions())
+    for bad, message in (("7m", "does not divide 5m"), ("soon", "invalid duration"), (30, "must be str")):
+        with pytest.raises(PluginConfigError, match=message):
+            chain_.registry.factory(SLO_PLUGIN_ID)({"interval": bad}, chain_.utils)
+    with pytest.raises(PluginConfigError, match="unknown config key"):
+        chain_.registry.factory(SLO_PLUGIN_ID)({"intervall": "1m"}, chain_.utils)
 
 
 @needs_promtool
-def test_every_sli_kind_renders_a_valid_rule_file(slos: dict[str, SLO], tmp_path: Path) -> None:
-    groups = [g for slo in slos.values() for g in exact_sli_groups(slo, CompileOptions(), interval="1m")]
+def test_every_sli_kind_renders_a_valid_rule_file(exact: dict[str, SLOPlan], tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
-    path.write_text(dump({"groups": groups_dict(groups)}))
+    path.write_text(dump({"groups": groups_dict([g for plan in exact.values() for g in plan.groups()])}))
     assert PROMTOOL is not None
     checked = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -263,15 +317,20 @@ def truth(at_minute: int, window_minutes: int) -> float | None:
     return sum(errors[lo:hi]) / t if t else None
 
 
+def plan_of(slo: SLO, exact: bool) -> SLOPlan:
+    """``slo`` compiled through the chain (with or without the tiles)."""
+    from codegen.compiler import compile_slo
+
+    options = chain_options(exact)
+    return compile_slo(slo, "prometheus/v1", Chain(builtin_registry(), options))
+
+
 def rule_file(path: Path, slo: SLO, exact: bool) -> Path:
-    options = CompileOptions()
-    sli = exact_sli_groups(slo, options) if exact else [sli_recordings(slo, options)]
-    alerts = slo_alerts(slo, options)
-    assert alerts is not None
+    plan = plan_of(slo, exact)
     # One group: promtool (like Prometheus) orders groups arbitrarily, so an alert group may read the SLI of the
     # previous evaluation in one run and of this one in the next; within a group the order is fixed.
-    rules = [r for g in (*sli, meta_recordings(slo, options, "cli-gen-prom"), alerts) for r in g.rules]
-    path.write_text(dump({"groups": groups_dict([RuleGroup(sli[0].name, tuple(rules))])}))
+    rules = [r for g in plan.groups() for r in g.rules]
+    path.write_text(dump({"groups": groups_dict([RuleGroup(plan.sli_recordings.name, tuple(rules))])}))
     return path
 
 
@@ -433,14 +492,12 @@ def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> No
     the SLI series directly, and every tier still fires."""
     import yaml
 
-    options = CompileOptions()
-    slos = {slo.id: slo for slo in load_specs(str(REPO / "slo")).slos}
+    plans = {p.slo.id: p for p in compile_specs(load_specs(str(REPO / "slo"), chain_options(True))).plans}
     for slo_id in KINDS_UNDER_TEST:
-        slo = slos[slo_id]
-        alerts = slo_alerts(slo, options)
-        assert alerts is not None
-        groups = [*exact_sli_groups(slo, options), meta_recordings(slo, options, "cli-gen-prom"), alerts]
-        (tmp_path / "rules.yaml").write_text(dump({"groups": groups_dict(groups)}))
+        plan = plans[slo_id]
+        slo = plan.slo
+        assert any(r.record == TOTAL_5M for r in plan.rules() if isinstance(r, RecordingRule))
+        (tmp_path / "rules.yaml").write_text(dump({"groups": groups_dict(plan.groups())}))
         body = yaml.safe_load((REPO / "alerts" / "tests" / f"{slo.service}_test.yaml").read_text())
         body["rule_files"] = ["rules.yaml"]
         body["tests"] = [t for t in body["tests"] if t["name"].startswith(f"{slo_id}:")]
@@ -454,3 +511,42 @@ def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> No
             check=False,
         )
         assert result.returncode == 0, slo_id + result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Declaring it: -s on the command line, slo_plugins in a spec
+
+
+def test_opt_in_by_flag_and_by_spec_and_bad_config_is_a_clear_error(
+    spec_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codegen.cli import main
+
+    flag = '{"id": "slogen.dev/exact_sli/v1", "config": {"interval": "1m"}}'
+    assert main(["generate", "-i", str(spec_path), "-s", flag]) == 0
+    out = capsys.readouterr().out
+    assert out.count(f"record: {TOTAL_5M}") == 4 and "interval: 1m" in out
+    declared = tmp_path / "declared.yaml"
+    declared.write_text(
+        SPEC.replace("slos:\n", "slo_plugins:\n  chain:\n    - id: slogen.dev/exact_sli/v1\nslos:\n", 1)
+    )
+    assert main(["generate", "-i", str(declared)]) == 0
+    assert capsys.readouterr().out.count(f"record: {ERRORS_5M}") == 4
+    assert (
+        main(
+            ["generate", "-i", str(spec_path), "-s", '{"id": "slogen.dev/exact_sli/v1", "config": {"interval": "45s"}}']
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "slogen.dev/exact_sli/v1" in err and "45s does not divide 5m" in err
+
+
+def test_declared_twice_is_the_same_as_once(spec_path: Path) -> None:
+    """A second run finds the windows already tiled (no longer the core plugin's text) and changes nothing."""
+    once = compile_plans(spec_path, chain_options(True))
+    options = chain_options(True)
+    twice = compile_plans(
+        spec_path, dataclasses.replace(options, slo_plugins=(*options.slo_plugins, PluginRef(SLO_PLUGIN_ID)))
+    )
+    assert once == twice

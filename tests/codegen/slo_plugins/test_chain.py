@@ -171,8 +171,9 @@ def test_declared_plugins_change_the_generated_rules(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     one, two = compile_specs(load_specs(str(path))).plans
-    assert "sum_over_time" not in (one.sli_rule("30d") or RecordingRule("", "", ())).expr
-    assert "sum_over_time" in (two.sli_rule("30d") or RecordingRule("", "", ())).expr
+    # one: the raw query over the period; two (the default chain): a cheap period from recordings
+    assert "rate(errors[30d])" in (one.sli_rule("30d") or RecordingRule("", "", ())).expr
+    assert "rate(errors[" not in (two.sli_rule("30d") or RecordingRule("", "", ())).expr
 
 
 def test_slo_level_override_generates_only_what_its_plugins_build(tmp_path: Path) -> None:
