@@ -53,6 +53,7 @@ PROCESSING_BUCKETS: tuple[float, ...] = (
 MODEL_INFO = "volatility_model_info"
 PREDICTION_PROBABILITY = "volatility_prediction_probability"
 
+
 def _model_info(registry: CollectorRegistry | None) -> Gauge:
     return Gauge(
         MODEL_INFO,

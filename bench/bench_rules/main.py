@@ -36,7 +36,7 @@ from codegen.conventions import TOTAL_SMOOTH_PREFIX as TOTAL_SMOOTH
 from codegen.conventions import TOTAL_TILE_PREFIX as TOTAL_TILE
 from codegen.durations import parse_duration
 from codegen.plan import AlertingRule, RecordingRule
-from services.local_broker import free_port
+from stack.ports import free_port
 from stack.processes import ManagedProcess
 
 from .backfill import Series, label_text, write_blocks

@@ -21,7 +21,7 @@ def _rewrite(target: str) -> str:
     if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("#", "/")):
         return target
     if target.startswith("docs/"):
-        return target[len("docs/"):]
+        return target[len("docs/") :]
     return REPO_BLOB + target.removeprefix("./")
 
 

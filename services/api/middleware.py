@@ -141,4 +141,3 @@ class RequestMetricsMiddleware:
             self.metrics.errors.labels(endpoint=endpoint, error_type=error_type).inc()
         if endpoint == "/predict" and method == "POST":
             self.metrics.latency.observe(elapsed)
-

@@ -109,8 +109,6 @@ def test_gauges_follow_a_comparison() -> None:
     assert f'{FEATURE_DRIFT_METRIC}{{feature="rv_60s"}} 0.0' in text
 
 
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(90)
 def test_serve_exposes_the_drift_share_on_metrics(drift_run: Any) -> None:

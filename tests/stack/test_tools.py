@@ -14,7 +14,6 @@ from stack.ports import LOOPBACK, free_port, port_is_free, wait_for_port
 
 
 class _Answer(BaseHTTPRequestHandler):
-
     def do_GET(self) -> None:
         self.send_response(int(self.path.strip("/") or 200))
         self.send_header("Content-Length", "2")

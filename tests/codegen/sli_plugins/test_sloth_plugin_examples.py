@@ -30,7 +30,6 @@ def test_sloth_sli_plugin_integration_case() -> None:
     assert sloth_semantic.groups(got) == sloth_semantic.groups(want)
 
 
-
 @pytest.mark.parametrize("name", ["plugin-getting-started.yml", "plugin-k8s-getting-started.yml"])
 def test_sloth_plugin_examples(name: str) -> None:
     got = sloth_semantic.generate(GOLDEN / name, extra_labels=EXAMPLES_LABELS, plugins=(plugin(GETTING_STARTED),))
