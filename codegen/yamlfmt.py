@@ -127,7 +127,9 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
 
 
 def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
-    if isinstance(item, dict) and item:
+    if type(item) is str and "\n" not in item:  # most members: a one-line string, no type tests below
+        out.append(f"{prefix} {_string(item)}")
+    elif isinstance(item, dict) and item:
         out.append(prefix)
         _emit(item, key_indent + "  ", out)
     elif isinstance(item, list) and item:
