@@ -143,7 +143,7 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
         return []
     rules = plan.alert_rules()
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
-    check_at = wait + 5 * INTERVAL  # into a phase: past every `for`, with margin
+    check_at = wait + 3 * INTERVAL  # into a phase: past every `for`, with margin
     samples = check_at // INTERVAL + 2  # per phase: the check sees the phase's own samples, never the next ones
     names = {w: _series_name(plan, w) for w in slo.windows.windows()}
     if any(name is None for name in names.values()):
