@@ -24,7 +24,7 @@ from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_
 from codegen.grafana_import import import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
-from codegen.pipeline import STDOUT, Layout, render_compiled
+from codegen.pipeline import STDOUT, Layout, cyclic_gc_off, render_compiled
 from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
@@ -274,6 +274,11 @@ def _print_warnings(warnings: Sequence[SpecError]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    with cyclic_gc_off():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -3,7 +3,10 @@ generated files (no I/O here)."""
 
 from __future__ import annotations
 
+import gc
 import posixpath
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -38,6 +41,20 @@ class Outputs:
 
     files: dict[str, str] = field(default_factory=dict)
     stdout: str | None = None
+
+
+@contextmanager
+def cyclic_gc_off() -> Iterator[None]:
+    """A run builds trees (specs, plans, rule dicts, strings) and no reference cycles, so Python's cyclic collector
+    only re-walks an ever larger heap: a quarter of the CPU at 10,000 SLOs for nothing (peak RSS measured the same
+    with it off). Reference counting still frees everything; the previous state is restored on exit."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _source_label(layout: Layout, relative: str) -> str:

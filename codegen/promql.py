@@ -9,7 +9,7 @@ import promql_parser
 from codegen.conventions import render_window
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
 def check_expression(expr: str) -> str | None:
     """Return the parser's complaint about ``expr``, or None when it parses as an instant expression."""
     try:
@@ -23,7 +23,7 @@ def check_expression(expr: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # parse and the validate plugin check each template: all of 10,000 SLOs' must fit
 def check_template(template: str) -> str | None:
     """Sloth renders templates with a 1m window before parsing; so do we."""
     return check_expression(render_window(template, "1m"))

@@ -3,7 +3,9 @@
 For every SLO with alerts it writes scenarios that feed the SLI recording series directly (the raw metrics are
 absent, so the SLI rules themselves stay silent): each tier fires when both of its windows burn above its factor,
 neither window alone fires it, nothing fires just below the lowest tier, and the no-data alert fires when the
-metrics vanish. Expected alerts are computed from the same thresholds Prometheus evaluates, including labels and
+metrics vanish. A tier's three scenarios are phases of one promtool test on the same two series (values change
+from phase to phase, each phase is checked at its own time), so the file grows with the tiers, not with
+scenarios x windows. Expected alerts are computed from the same thresholds Prometheus evaluates, including labels and
 expanded annotations, so a wrong factor, window or label fails ``promtool test rules``.
 """
 
@@ -33,6 +35,18 @@ class Scenario:
     values: dict[int, float]  # window seconds -> constant error ratio; missing windows have no series
 
 
+@dataclass(frozen=True)
+class ScenarioGroup:
+    """Scenarios played one after the other on the same input series (one promtool test): the series are
+    written once, their values change from phase to phase, and each phase is checked at its own time."""
+
+    name: str
+    phases: tuple[Scenario, ...]
+
+    def windows(self) -> list[int]:
+        return sorted({w for phase in self.phases for w in phase.values})
+
+
 def threshold(slo: SLO, tier: AlertTier) -> float:
     """The float Prometheus compares against: ``burn_factor * error_budget`` (same operands, same order)."""
     return tier.burn_factor * slo.error_budget_ratio
@@ -49,33 +63,31 @@ def firing_severities(slo: SLO, values: dict[int, float]) -> set[Severity]:
     return fired
 
 
-def scenarios(slo: SLO) -> list[Scenario]:
+def scenario_groups(slo: SLO) -> list[ScenarioGroup]:
+    """One group per tier (fires with both windows above its factor, then neither window alone fires it: only the
+    tier's two windows have series, an absent series compares like a zero one), and one group just below the
+    lowest tier on every window."""
     windows = slo.windows.windows()
-    out: list[Scenario] = []
+    out: list[ScenarioGroup] = []
     for tier in slo.windows.tiers:
         burn = min(threshold(slo, tier) * 1.1, 1.0)
         factor = go_float(round(tier.burn_factor, 4))
-        both = {w: 0.0 for w in windows} | {tier.short_window: burn, tier.long_window: burn}
-        out.append(Scenario(f"{tier.name} fires: {tier.short} and {tier.long} burn above {factor}x", both))
         out.append(
-            Scenario(
-                f"{tier.name} needs both windows: only {tier.short} above {factor}x",
-                {w: 0.0 for w in windows} | {tier.short_window: burn},
-            )
-        )
-        out.append(
-            Scenario(
-                f"{tier.name} needs both windows: only {tier.long} above {factor}x",
-                {w: 0.0 for w in windows} | {tier.long_window: burn},
+            ScenarioGroup(
+                f"{tier.name} fires: {tier.short} and {tier.long} burn above {factor}x; it needs both windows",
+                (
+                    Scenario(
+                        f"{tier.short} and {tier.long} above {factor}x",
+                        {tier.short_window: burn, tier.long_window: burn},
+                    ),
+                    Scenario(f"only {tier.short} above {factor}x", {tier.long_window: 0.0, tier.short_window: burn}),
+                    Scenario(f"only {tier.long} above {factor}x", {tier.short_window: 0.0, tier.long_window: burn}),
+                ),
             )
         )
     lowest = min(threshold(slo, t) for t in slo.windows.tiers)
-    out.append(
-        Scenario(
-            "nothing fires just below the lowest tier (0.9x its threshold on every window)",
-            {w: lowest * 0.9 for w in windows},
-        )
-    )
+    below = "nothing fires just below the lowest tier (0.9x its threshold on every window)"
+    out.append(ScenarioGroup(below, (Scenario(below, {w: lowest * 0.9 for w in windows}),)))
     return out
 
 
@@ -110,6 +122,19 @@ def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
+def _phased_values(group: ScenarioGroup, window: int, samples: int) -> str:
+    """Promtool's expanding notation for one series over every phase: ``axN`` is N+1 samples of ``a``, and equal
+    neighbouring phases merge into one run."""
+    runs: list[list[Any]] = []
+    for phase in group.phases:
+        value = phase.values.get(window, 0.0)
+        if runs and runs[-1][0] == value:
+            runs[-1][1] += samples
+        else:
+            runs.append([value, samples])
+    return " ".join(f"{_fmt(value)}x{count - 1}" for value, count in runs)
+
+
 def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
     """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert."""
     slo = plan.slo
@@ -118,8 +143,8 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
         return []
     rules = plan.alert_rules()
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
-    eval_seconds = wait + 5 * INTERVAL
-    samples = eval_seconds // INTERVAL + 5
+    check_at = wait + 3 * INTERVAL  # into a phase: past every `for`, with margin
+    samples = check_at // INTERVAL + 2  # per phase: the check sees the phase's own samples, never the next ones
     names = {w: _series_name(plan, w) for w in slo.windows.windows()}
     if any(name is None for name in names.values()):
         return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
@@ -127,34 +152,34 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
     series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} if first else {}
     alert_name = next(iter(burn_rules.values())).alert
     tests: list[dict[str, Any]] = []
-    for scenario in scenarios(slo):
-        fired = firing_severities(slo, scenario.values) & set(burn_rules)
-        expected: list[dict[str, Any]] | None = []
-        for severity in sorted(fired):
-            exp = _expected_alerts(burn_rules[severity], series_labels)
-            if exp is None or expected is None:
-                expected = None
-                break
-            expected.append(exp)
+    for group in scenario_groups(slo):
+        checks: list[tuple[int, set[Severity]]] = [
+            (i * samples * INTERVAL + check_at, firing_severities(slo, phase.values) & set(burn_rules))
+            for i, phase in enumerate(group.phases)
+        ]
+        predicted = [[_expected_alerts(burn_rules[s], series_labels) for s in sorted(fired)] for _, fired in checks]
+        expected = [[a for a in alerts if a is not None] for alerts in predicted]
         test: dict[str, Any] = {
-            "name": f"{slo.id}: {scenario.name}",
+            "name": f"{slo.id}: {group.name}",
             "interval": format_duration(INTERVAL),
             "input_series": [
-                {"series": names[w], "values": f"{_fmt(v)}x{samples}"} for w, v in sorted(scenario.values.items())
+                {"series": names[w], "values": _phased_values(group, w, samples)} for w in group.windows()
             ],
         }
-        if expected is None:  # unpredictable annotations: check the ALERTS series instead
+        if any(None in alerts for alerts in predicted):  # unpredictable annotations: check ALERTS instead
             test["promql_expr_test"] = [
                 {
-                    "eval_time": format_duration(eval_seconds),
+                    "eval_time": format_duration(at),
                     "expr": f'count(ALERTS{{alertname="{alert_name}", {LABEL_ID}="{slo.id}", '
                     f'alertstate="firing"}}) or vector(0)',
                     "exp_samples": [{"labels": "{}", "value": len(fired)}],
                 }
+                for at, fired in checks
             ]
         else:
             test["alert_rule_test"] = [
-                {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
+                {"eval_time": format_duration(at), "alertname": alert_name, "exp_alerts": exp}
+                for (at, _), exp in zip(checks, expected, strict=True)
             ]
         tests.append(test)
     no_data = plan.no_data_alert()

@@ -38,6 +38,8 @@ def _plain_ok(text: str) -> bool:
 
 
 def _scalar(value: Any) -> str:
+    if type(value) is str:  # the common case first (an ``Enum`` str subclass takes the general path)
+        return _string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -47,39 +49,36 @@ def _scalar(value: Any) -> str:
     if isinstance(value, float):
         text = repr(value)  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
         return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
-    text = str(value)
+    return _string(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _string(text: str) -> str:
+    """Cached: label values, series names and annotations repeat across every scenario of every SLO."""
     return text if _plain_ok(text) else _double_quoted(text)
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def _printable(char: str) -> bool:
-    """YAML's printable set (c-printable), minus what we escape anyway."""
+# YAML's printable set (c-printable) minus what we escape anyway (C0/C1 controls, DEL, U+2028/9, the BOM,
+# surrogates), as a regex class: one scan per string instead of a Python loop over every character (the
+# emitter's hot spot at 10,000 SLOs).
+_PRINTABLE_CLASS = "\\x20-\\x7e\\xa0-\\u2027\\u202a-\\ud7ff\\ue000-\\ufefe\\uff00-\\ufffd\\U00010000-\\U0010ffff"
+_NOT_BLOCK_PRINTABLE = re.compile(f"[^\\t\\n{_PRINTABLE_CLASS}]")
+_TO_ESCAPE = re.compile(f'["\\\\]|[^{_PRINTABLE_CLASS}]')
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _ESCAPES:
+        return _ESCAPES[char]
     code = ord(char)
-    return (
-        0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0x2027
-        or 0x202A <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    ) and code != 0xFEFF
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _double_quoted(text: str) -> str:
-    out = []
-    for char in text:
-        if char in _ESCAPES:
-            out.append(_ESCAPES[char])
-        elif _printable(char):
-            out.append(char)
-        elif ord(char) <= 0xFF:
-            out.append(f"\\x{ord(char):02x}")
-        elif ord(char) <= 0xFFFF:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
+    return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
 def _block_literal(text: str, indent: str) -> str | None:
@@ -90,7 +89,7 @@ def _block_literal(text: str, indent: str) -> str | None:
         not body
         or not body[0]
         or body[0].startswith((" ", "\t"))
-        or not all(_printable(c) or c == "\t" for c in text.replace("\n", ""))
+        or _NOT_BLOCK_PRINTABLE.search(text)
         or text.endswith("\n\n")
         or any(ln != ln.rstrip() for ln in body)
         or _UNSAFE_ANYWHERE.search(text.replace("\n", "").replace(": ", "").replace(" #", ""))
@@ -128,7 +127,9 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
 
 
 def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
-    if isinstance(item, dict) and item:
+    if type(item) is str and "\n" not in item:  # most members: a one-line string, no type tests below
+        out.append(f"{prefix} {_string(item)}")
+    elif isinstance(item, dict) and item:
         out.append(prefix)
         _emit(item, key_indent + "  ", out)
     elif isinstance(item, list) and item:

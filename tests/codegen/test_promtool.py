@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from codegen.cli import main
 
@@ -108,6 +109,28 @@ def test_generated_tests_catch_a_missing_severity_label(specs: Path, tmp_path: P
     base = next(r for r in rules if r.name == "base.yaml")
     base.write_text(base.read_text().replace("severity: critical", "severity: page-me"))
     assert promtool("test", "rules", str(tmp_path / "out" / "tests" / "base_test.yaml")).returncode != 0
+
+
+def test_generated_tests_catch_a_tier_that_fires_on_one_window(specs: Path, tmp_path: Path) -> None:
+    """The later phases of a tier's test (one window alone) are checked too, not only the first."""
+    rules, _ = generate(specs, tmp_path / "out")
+    base = next(r for r in rules if r.name == "base.yaml")
+    base.write_text(base.read_text().replace("\n          and\n", "\n          or\n", 1))
+    result = promtool("test", "rules", str(tmp_path / "out" / "tests" / "base_test.yaml"))
+    assert result.returncode != 0
+    assert "page-quick fires" in result.stdout + result.stderr
+
+
+def test_generated_tests_grow_with_tiers_not_scenarios_times_windows(specs: Path, tmp_path: Path) -> None:
+    """Per SLO: one test per tier on its two series, one just below the lowest tier on every window, no-data."""
+    _, tests = generate(specs, tmp_path / "out")
+    body = yaml.safe_load(next(t for t in tests if t.name == "base_test.yaml").read_text())
+    mine = [t for t in body["tests"] if t["name"].startswith("svc01-slo1: ")]
+    assert len(mine) == 4 + 1 + 1
+    tiers = [t for t in mine if " fires: " in t["name"]]
+    assert [len(t["input_series"]) for t in tiers] == [2, 2, 2, 2]
+    assert [len(t["alert_rule_test"]) for t in tiers] == [3, 3, 3, 3]
+    assert sum(len(t["input_series"]) for t in mine) == 4 * 2 + 7
 
 
 @pytest.mark.slow  # promtool over every committed rule and test file: tens of seconds

@@ -1,0 +1,218 @@
+"""Full ``slogen generate`` (rules, promtool tests, dashboards, docs) at 100, 1,000 and 10,000 synthetic SLOs.
+
+Each size runs in fresh subprocesses so peak RSS is that run's own (``ru_maxrss`` of the child). Two kinds of run:
+
+- ``stages``: the pipeline's public steps one after the other, timed (parse, compile, rules, tests, dashboards,
+  docs, write), with the bytes of every output kind;
+- ``cli``: ``slogen generate`` itself (``codegen.cli.main`` in a fresh interpreter, imports excluded), the figure
+  the goals are about: wall seconds, CPU seconds (what other jobs on a shared machine do not inflate) and peak
+  RSS.
+
+Every run is repeated (``REPEATS``) and the minimum kept; the per-SLO cost is relative to the 100-SLO run of the
+same invocation, so linearity is read off a ratio that survives a shared machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.bench_compile import write_specs
+
+SIZES = (100, 1000, 10000)
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+STAGES = ("parse", "compile", "rules", "tests", "dashboards", "docs", "write")
+KINDS = ("rules", "tests", "dashboards", "docs")
+
+
+def _flags(tmp: Path) -> list[str]:
+    out = tmp / "out"
+    return [
+        "generate",
+        "-i",
+        str(tmp / "slo"),
+        "-o",
+        str(out / "alerts"),
+        "--tests-out",
+        str(out / "alerts" / "tests"),
+        "--dashboards-out",
+        str(out / "dashboards"),
+        "--docs-out",
+        str(out / "docs" / "slo.md"),
+    ]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_cli(tmp: Path) -> dict[str, Any]:
+    """``slogen generate`` as the Makefile runs it."""
+    import contextlib
+    import io
+
+    from codegen.cli import main
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    with contextlib.redirect_stderr(io.StringIO()):
+        code = main(_flags(tmp))
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert code == 0, code
+    return {"total": seconds, "cpu": cpu, "rss_mb": _peak_rss_mb()}
+
+
+def child_stages(tmp: Path) -> dict[str, Any]:
+    """The steps of ``render_compiled`` + ``write_outputs``, timed one by one, with the CLI's GC setting."""
+    from codegen.pipeline import cyclic_gc_off
+
+    with cyclic_gc_off():
+        return _stages(tmp)
+
+
+def _stages(tmp: Path) -> dict[str, Any]:
+    from codegen.compiler import compile_specs
+    from codegen.conventions import promtool_test_header
+    from codegen.dashboards import build_dashboards
+    from codegen.dashboards.grafana import to_json
+    from codegen.docs import render_slo_doc
+    from codegen.parse import load_specs
+    from codegen.pipeline import Layout, _source_label, rule_path, test_path
+    from codegen.rule_tests import render_rule_tests
+    from codegen.rulefiles import render_rule_file
+    from codegen.writer import write_outputs
+
+    out = tmp / "out"
+    layout = Layout(str(tmp / "slo"), True, str(out / "alerts"), str(out / "alerts" / "tests"))
+    seconds: dict[str, float] = {}
+    sizes: dict[str, int] = dict.fromkeys(KINDS, 0)
+    files: dict[Path, str] = {}
+
+    def clock(stage: str, start: float) -> float:
+        now = time.perf_counter()
+        seconds[stage] = seconds.get(stage, 0.0) + now - start
+        return now
+
+    t = time.perf_counter()
+    specs = load_specs(str(tmp / "slo"))
+    t = clock("parse", t)
+    compiled = compile_specs(specs)
+    t = clock("compile", t)
+    for spec_file in compiled.files:
+        label = _source_label(layout, spec_file.relative)
+        rules = render_rule_file(spec_file, compiled.options, label)
+        t = clock("rules", t)
+        rules_at = rule_path(layout, spec_file.relative)
+        files[Path(rules_at)] = rules
+        tests_at = test_path(layout, spec_file.relative)
+        assert tests_at is not None
+        tests = render_rule_tests(spec_file, compiled.options, rules_at, tests_at)
+        if tests is not None:
+            files[Path(tests_at)] = promtool_test_header(label) + tests
+        t = clock("tests", t)
+        sizes["rules"] += len(rules.encode())
+        sizes["tests"] += len(files.get(Path(tests_at), "").encode())
+    t = time.perf_counter()
+    boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
+    for board in boards:
+        text = to_json(board.model)
+        files[out / "dashboards" / board.filename] = text
+        sizes["dashboards"] += len(text.encode())
+    t = clock("dashboards", t)
+    doc = render_slo_doc(compiled, layout.input_root)
+    files[out / "docs" / "slo.md"] = doc
+    sizes["docs"] += len(doc.encode())
+    t = clock("docs", t)
+    write_outputs(files, [out / "alerts", out / "dashboards"])
+    clock("write", t)
+    return {**seconds, "total": sum(seconds.values()), "bytes": sizes, "rss_mb": _peak_rss_mb()}
+
+
+def _run_child(mode: str, count: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "slo").mkdir()
+        write_specs(Path(tmp) / "slo", count)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.bench_generate", "--child", mode, tmp],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{mode} {count}: {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Minimum of every timing and of the peak RSS over the repetitions (the sizes are identical)."""
+    best = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, float):
+            best[key] = min(r[key] for r in runs)
+    return best
+
+
+def measure(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict[int, dict[str, dict[str, Any]]]:
+    results: dict[int, dict[str, dict[str, Any]]] = {}
+    for count in sizes:
+        runs: dict[str, list[dict[str, Any]]] = {"stages": [], "cli": []}
+        for _ in range(repeats):
+            for mode in runs:  # alternate, so a burst of load hits both kinds alike
+                runs[mode].append(_run_child(mode, count))
+        results[count] = {mode: _best(r) for mode, r in runs.items()}
+    return results
+
+
+def table(results: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
+    first = min(results)
+    base_cli = results[first]["cli"]["cpu"] / first
+    base_stages = results[first]["stages"]["total"] / first
+    lines = [
+        f"load average at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}; min of {REPEATS} runs",
+        "",
+        "| SLOs | " + " | ".join(f"{s} s" for s in STAGES) + " | stages s | per-SLO vs 100 | "
+        "`slogen generate` s | CPU s | peak RSS MB | per-SLO vs 100 (CPU) |",
+        "|---:|" + "---:|" * (len(STAGES) + 6),
+    ]
+    for count, r in results.items():
+        st, cli = r["stages"], r["cli"]
+        lines.append(
+            f"| {count:,} | "
+            + " | ".join(f"{st.get(s, 0.0):.2f}" for s in STAGES)
+            + f" | {st['total']:.2f} | {st['total'] / count / base_stages:.2f}x | {cli['total']:.2f} | "
+            f"{cli['cpu']:.2f} | {cli['rss_mb']:.0f} | {cli['cpu'] / count / base_cli:.2f}x |"
+        )
+    lines += ["", "| SLOs | " + " | ".join(f"{k} bytes" for k in KINDS) + " | total bytes | bytes/SLO |"]
+    lines.append("|---:|" + "---:|" * (len(KINDS) + 2))
+    for count, r in results.items():
+        b = r["stages"]["bytes"]
+        total = sum(b.values())
+        lines.append(
+            f"| {count:,} | " + " | ".join(f"{b[k]:,}" for k in KINDS) + f" | {total:,} | {total // count:,} |"
+        )
+    return lines
+
+
+def run() -> list[str]:
+    return table(measure())
+
+
+def _child(mode: str, tmp: str) -> None:
+    result = (child_cli if mode == "cli" else child_stages)(Path(tmp))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3])
+    else:
+        sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
+        print("\n".join(table(measure(sizes))))
