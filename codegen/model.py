@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -16,6 +17,11 @@ WINDOW_TEMPLATE_RE = re.compile(r"{{\s*\.window\s*}}")
 SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
+
+
+def parenthesize(expr: str) -> str:
+    """A user expression as one operand: ``a or b < bool 1`` compares only ``b``; ``(a or b) < bool 1`` does not."""
+    return f"({expr.strip()})"
 
 
 def render_window(template: str, window: str) -> str:
@@ -61,6 +67,8 @@ class LatencySLI:
     @property
     def le_matcher(self) -> str:
         """Match the bucket whichever client formatted it (Go writes ``1``, Python and Prometheus 3 ``1.0``)."""
+        if math.isinf(self.threshold):
+            return 'le="+Inf"'  # every observation: Prometheus' own spelling of the last bucket
         if float(self.threshold).is_integer():
             whole = int(self.threshold)
             return f'le=~"{whole}|{whole}\\\\.0"'
@@ -108,9 +116,9 @@ class TimesliceSLI:
 
     def bad_indicator(self) -> str:
         """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
-        expr = f"max({self.query} {self.operator} bool {_num(self.threshold)})"
+        expr = f"max({parenthesize(self.query)} {self.operator} bool {_num(self.threshold)})"
         if self.missing_is_bad and self.up_query:
-            expr = f"({expr} or on() (max({self.up_query}) * 0 + 1))"
+            expr = f"({expr} or on() (max({parenthesize(self.up_query)}) * 0 + 1))"
         return expr
 
     def ratio_query(self, instant_selector: str, window: str) -> str:

@@ -15,7 +15,16 @@ from typing import Any
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
-from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
+from codegen.fields import (
+    DNS_LABEL_RE,
+    DNS_SUBDOMAIN_RE,
+    K8S_KEY_RE,
+    LABEL_KEY_RE,
+    NAME_RE,
+    NAME_RULE,
+    Fields,
+    merge_labels,
+)
 from codegen.loader import Document, FieldPath, LoadedFile, load_files
 from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
@@ -70,9 +79,22 @@ def _parse_k8s(
         return None
     meta = ctx.mapping(top["metadata"], ("metadata",), ["name", "namespace", "labels", "annotations"], required=True)
     name = ctx.string(meta["name"], ("metadata", "name"), required=True)
+    if name and (len(name) > 253 or not DNS_SUBDOMAIN_RE.match(name)):
+        ctx.err(
+            ("metadata", "name"),
+            f"invalid Kubernetes name {name[:80]!r}: a DNS subdomain (RFC 1123) is lowercase letters, digits, "
+            "'-' and '.', starts and ends with a letter or digit, at most 253 characters",
+        )
+    namespace = ctx.string(meta["namespace"], ("metadata", "namespace"))
+    if namespace and (len(namespace) > 63 or not DNS_LABEL_RE.match(namespace)):
+        ctx.err(
+            ("metadata", "namespace"),
+            f"invalid Kubernetes namespace {namespace[:80]!r}: a DNS label (RFC 1123) is lowercase letters, digits "
+            "and '-', starts and ends with a letter or digit, at most 63 characters",
+        )
     k8s = K8sMeta(
         name=name,
-        namespace=ctx.string(meta["namespace"], ("metadata", "namespace")) or None,
+        namespace=namespace or None,
         labels=ctx.labels(meta["labels"], ("metadata", "labels"), key_re=K8S_KEY_RE),
         annotations=ctx.labels(meta["annotations"], ("metadata", "annotations"), "annotation", key_re=K8S_KEY_RE),
     )
@@ -205,28 +227,46 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
 
 
 def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> None:
-    """SLO IDs and alert names must be unique across the whole run (Sloth checks IDs only in ``validate``)."""
-    slo_ids: dict[str, Source] = {}
+    """SLO IDs and alert names must be unique across the whole run (Sloth checks IDs only in ``validate``), and
+    the rule groups of one output file must have distinct names (promtool rejects a file that repeats one)."""
+    slo_ids: dict[str, tuple[Source, int]] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
-        for doc in spec_file.documents:
-            for slo in doc.slos:
-                first = slo_ids.get(slo.id)
-                if first is not None and first != slo.source:
-                    if first.path != slo.source.path:
-                        errors.append(
-                            SpecError(
-                                slo.source.path,
-                                slo.source.line,
-                                slo.name,
-                                "name",
-                                f'SLO duplicated: ID "{slo.id}" already exists in {first.path}:{first.line}',
-                            )
+        threshold_groups: dict[str, int] = {}
+        for doc_index, doc in enumerate(spec_file.documents):
+            prefix = "spec." if doc.kind == "sloth.slok.dev/v1" else ""
+            for index, slo in enumerate(doc.slos):
+                seen = slo_ids.get(slo.id)
+                if seen is not None and (seen[0].path != slo.source.path or seen[1] != doc_index):
+                    first = seen[0]
+                    where = f"{first.path}:{first.line}" if first.path != slo.source.path else f"line {first.line}"
+                    errors.append(
+                        SpecError(
+                            slo.source.path,
+                            slo.source.line,
+                            slo.name,
+                            f"{prefix}slos[{index}].name",
+                            f'SLO duplicated: ID "{slo.id}" already exists in {where}',
                         )
-                else:
-                    slo_ids[slo.id] = slo.source
+                    )
+                elif seen is None:
+                    slo_ids[slo.id] = (slo.source, doc_index)
                 if slo.alerting.enabled and slo.alerting.name:
                     alert_owner.setdefault(slo.alerting.name, slo.id)
+            if doc.threshold_alerts and doc.k8s is None:
+                group = f"{doc.service}-threshold-alerts"
+                if group in threshold_groups:
+                    errors.append(
+                        SpecError(
+                            doc.source.path,
+                            doc.threshold_alerts[0].source.line,
+                            None,
+                            "threshold_alerts",
+                            f"rule group {group} is already made by document {threshold_groups[group] + 1} of this "
+                            "file: keep the threshold alerts of one service in one document",
+                        )
+                    )
+                threshold_groups.setdefault(group, doc_index)
             for alert in doc.threshold_alerts:
                 owner = alert_owner.get(alert.name)
                 if owner is not None:

@@ -7,10 +7,23 @@ from typing import Any
 from codegen.fields import ALERT_NAME_RE, SEVERITIES, Fields
 from codegen.loader import FieldPath
 from codegen.model import Alerting, AlertOptions, NoDataAlert, Source, ThresholdAlert
+from codegen.gotemplate import check_template
 from codegen.promql import check_expression
 
 # ---------------------------------------------------------------------------------------------------------------
 # Alerts
+
+
+def _templated(
+    ctx: Fields, value: Any, path: FieldPath, what: str = "label"
+) -> tuple[tuple[str, str], ...]:
+    """Alert labels and annotations: Prometheus parses each value as a Go template when it loads the rules."""
+    pairs = ctx.labels(value, path, what)
+    for key, text in pairs:
+        problem = check_template(text)
+        if problem:
+            ctx.err((*path, key), problem)
+    return pairs
 
 
 def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
@@ -28,13 +41,13 @@ def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
     no_data = NoDataAlert(
         disabled=ctx.boolean(nd["disable"], (*nd_path, "disable")),
         for_=ctx.duration(nd["for"], (*nd_path, "for")) or "10m",
-        labels=ctx.labels(nd["labels"], (*nd_path, "labels")),
-        annotations=ctx.labels(nd["annotations"], (*nd_path, "annotations"), "annotation"),
+        labels=_templated(ctx, nd["labels"], (*nd_path, "labels")),
+        annotations=_templated(ctx, nd["annotations"], (*nd_path, "annotations"), "annotation"),
     )
     return Alerting(
         name=name,
-        labels=ctx.labels(al["labels"], (*path, "labels")),
-        annotations=ctx.labels(al["annotations"], (*path, "annotations"), "annotation"),
+        labels=_templated(ctx, al["labels"], (*path, "labels")),
+        annotations=_templated(ctx, al["annotations"], (*path, "annotations"), "annotation"),
         page=page,
         ticket=ticket,
         no_data=no_data,
@@ -45,8 +58,8 @@ def _parse_alert_options(ctx: Fields, value: Any, path: FieldPath) -> AlertOptio
     opts = ctx.mapping(value, path, ["disable", "labels", "annotations", "for"])
     return AlertOptions(
         disabled=ctx.boolean(opts["disable"], (*path, "disable")),
-        labels=ctx.labels(opts["labels"], (*path, "labels")),
-        annotations=ctx.labels(opts["annotations"], (*path, "annotations"), "annotation"),
+        labels=_templated(ctx, opts["labels"], (*path, "labels")),
+        annotations=_templated(ctx, opts["annotations"], (*path, "annotations"), "annotation"),
         for_=ctx.duration(opts["for"], (*path, "for")),
     )
 
@@ -72,10 +85,10 @@ def parse_threshold_alerts(ctx: Fields, value: Any) -> tuple[ThresholdAlert, ...
         severity = ctx.string(fields["severity"], (*here, "severity")) or "warning"
         if severity not in SEVERITIES:
             ctx.err((*here, "severity"), f"severity must be one of {', '.join(SEVERITIES)}")
-        annotations = ctx.labels(fields["annotations"], (*here, "annotations"), "annotation")
+        annotations = _templated(ctx, fields["annotations"], (*here, "annotations"), "annotation")
         if not dict(annotations).get("summary"):
             ctx.err((*here, "annotations"), "a summary annotation is required")
-        labels = ctx.labels(fields["labels"], (*here, "labels"))
+        labels = _templated(ctx, fields["labels"], (*here, "labels"))
         if "severity" in dict(labels):
             ctx.err((*here, "labels", "severity"), "set severity with the severity field, not a label")
         for_ = ctx.duration(fields["for"], (*here, "for"))

@@ -17,6 +17,7 @@ from typing import Any
 from codegen.durations import format_duration, parse_duration
 from codegen.model import SLO, AlertTier, CompileOptions, Severity, SpecFile
 from codegen.promql import absent_labels
+from codegen.promql_check import string_literal
 from codegen.rules import (
     AlertingRule,
     burn_alerts,
@@ -30,7 +31,9 @@ from codegen.rules import (
 from codegen.yamlfmt import dump
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
-_LABEL_TEMPLATE = re.compile(r"{{\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
+_PREDICTABLE_ACTION = re.compile(
+    r'{{ *(?:(?:\$labels|\.Labels)\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)|"(?P<quoted>(?:[^"\\\n]|\\[\\"])*)") *}}'
+)
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,25 @@ def scenarios(slo: SLO) -> list[Scenario]:
 
 
 def expand(template: str, labels: dict[str, str]) -> str | None:
-    """Expand ``{{$labels.x}}``; None when the template uses anything we cannot predict (``$value``...)."""
-    text = _LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), "<no value>"), template)
-    return None if "{{" in text else text
+    """Expand ``{{$labels.x}}`` and ``{{"literal"}}``; None when the template uses anything we cannot predict
+    (``$value``, functions, trim markers...)."""
+    out: list[str] = []
+    position = 0
+    for match in _PREDICTABLE_ACTION.finditer(template):
+        text = template[position : match.start()]
+        if "{{" in text:
+            return None
+        out.append(text)
+        label, quoted = match.group("label"), match.group("quoted")
+        out.append(labels.get(label, "<no value>") if label is not None else _go_unquote(quoted))
+        position = match.end()
+    rest = template[position:]
+    return None if "{{" in rest else "".join(out) + rest
+
+
+def _go_unquote(body: str) -> str:
+    """The value of a Go double-quoted string body holding only ``\\`` and ``\"`` escapes (what we emit)."""
+    return re.sub(r'\\([\\"])', r"\1", body)
 
 
 def _fmt(value: float) -> str:
@@ -98,14 +117,19 @@ def _fmt(value: float) -> str:
 
 def _series_name(slo: SLO, window: int, options: CompileOptions) -> str:
     labels = merge(slo_labels(slo, options), id_labels(slo), (("sloth_window", format_duration(window)),))
-    body = ", ".join(f'{k}="{v}"' for k, v in labels)
+    body = ", ".join(f"{k}={string_literal(v)}" for k, v in labels)
     return f"slo:sli_error:ratio_rate{format_duration(window)}{{{body}}}"
 
 
 def _expected_alerts(
     slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
 ) -> dict[str, Any] | None:
-    labels = {**output_labels, **dict(rule.labels)}
+    labels = dict(output_labels)
+    for key, value in rule.labels:  # alert label values are templates too
+        expanded_label = expand(value, output_labels)
+        if expanded_label is None:
+            return None
+        labels[key] = expanded_label
     annotations: dict[str, str] = {}
     for key, value in rule.annotations:
         expanded = expand(value, output_labels)

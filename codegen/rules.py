@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from codegen import GENERATOR
 from codegen.durations import format_duration
+from codegen.gotemplate import literal as template_literal
 from codegen.model import (
     SLO,
     AlertOptions,
@@ -85,6 +86,11 @@ def slo_labels(slo: SLO, options: CompileOptions) -> Labels:
 
 def runbook_url(options: CompileOptions, alert_name: str) -> str:
     return f"{options.runbook_base_url}#{alert_name.lower()}"
+
+
+def runbook_annotation(options: CompileOptions, alert_name: str) -> str:
+    """Annotations are Go templates: the URL is printed literally whatever braces it holds."""
+    return template_literal(runbook_url(options, alert_name))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -206,7 +212,7 @@ def mwmb_expr(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
 
 def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     what = slo.description.rstrip(".") + ". " if slo.description else ""
-    return (
+    return template_literal(
         f"{what}{slo.service}/{slo.name} ({go_float(slo.objective)}% over {format_duration(slo.period)}) "
         f"is burning its error budget faster than {go_float(round(quick.burn_factor, 2))}x over {quick.long} "
         f"and {quick.short}, or {go_float(round(slow.burn_factor, 2))}x over {slow.long} and {slow.short}."
@@ -243,7 +249,7 @@ def burn_alerts(slo: SLO, options: CompileOptions) -> dict[Severity, AlertingRul
                 defaults,
                 (
                     ("description", tier_description(slo, quick, slow)),
-                    ("runbook_url", runbook_url(options, alerting.name)),
+                    ("runbook_url", runbook_annotation(options, alerting.name)),
                 ),
             )
         annotations = merge(defaults, alerting.annotations, opts.annotations)
@@ -265,10 +271,12 @@ def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
                 ("summary", f"{slo.service} {slo.name} SLO has no data: its SLI metrics are absent."),
                 (
                     "description",
-                    f"absent({presence_expr(slo)}) for {no_data.for_}: the exporter is down, not "
-                    "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind.",
+                    template_literal(
+                        f"absent({presence_expr(slo)}) for {no_data.for_}: the exporter is down, not "
+                        "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind."
+                    ),
                 ),
-                ("runbook_url", runbook_url(options, name)),
+                ("runbook_url", runbook_annotation(options, name)),
                 ("title", f"(nodata) {slo.service} {slo.name} SLO has no data"),
             ),
             no_data.annotations,
@@ -287,7 +295,7 @@ def threshold_alert_group(doc: SpecDocument, options: CompileOptions) -> RuleGro
 def threshold_rule(alert: ThresholdAlert, options: CompileOptions) -> AlertingRule:
     annotations = dict(alert.annotations)
     annotations.setdefault("description", annotations["summary"])
-    annotations.setdefault("runbook_url", runbook_url(options, alert.name))
+    annotations.setdefault("runbook_url", runbook_annotation(options, alert.name))
     labels = merge(alert.labels, (("severity", alert.severity),))
     return AlertingRule(alert.name, alert.expr, labels, tuple(sorted(annotations.items())), alert.for_)
 
