@@ -92,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
     gen.add_argument("--dashboards-out", help="directory for generated Grafana dashboards (JSON)")
     gen.add_argument("--docs-out", help="path of the generated SLO document (Markdown)")
-    gen.add_argument(
-        "--dashboards-docs-out", help="path of the generated page describing the dashboards (Markdown)"
-    )
+    gen.add_argument("--dashboards-docs-out", help="path of the generated page describing the dashboards (Markdown)")
     gen.add_argument("--disable-alerts", action="store_true", help="do not generate alert rules")
     gen.add_argument("--disable-recordings", action="store_true", help="do not generate recording rules")
     gen.add_argument(

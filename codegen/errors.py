@@ -19,9 +19,10 @@ def printable(text: str) -> str:
         category = unicodedata.category(char)
         if category in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI:
             code = ord(char)
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char) or (
-                f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-            ))
+            out.append(
+                {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+                or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            )
         else:
             out.append(char)
     return "".join(out)

@@ -18,12 +18,56 @@ from dataclasses import dataclass
 
 # Go's own template functions, and the functions Prometheus adds, as far back as Prometheus 2.30.
 GO_FUNCTIONS = frozenset(
-    "and call html index slice js len not or print printf println urlquery eq ge gt le lt ne".split()
+    [
+        "and",
+        "call",
+        "html",
+        "index",
+        "slice",
+        "js",
+        "len",
+        "not",
+        "or",
+        "print",
+        "printf",
+        "println",
+        "urlquery",
+        "eq",
+        "ge",
+        "gt",
+        "le",
+        "lt",
+        "ne",
+    ]
 )
 PROMETHEUS_FUNCTIONS = frozenset(
-    "query first label value strvalue args reReplaceAll safeHtml match title toUpper toLower graphLink tableLink "
-    "sortByLabel humanize humanize1024 humanizeDuration humanizePercentage humanizeTimestamp pathPrefix "
-    "externalURL stripPort parseDuration toTime".split()
+    [
+        "query",
+        "first",
+        "label",
+        "value",
+        "strvalue",
+        "args",
+        "reReplaceAll",
+        "safeHtml",
+        "match",
+        "title",
+        "toUpper",
+        "toLower",
+        "graphLink",
+        "tableLink",
+        "sortByLabel",
+        "humanize",
+        "humanize1024",
+        "humanizeDuration",
+        "humanizePercentage",
+        "humanizeTimestamp",
+        "pathPrefix",
+        "externalURL",
+        "stripPort",
+        "parseDuration",
+        "toTime",
+    ]
 )
 FUNCTIONS = GO_FUNCTIONS | PROMETHEUS_FUNCTIONS
 # Prometheus prefixes every template with these definitions.
@@ -33,7 +77,7 @@ _SPACE = " \t\r\n"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _NUMBER = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _ESCAPE = re.compile(r"\\(?:[abfnrtv\\]|[0-3][0-7]{2}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
-_KEYWORDS = frozenset("block break continue define else end if nil range template with".split())
+_KEYWORDS = frozenset(["block", "break", "continue", "define", "else", "end", "if", "nil", "range", "template", "with"])
 
 
 class TemplateError(ValueError):
@@ -58,7 +102,7 @@ def _unquote_ok(body: str, quote: str) -> bool:
             if match is None:
                 return False
             escape = match.group()
-            if escape[1] in "uU" and 0xD800 <= int(escape[2:], 16) <= 0xDFFF or (
+            if (escape[1] in "uU" and 0xD800 <= int(escape[2:], 16) <= 0xDFFF) or (
                 escape[1] == "U" and int(escape[2:], 16) > 0x10FFFF
             ):
                 return False
@@ -121,7 +165,7 @@ def _lex_action(text: str, start: int) -> tuple[list[_Token], int]:
                     raise TemplateError("unterminated character constant")
                 j += 2 if text[j] == "\\" else 1
             body = text[i + 1 : j] if j < n else ""
-            if j >= n or not (len(body) == 1 and body != "\\" or body.startswith("\\") and _unquote_ok(body, "'")):
+            if j >= n or not ((len(body) == 1 and body != "\\") or (body.startswith("\\") and _unquote_ok(body, "'"))):
                 raise TemplateError("bad character constant")
             if body.startswith("\\") and _ESCAPE.fullmatch(body) is None and body != "\\'":
                 raise TemplateError("bad character constant")
@@ -329,7 +373,7 @@ def check_template(text: str) -> str | None:
         if parser.blocks:
             raise TemplateError(f"unexpected EOF: {{{{{parser.blocks[-1][0]}}}}} has no {{{{end}}}}")
     except TemplateError as exc:
-        return f"invalid Go template: {exc} (write a literal {{{{ as {{{{\"{{{{\"}}}})"
+        return f'invalid Go template: {exc} (write a literal {{{{ as {{{{"{{{{"}}}})'
     return None
 
 

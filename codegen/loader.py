@@ -106,7 +106,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: FieldPath, depth: int = 0, aliased: bool = False) -> Any:
         if depth > MAX_DEPTH:
             raise _Abort(
-                SpecError(self.doc.path, node.start_mark.line + 1, None, "", f"YAML nested deeper than {MAX_DEPTH} levels")
+                SpecError(
+                    self.doc.path, node.start_mark.line + 1, None, "", f"YAML nested deeper than {MAX_DEPTH} levels"
+                )
             )
         if id(node) in self.seen:  # composed graphs share a node for every alias of it
             aliased = True
@@ -193,7 +195,9 @@ def _dotted(path: FieldPath) -> str:
 
 def _is_empty(node: yaml.Node | None) -> bool:
     """``---`` with nothing (or a comment) after it: Sloth skips such documents, so do we."""
-    return node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _CORE + "null" and node.value in ("", "~"))
+    return node is None or (
+        isinstance(node, yaml.ScalarNode) and node.tag == _CORE + "null" and node.value in ("", "~")
+    )
 
 
 def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
@@ -237,7 +241,9 @@ def load_yaml_file(path: Path) -> tuple[list[Document], list[SpecError]]:
     return load_text(text, str(path))
 
 
-def discover(input_path: str, suffixes: tuple[str, ...] = SPEC_SUFFIXES) -> tuple[list[tuple[Path, str]], list[SpecError]]:
+def discover(
+    input_path: str, suffixes: tuple[str, ...] = SPEC_SUFFIXES
+) -> tuple[list[tuple[Path, str]], list[SpecError]]:
     """A file, or a directory read recursively for ``suffixes`` (sorted, so output order is stable).
 
     Nothing under the input is skipped silently: an unreadable directory, a dangling link named like a spec, or a

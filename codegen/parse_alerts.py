@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from codegen.fields import ALERT_NAME_RE, SEVERITIES, Fields
+from codegen.gotemplate import check_template
 from codegen.loader import FieldPath
 from codegen.model import Alerting, AlertOptions, NoDataAlert, Source, ThresholdAlert
-from codegen.gotemplate import check_template
 from codegen.promql import check_expression
 
 # ---------------------------------------------------------------------------------------------------------------
 # Alerts
 
 
-def _templated(
-    ctx: Fields, value: Any, path: FieldPath, what: str = "label"
-) -> tuple[tuple[str, str], ...]:
+def _templated(ctx: Fields, value: Any, path: FieldPath, what: str = "label") -> tuple[tuple[str, str], ...]:
     """Alert labels and annotations: Prometheus parses each value as a Go template when it loads the rules."""
     pairs = ctx.labels(value, path, what)
     for key, text in pairs:

@@ -92,7 +92,5 @@ def render_all(specs: SpecSet, layout: Layout) -> dict[str, str]:
             docs_at = Path(layout.docs_out).as_posix()
             outputs[docs_at] = render_slo_doc(specs, layout.input_root)
         if layout.dashboards_docs_out is not None and boards:
-            outputs[Path(layout.dashboards_docs_out).as_posix()] = render_dashboards_page(
-                boards, layout.dashboards_out
-            )
+            outputs[Path(layout.dashboards_docs_out).as_posix()] = render_dashboards_page(boards, layout.dashboards_out)
     return dict(outputs)

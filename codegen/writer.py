@@ -14,12 +14,13 @@ the previous manifest lists it and its content still has the listed hash; a list
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import posixpath
 import secrets
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,11 +233,10 @@ class _Transaction:
             _quietly(os.rmdir, directory)
 
 
-def _quietly(action: object, *paths: Path) -> None:
-    try:
-        action(*paths)  # type: ignore[operator]
-    except OSError:
-        pass
+def _quietly(action: Callable[..., object], *paths: Path) -> None:
+    """Undo and clean-up steps: one that fails must not stop the others."""
+    with contextlib.suppress(OSError):
+        action(*paths)
 
 
 def write_outputs(outputs: Mapping[Path, str], managed_dirs: Iterable[Path] = (), check: bool = False) -> WriteReport:

@@ -166,7 +166,11 @@ ANNOTATION_BOMBS = [
     ("page label", "name: A\n      page_alert: {labels: {x: '{{ $labels.a '}}", "alerting.page_alert.labels.x"),
     ("undefined function", "name: A\n      annotations: {x: '{{ nosuch 1 }}'}", "alerting.annotations.x"),
     ("undefined variable", "name: A\n      annotations: {x: '{{ $nope }}'}", "alerting.annotations.x"),
-    ("no-data annotation", "name: A\n      no_data_alert: {annotations: {x: '{{end}}'}}", "no_data_alert.annotations.x"),
+    (
+        "no-data annotation",
+        "name: A\n      no_data_alert: {annotations: {x: '{{end}}'}}",
+        "no_data_alert.annotations.x",
+    ),
 ]
 
 
@@ -178,9 +182,7 @@ def test_broken_go_templates_are_spec_errors(
     assert code == 1 and field in err and "template" in err and "s.yaml" in err, err
 
 
-def test_broken_template_in_a_threshold_alert_is_a_spec_error(
-    capsys: pytest.CaptureFixture[str], work: Path
-) -> None:
+def test_broken_template_in_a_threshold_alert_is_a_spec_error(capsys: pytest.CaptureFixture[str], work: Path) -> None:
     text = spec() + "threshold_alerts:\n  - {name: T, expr: up == 0, annotations: {summary: '{{ if }}'}}\n"
     code, err, _ = generate(capsys, work, text)
     assert code == 1 and "threshold_alerts[0].annotations.summary" in err, err
@@ -221,7 +223,9 @@ def test_description_and_runbook_url_are_literal_text(
 def test_latency_matchers_are_parsed_as_label_matchers(
     capsys: pytest.CaptureFixture[str], work: Path, matchers: str, message: str
 ) -> None:
-    sli = f"latency: {{histogram: h, threshold: 1, matchers: {yaml.safe_dump(matchers, default_style=chr(34)).strip()}}}"
+    sli = (
+        f"latency: {{histogram: h, threshold: 1, matchers: {yaml.safe_dump(matchers, default_style=chr(34)).strip()}}}"
+    )
     code, err, _ = generate(capsys, work, spec(sli=sli))
     assert code == 1 and "latency.matchers" in err and message in err, err
 
@@ -238,9 +242,7 @@ def test_latency_matchers_trailing_comma_and_spacing_are_normalised(
 
 
 @pytest.mark.parametrize("query", ["1", "time()", "scalar(up)", '"text"', "up[5m]"])
-def test_timeslice_query_must_be_an_instant_vector(
-    capsys: pytest.CaptureFixture[str], work: Path, query: str
-) -> None:
+def test_timeslice_query_must_be_an_instant_vector(capsys: pytest.CaptureFixture[str], work: Path, query: str) -> None:
     sli = f"timeslice: {{query: '{query}', bad_when: '< 1'}}"
     code, err, _ = generate(capsys, work, spec(sli=sli))
     assert code == 1 and "timeslice.query" in err, err
@@ -311,12 +313,12 @@ def test_threshold_alert_groups_of_one_service_in_two_documents_collide(
 
 def _instant_rule(out: Path) -> str:
     rules = yaml.safe_load((out / "s.yaml").read_text())
-    return next(r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("record") == "slo:sli_error:ratio_instant")
+    return next(
+        r["expr"] for g in rules["groups"] for r in g["rules"] if r.get("record") == "slo:sli_error:ratio_instant"
+    )
 
 
-def test_timeslice_query_is_parenthesised_before_the_comparison(
-    capsys: pytest.CaptureFixture[str], work: Path
-) -> None:
+def test_timeslice_query_is_parenthesised_before_the_comparison(capsys: pytest.CaptureFixture[str], work: Path) -> None:
     code, err, out = generate(capsys, work, spec(sli="timeslice: {query: 'a or b', bad_when: '< 1'}"))
     assert code == 0, err
     parsed = promql_parser.parse(_instant_rule(out))
@@ -527,9 +529,7 @@ def test_docs_out_writes_only_the_slo_document(capsys: pytest.CaptureFixture[str
 
 
 @pytest.mark.parametrize("name", ["Upper", "under_score", "-dash", "dot.", "x" * 254, "a..b"])
-def test_kubernetes_metadata_name_is_a_dns_subdomain(
-    capsys: pytest.CaptureFixture[str], work: Path, name: str
-) -> None:
+def test_kubernetes_metadata_name_is_a_dns_subdomain(capsys: pytest.CaptureFixture[str], work: Path, name: str) -> None:
     text = (
         "apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLevel\n"
         f"metadata: {{name: {yaml.safe_dump(name).strip()}}}\nspec:\n  service: svc\n  slos:\n"
@@ -553,4 +553,3 @@ def test_empty_documents_are_skipped_like_sloth(capsys: pytest.CaptureFixture[st
     code, err, out = generate(capsys, work, "---\n---\n" + spec() + "---\n\n---\n# only a comment\n")
     assert code == 0, err
     assert (out / "s.yaml").exists()
-
