@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +140,9 @@ def _expected_alerts(
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
+def slo_tests(
+    slo: SLO, options: CompileOptions, no_data_peers: Mapping[str, Sequence[tuple[SLO, AlertingRule]]] | None = None
+) -> list[dict[str, Any]]:
     group = slo_alerts(slo, options)
     burn_rules = burn_alerts(slo, options)  # by tier, whatever their sloth_severity label says
     if group is None or not burn_rules:
@@ -183,24 +186,52 @@ def slo_tests(slo: SLO, options: CompileOptions) -> list[dict[str, Any]]:
         tests.append(test)
     no_data = next((r for r in rules if r.alert != slo.alerting.name), None)
     if no_data is not None and no_data.for_:
-        at = parse_duration(no_data.for_) + 2 * INTERVAL
-        exp = _expected_alerts(slo, options, no_data, absent_labels(presence_expr(slo)))
-        tests.append(
-            {
-                "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
-                "interval": format_duration(INTERVAL),
-                "input_series": [],
-                "alert_rule_test": [
-                    {
-                        "eval_time": format_duration(parse_duration(no_data.for_) // 2),
-                        "alertname": no_data.alert,
-                        "exp_alerts": [],
-                    },
-                    {"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": [exp] if exp else []},
-                ],
-            }
-        )
+        peers = (no_data_peers or {}).get(no_data.alert) or [(slo, no_data)]
+        tests.append(no_data_test(slo, options, no_data, peers))
     return tests
+
+
+def no_data_test(
+    slo: SLO, options: CompileOptions, no_data: AlertingRule, peers: Sequence[tuple[SLO, AlertingRule]]
+) -> dict[str, Any]:
+    """Without any input every no-data alert of the rule file fires once its ``for`` has passed: the expected
+    alerts at each eval time are this SLO's and those of its ``peers`` (SLOs sharing the alert name)."""
+    checks: list[dict[str, Any]] = []
+    expressions: list[dict[str, Any]] = []
+    for at in (parse_duration(no_data.for_ or "0s") // 2, parse_duration(no_data.for_ or "0s") + 2 * INTERVAL):
+        firing = [(peer, rule) for peer, rule in peers if parse_duration(rule.for_ or "0s") <= at]
+        expected = [_expected_alerts(peer, options, rule, absent_labels(presence_expr(peer))) for peer, rule in firing]
+        if any(e is None for e in expected):  # unpredictable annotations: count the ALERTS series instead
+            expressions.append(
+                {
+                    "eval_time": format_duration(at),
+                    "expr": f'count(ALERTS{{alertname="{no_data.alert}", alertstate="firing"}}) or vector(0)',
+                    "exp_samples": [{"labels": "{}", "value": len(firing)}],
+                }
+            )
+        else:
+            checks.append({"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": expected})
+    test: dict[str, Any] = {
+        "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
+        "interval": format_duration(INTERVAL),
+        "input_series": [],
+    }
+    if checks:
+        test["alert_rule_test"] = checks
+    if expressions:
+        test["promql_expr_test"] = expressions
+    return test
+
+
+def _no_data_rules(slos: Sequence[SLO], options: CompileOptions) -> dict[str, list[tuple[SLO, AlertingRule]]]:
+    """No-data alerts of one rule file by alert name (SLOs may share an alert name, as in Sloth)."""
+    found: dict[str, list[tuple[SLO, AlertingRule]]] = {}
+    for slo in slos:
+        group = slo_alerts(slo, options)
+        for rule in group.rules if group is not None else ():
+            if isinstance(rule, AlertingRule) and rule.alert != slo.alerting.name and rule.for_:
+                found.setdefault(rule.alert, []).append((slo, rule))
+    return found
 
 
 def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
@@ -212,7 +243,9 @@ def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: s
     loaded = [doc for doc in spec_file.documents if doc.k8s is None]
     if options.sloth_compat:
         loaded = loaded[:1] if spec_file.documents and spec_file.documents[0].k8s is None else []
-    tests = [t for doc in loaded for slo in doc.slos for t in slo_tests(slo, options)]
+    slos = [slo for doc in loaded for slo in doc.slos]
+    peers = _no_data_rules(slos, options)
+    tests = [t for slo in slos for t in slo_tests(slo, options, peers)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

@@ -307,6 +307,25 @@ def test_threshold_alert_groups_of_one_service_in_two_documents_collide(
     assert code == 1 and "threshold_alerts" in err and "svc-threshold-alerts" in err, err
 
 
+@needs_promtool
+def test_slos_sharing_an_alert_name_get_no_data_tests_that_pass(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+    """Found by the property test: without input every no-data alert of the file fires, not only the SLO's own."""
+    text = spec() + spec(name="other").split("slos:\n", 1)[1].replace("http_requests_total", "other_total")
+    code, err, out = generate(capsys, work, text.replace("name: MyAlert", "name: Shared"))
+    assert code == 0, err
+    promtool_accepts(out)
+
+
+@needs_promtool
+def test_unpredictable_no_data_annotations_are_still_tested(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+    """Found by the property test: a ``$value`` annotation made the no-data test expect no alert at all."""
+    alerting = "name: A\n      no_data_alert: {annotations: {value: '{{ $value }}'}}"
+    code, err, out = generate(capsys, work, spec(alerting=alerting))
+    assert code == 0, err
+    promtool_accepts(out)
+    assert 'ALERTS{alertname="ANoData"' in (out / "tests" / "s_test.yaml").read_text()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 12. User expressions keep their meaning when composed
 
