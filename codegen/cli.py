@@ -228,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("slogen: interrupted; nothing was changed")
         return 130
+    except BrokenPipeError:  # `slogen generate ... | head`: the reader left; say nothing more on stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INVALID
     except Exception as exc:  # the last resort: every known failure is handled below with its own message
         if os.environ.get("SLOGEN_DEBUG"):
             raise
