@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from codegen.durations import format_duration, parse_duration
 from codegen.fields import ALERT_NAME_RE, SEVERITIES, Fields
 from codegen.gotemplate import check_template
 from codegen.loader import FieldPath
@@ -12,6 +13,19 @@ from codegen.promql import check_expression
 
 # ---------------------------------------------------------------------------------------------------------------
 # Alerts
+
+
+# The generated promtool tests step through an SLO alert's ``for`` one minute at a time (3d took 2.5 minutes of
+# promtool); burn-rate alerts wait minutes, not days, so longer is refused rather than left unproven.
+MAX_ALERT_FOR = parse_duration("6h")
+
+
+def _alert_for(ctx: Fields, value: Any, path: FieldPath) -> str | None:
+    text = ctx.duration(value, path)
+    if text is not None and parse_duration(text) > MAX_ALERT_FOR:
+        ctx.err(path, f"for: {text} is longer than {format_duration(MAX_ALERT_FOR)}, the longest slogen proves")
+        return None
+    return text
 
 
 def _templated(ctx: Fields, value: Any, path: FieldPath, what: str = "label") -> tuple[tuple[str, str], ...]:
@@ -38,7 +52,7 @@ def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
     nd = ctx.mapping(al["no_data_alert"], nd_path, ["disable", "for", "labels", "annotations"])
     no_data = NoDataAlert(
         disabled=ctx.boolean(nd["disable"], (*nd_path, "disable")),
-        for_=ctx.duration(nd["for"], (*nd_path, "for")) or "10m",
+        for_=_alert_for(ctx, nd["for"], (*nd_path, "for")) or "10m",
         labels=_templated(ctx, nd["labels"], (*nd_path, "labels")),
         annotations=_templated(ctx, nd["annotations"], (*nd_path, "annotations"), "annotation"),
     )
@@ -58,7 +72,7 @@ def _parse_alert_options(ctx: Fields, value: Any, path: FieldPath) -> AlertOptio
         disabled=ctx.boolean(opts["disable"], (*path, "disable")),
         labels=_templated(ctx, opts["labels"], (*path, "labels")),
         annotations=_templated(ctx, opts["annotations"], (*path, "annotations"), "annotation"),
-        for_=ctx.duration(opts["for"], (*path, "for")),
+        for_=_alert_for(ctx, opts["for"], (*path, "for")),
     )
 
 

@@ -294,6 +294,16 @@ def test_durations_promtool_calls_out_of_range_are_spec_errors(
     assert code == 1 and field in err and "out of range" in err, err
 
 
+@pytest.mark.parametrize("option", ["page_alert", "ticket_alert", "no_data_alert"])
+def test_an_alert_for_longer_than_slogen_can_prove_is_a_spec_error(
+    capsys: pytest.CaptureFixture[str], work: Path, option: str
+) -> None:
+    """A ``for: 3d`` made the generated promtool test take 2.5 minutes (promtool steps through it minute by
+    minute); a year would take hours. Exit 0 must mean the tests pass in reasonable time."""
+    code, err, _ = generate(capsys, work, spec(alerting=f"name: A\n      {option}: {{for: 1d}}"))
+    assert code == 1 and f"alerting.{option}.for" in err and "longer than 6h" in err, err
+
+
 def test_same_slo_in_two_documents_of_one_file_is_an_error(capsys: pytest.CaptureFixture[str], work: Path) -> None:
     code, err, _ = generate(capsys, work, spec() + "---\n" + spec())
     assert code == 1 and "s.yaml" in err and 'slo "req"' in err and "slos[0].name" in err, err
