@@ -34,6 +34,7 @@ from codegen.yamlfmt import dump
 INTERVAL = 60  # seconds between input samples and rule evaluations
 _PREDICTABLE_ACTION = re.compile(
     r'{{ *(?:(?:\$labels|\.Labels)\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)|"(?P<quoted>(?:[^"\\\n]|\\[\\"])*)") *}}'
+    r"|{{/\*(?s:.*?)\*/}}"  # a comment prints nothing
 )
 
 
@@ -100,7 +101,12 @@ def expand(template: str, labels: dict[str, str]) -> str | None:
             return None
         out.append(text)
         label, quoted = match.group("label"), match.group("quoted")
-        out.append(labels.get(label, "<no value>") if label is not None else _go_unquote(quoted))
+        if label is not None and label not in labels:
+            return None  # "<no value>" or "" depending on Prometheus' missingkey option: not predictable
+        if label is not None:
+            out.append(labels[label])
+        elif quoted is not None:
+            out.append(_go_unquote(quoted))
         position = match.end()
     rest = template[position:]
     return None if "{{" in rest else "".join(out) + rest
@@ -130,11 +136,14 @@ def _expected_alerts(
         expanded_label = expand(value, output_labels)
         if expanded_label is None:
             return None
-        labels[key] = expanded_label
+        if expanded_label:
+            labels[key] = expanded_label
+        else:  # Prometheus drops a label whose value expands to nothing
+            labels.pop(key, None)
     annotations: dict[str, str] = {}
     for key, value in rule.annotations:
         expanded = expand(value, output_labels)
-        if expanded is None:
+        if not expanded:
             return None
         annotations[key] = expanded
     return {"exp_labels": labels, "exp_annotations": annotations}

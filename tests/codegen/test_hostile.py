@@ -336,6 +336,24 @@ def test_unpredictable_no_data_annotations_are_still_tested(capsys: pytest.Captu
     assert 'ALERTS{alertname="ANoData"' in (out / "tests" / "s_test.yaml").read_text()
 
 
+@needs_promtool
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        ("{slo: '{{ $labels.sloth_slo }}!', gone: '{{/* nothing */}}'}", "slo: req!"),
+        ("{team: '{{ $labels.team }}'}", "ALERTS{"),  # a missing label: not predictable, so counted
+    ],
+)
+def test_alert_label_templates_are_expanded_in_expected_alerts(
+    capsys: pytest.CaptureFixture[str], work: Path, labels: str, expected: str
+) -> None:
+    """Found by the property test: alert label values are templates too, expanded before promtool compares."""
+    code, err, out = generate(capsys, work, spec(alerting=f"name: A\n      labels: {labels}"))
+    assert code == 0, err
+    promtool_accepts(out)
+    assert expected in (out / "tests" / "s_test.yaml").read_text()
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 12. User expressions keep their meaning when composed
 
