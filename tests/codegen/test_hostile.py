@@ -354,6 +354,15 @@ def test_alert_label_templates_are_expanded_in_expected_alerts(
     assert expected in (out / "tests" / "s_test.yaml").read_text()
 
 
+@needs_promtool
+def test_no_data_alert_of_a_selector_with_an_empty_matcher(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+    """Found by the property test: ``absent(m{path=""})`` has no ``path`` label, so none may be expected."""
+    sli = 'latency: {histogram: h, threshold: 1, matchers: \'path="", job="x"\'}'
+    code, err, out = generate(capsys, work, spec(sli=sli))
+    assert code == 0, err
+    promtool_accepts(out)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 12. User expressions keep their meaning when composed
 
