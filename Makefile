@@ -11,8 +11,8 @@ SLO_DIR := slo
 GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md \
              --dashboards-docs-out docs/dashboards.md
 
-.PHONY: venv generate generate-check validate test test-fast promtool-test lint bench docs \
-        install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser
+.PHONY: venv generate generate-check validate test test-fast promtool-test lint bench bench-rules docs \
+        install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser dotenv
 
 venv: $(STAMP)
 
@@ -59,6 +59,11 @@ lint: $(STAMP) install-system-deps
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## Rule evaluation cost and SLI accuracy of Sloth's, today's and the tiled rules on a real Prometheus with 31 days
+## of backfilled counters (~4 minutes; not part of `make test` or `make bench`). See bench/README.md.
+bench-rules: $(STAMP) install-system-deps
+	$(BIN)/python -m bench.bench_rules
+
 clean:
 	rm -rf $(VENV) .work site
 
@@ -75,12 +80,25 @@ drift: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
+## .env for docker compose: .env.example with a generated Grafana admin password (mode 600); never overwrites an
+## existing file. ENV_FILE=path writes elsewhere.
+ENV_FILE ?= .env
+dotenv:
+	@test ! -e "$(ENV_FILE)" && test ! -L "$(ENV_FILE)" || { echo "$(ENV_FILE) exists: not overwritten" >&2; exit 1; }
+	@umask 077 && secret=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))') \
+	  && sed "s/^GRAFANA_ADMIN_PASSWORD=.*/GRAFANA_ADMIN_PASSWORD=$$secret/" .env.example > "$(ENV_FILE).tmp" \
+	  && grep -q "^GRAFANA_ADMIN_PASSWORD=$$secret$$" "$(ENV_FILE).tmp" \
+	  && mv "$(ENV_FILE).tmp" "$(ENV_FILE)" || { rm -f "$(ENV_FILE).tmp"; exit 1; }
+	@echo "wrote $(ENV_FILE) with a generated Grafana admin password (user and password are in it)"
+
 ## Upsert dashboards/*.json into a running Grafana (exit 4 on failure). Credentials from the environment:
-## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD.
+## GRAFANA_TOKEN (service-account token), or GRAFANA_USER and GRAFANA_PASSWORD. The URL reaches slogen through
+## the environment too, never the echoed command line: a user:password@ in it must not be printed.
 GRAFANA_URL ?= http://localhost:3000
 GRAFANA_FOLDER ?= Volatility SLO
+import-dashboards: export GRAFANA_URL := $(GRAFANA_URL)
 import-dashboards: $(STAMP)
-	$(SLOGEN) import-dashboards --grafana-url "$(GRAFANA_URL)" --folder "$(GRAFANA_FOLDER)" --dir dashboards
+	$(SLOGEN) import-dashboards --folder "$(GRAFANA_FOLDER)" --dir dashboards
 
 ## The compact services (settings from the environment, see services/config.py). A local Kafka-protocol
 ## broker (Tansu, in memory) with the service topics: `make broker`; then `make consumer`, `make producer`.
@@ -128,8 +146,12 @@ install-browser:
 	fi
 
 ## Render dashboards/*.json from a running Prometheus (default: the one `make stack` started) into
-## docs/img/<uid>.png, panels laid out as in Grafana. SNAPSHOT_ARGS e.g. "--minutes 60 --prometheus URL".
+## docs/img/<uid>.png, panels laid out as in Grafana. SNAPSHOT_ARGS e.g. "--minutes 60 --prometheus URL"; the
+## SLO detail view is drawn for one SLO (SNAPSHOT_SERVICE, SNAPSHOT_SLO).
+SNAPSHOT_SERVICE ?= volatility-api
+SNAPSHOT_SLO ?= prediction-latency
 snapshot: $(STAMP) install-browser
-	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img $(SNAPSHOT_ARGS)
+	$(BIN)/python -m stack.snapshot --dashboards dashboards --out docs/img \
+	  --var slo-detail:service=$(SNAPSHOT_SERVICE) --var slo-detail:slo=$(SNAPSHOT_SLO) $(SNAPSHOT_ARGS)
 # The snapshot test (tests/e2e/test_snapshot.py) screenshots with chromium.
 test: install-browser

@@ -64,9 +64,11 @@ def measure(count: int) -> dict[str, float]:
         t0 = time.perf_counter()
         specs = load_specs(str(root))
         t1 = time.perf_counter()
-        rules_only = render_all(specs, Layout(str(root), True, str(Path(tmp) / "alerts")))
+        rules_only = render_all(specs, Layout(str(root), True, str(Path(tmp) / "alerts"))).files
         t2 = time.perf_counter()
-        everything = render_all(specs, Layout(str(root), True, str(Path(tmp) / "alerts"), str(Path(tmp) / "tests")))
+        everything = render_all(
+            specs, Layout(str(root), True, str(Path(tmp) / "alerts"), str(Path(tmp) / "tests"))
+        ).files
         t3 = time.perf_counter()
     assert len(specs.slos) == count and rules_only and len(everything) > len(rules_only)
     return {"parse": t1 - t0, "rules": t2 - t1, "rules+tests": t3 - t2, "total": (t1 - t0) + (t3 - t2)}

@@ -6,18 +6,28 @@ failed."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from codegen import __version__
-from codegen.errors import SpecErrors, printable
-from codegen.fields import LABEL_KEY_RE, RESERVED_LABELS
-from codegen.grafana_import import Auth, GrafanaClient, GrafanaImportError, import_dashboards, load_dashboards
+from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
+from codegen.compiler import compile_specs
+from codegen.conventions import RESERVED_LABELS
+from codegen.errors import SpecError, SpecErrors, printable
+from codegen.fields import LABEL_KEY_RE
+from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url
+from codegen.grafana_import import import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
-from codegen.pipeline import Layout, OutputConflict, render_all
+from codegen.pipeline import STDOUT, Layout, OutputConflict, render_compiled
+from codegen.plugin_files import LoadedPlugins, PluginFileError
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
+from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import WriteError, write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
@@ -83,10 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate Prometheus rules from SLO specs. A directory input mirrors into a directory output.",
     )
     _add_spec_flags(gen)
+    add_sloth_input_flags(gen, "generate")
     gen.add_argument(
         "-o",
         "--out",
-        default=_env("out", "-"),
+        default=_env("out", STDOUT),
         help="output file, or directory for a directory input; '-' writes to stdout (default)",
     )
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
@@ -116,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Validate specs: runs the whole compilation and discards the output.",
     )
     _add_spec_flags(val)
+    add_sloth_input_flags(val, "validate")
+    val.add_argument(
+        "--sloth-compat",
+        action="store_true",
+        help="read specs as Sloth v0.16 reads them: unknown keys are warnings, prometheus/v1 keys match in any case",
+    )
 
     imp = sub.add_parser(
         "import-dashboards",
@@ -145,38 +162,78 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create only: fail (412) rather than replace a dashboard that exists in Grafana",
     )
-    imp.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: 15)")
+    imp.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=15.0,
+        help="seconds each HTTP request may take in total: connect, send and the whole answer (default: 15)",
+    )
     return parser
 
 
-def _import_dashboards(args: argparse.Namespace) -> int:
-    """``slogen import-dashboards``: exit 0 when every dashboard was saved, 4 otherwise, 2 for bad flags."""
-    if args.token and (args.user or args.password):
-        print("slogen: give either --token or --user/--password, not both", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.token and not (args.user and args.password):
-        print("slogen: credentials required: --token T, or --user U --password P", file=sys.stderr)
-        return EXIT_USAGE
-    if not args.grafana_url.startswith(("http://", "https://")):
-        print(f"slogen: --grafana-url must start with http:// or https:// (got {args.grafana_url!r})", file=sys.stderr)
-        return EXIT_USAGE
-    client = GrafanaClient(args.grafana_url, Auth(args.token, args.user, args.password), args.timeout)
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (``-1``, ``0``, ``nan`` and ``inf`` are not deadlines)."""
     try:
-        boards = load_dashboards(args.dir)
-        report = import_dashboards(client, boards, args.folder, overwrite=not args.no_overwrite)
-    except GrafanaImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_IMPORT_FAILED
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds (got {text!r})")
+    return value
+
+
+def _import_dashboards(args: argparse.Namespace) -> int:
+    """``slogen import-dashboards``: exit 0 when every dashboard was saved, 4 otherwise, 2 for bad flags.
+
+    Every line printed is passed through ``say``: control characters escaped (one message, one line) and the
+    credentials masked, whatever a server echoed back.
+    """
+    secrets: tuple[str, ...] = ()
+
+    def say(text: str, error: bool = False) -> None:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        print(printable(text), file=sys.stderr if error else sys.stdout)
+
+    try:
+        endpoint = parse_grafana_url(args.grafana_url)
+    except ValueError as exc:
+        say(f"slogen: {exc}", error=True)
+        return EXIT_USAGE
+    auth = Auth(args.token, args.user, args.password)
+    if endpoint.user is not None or endpoint.password is not None:
+        if args.token or args.user or args.password:
+            say("slogen: credentials given twice: in --grafana-url and as --token/--user/--password", error=True)
+            return EXIT_USAGE
+        auth = Auth(user=endpoint.user, password=endpoint.password)
+    secrets = auth.secrets()
+    problem = auth.problem()
+    if problem:
+        say(f"slogen: {problem}", error=True)
+        return EXIT_USAGE
+    if endpoint.cleartext_to_remote:
+        say(
+            f"warning: the credentials go unencrypted (http://) to {endpoint.host}; use https:// unless the "
+            "network between here and Grafana is trusted",
+            error=True,
+        )
+    with GrafanaClient(endpoint, auth, args.timeout) as client:
+        try:
+            boards = load_dashboards(args.dir)
+            report = import_dashboards(client, boards, args.folder, overwrite=not args.no_overwrite)
+        except GrafanaImportError as exc:
+            say(f"error: {exc}", error=True)
+            return EXIT_IMPORT_FAILED
     for warning in report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        say(f"warning: {warning}", error=True)
     if report.folder_created:
-        print(f"created folder {report.folder_title!r} (uid {report.folder_uid})")
+        say(f"created folder {report.folder_title!r} (uid {report.folder_uid})")
     for uid, url, version in report.imported:
-        print(f"imported {uid} -> {client.base_url}{url} (version {version}) in {report.folder_title!r}")
+        say(f"imported {uid} -> {endpoint.origin}{url} (version {version}) in {report.folder_title!r}")
     for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
+        say(f"error: {failure}", error=True)
     if report.failures:
-        print(f"slogen: {len(report.failures)} of {len(boards)} dashboard(s) not imported", file=sys.stderr)
+        say(f"slogen: {len(report.failures)} of {len(boards)} dashboard(s) not imported", error=True)
         return EXIT_IMPORT_FAILED
     return EXIT_OK
 
@@ -194,12 +251,12 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         inputs.append(("--slo-period-windows-path", args.slo_period_windows_path))
     if args.command != "generate":
         return None
-    if args.out == "-" and args.tests_out:
+    if args.out == STDOUT and args.tests_out:
         return "--tests-out needs a rule file to test: give -o FILE or -o DIR, not stdout"
     outputs = [
         (flag, value)
         for flag, value in (
-            ("-o", None if args.out == "-" else args.out),
+            ("-o", None if args.out == STDOUT else args.out),
             ("--tests-out", args.tests_out),
             ("--dashboards-out", args.dashboards_out),
             ("--docs-out", args.docs_out),
@@ -219,6 +276,42 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
 
 def _error(message: str) -> None:
     print(printable(message), file=sys.stderr)
+
+
+def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Literal["files", "all", "ignore"]:
+    """Sloth's generate never compares SLO IDs across documents; its validate does unless told to ignore them."""
+    if inputs.ignore_slo_duplicates or (command == "generate" and sloth_compat):
+        return "ignore"
+    return "all" if command == "validate" else "files"
+
+
+def _apply_slo_plugin_flags(options: CompileOptions, inputs: SlothInputs) -> CompileOptions:
+    """``-s`` and ``--disable-default-slo-plugins`` reach the plugin chain through the run's options."""
+    return dataclasses.replace(
+        options, slo_plugins=inputs.slo_plugins, disable_default_plugins=inputs.disable_default_slo_plugins
+    )
+
+
+def _registry(plugins: LoadedPlugins) -> Registry:
+    """The built-in SLO plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    try:
+        return builtin_registry().with_plugins(plugins.slo)
+    except DuplicatePluginError as exc:
+        raise PluginFileError(f"{exc} (a -p plugin may not reuse a built-in id)") from exc
+
+
+def _sli_plugins(plugins: LoadedPlugins) -> dict[str, SLIPlugin]:
+    """The built-in SLI plugins plus the ``-p`` ones (an id both define is an error naming it)."""
+    clash = sorted(set(plugins.sli) & set(BUILTIN_SLI_PLUGINS))
+    if clash:
+        where = ", ".join(f"{i} ({plugins.sources['sli:' + i]})" for i in clash)
+        raise PluginFileError(f"SLI plugin id(s) already built in: {where}")
+    return {**BUILTIN_SLI_PLUGINS, **plugins.sli}
+
+
+def _print_warnings(warnings: Sequence[SpecError]) -> None:
+    for warning in sorted(set(warnings), key=lambda w: (w.path, w.line or 0, w.field, w.message)):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -259,16 +352,41 @@ def _main(argv: Sequence[str] | None) -> int:
         _error(f"slogen: {problem}")
         return EXIT_USAGE
     input_is_dir = Path(args.input).is_dir()
-    if args.command == "generate" and input_is_dir and args.out != "-" and Path(args.out).is_file():
+    if args.command == "generate" and input_is_dir and args.out != STDOUT and Path(args.out).is_file():
         _error("slogen: a directory input needs a directory output (-o DIR)")
         return EXIT_USAGE
+    warnings: list[SpecError] = []
     try:
-        specs = load_specs(args.input, options, args.default_slo_period, args.slo_period_windows_path)
+        inputs = sloth_inputs(args)
+        options = _apply_slo_plugin_flags(options, inputs)
+        plugins = inputs.load_plugins()  # every -p file must load
+        registry = _registry(plugins)
+        sli_plugins = _sli_plugins(plugins)
+    except SlothFlagError as exc:
+        _error(f"slogen: {exc}")
+        return EXIT_USAGE
+    except PluginFileError as exc:
+        _error(f"error: {exc}")
+        return EXIT_INVALID
+    try:
+        specs = load_specs(
+            args.input,
+            options,
+            args.default_slo_period,
+            args.slo_period_windows_path,
+            sli_plugins,
+            path_filter=inputs.path_filter if input_is_dir or args.command == "validate" else None,
+            slo_duplicates=_slo_duplicates(args.command, options.sloth_compat, inputs),
+            warnings=warnings,
+        )
+        compiled = compile_specs(specs, registry)  # runs every SLO's plugin chain: validate reports its errors too
     except SpecErrors as exc:
+        _print_warnings(warnings)
         for error in exc.errors:
             _error(f"error: {error}")
         _error(f"slogen: {len(exc.errors)} error(s); nothing was written")
         return EXIT_INVALID
+    _print_warnings(warnings)
     if args.command == "validate":
         print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
         return EXIT_OK
@@ -282,21 +400,20 @@ def _main(argv: Sequence[str] | None) -> int:
         dashboards_docs_out=args.dashboards_docs_out,
     )
     try:
-        outputs = render_all(specs, layout)
+        outputs = render_compiled(compiled, layout)
     except OutputConflict as exc:
         _error(f"slogen: {exc}; choose different output paths")
         return EXIT_USAGE
-    stdout = outputs.pop("-", None)
     for spec_file in specs.files:  # a spec reached through a link into an output directory
-        for path in outputs:
+        for path in outputs.files:
             if _overlaps(path, spec_file.path):
                 _error(f"slogen: output {path} and input {spec_file.path} overlap (a symbolic link?)")
                 return EXIT_USAGE
     managed = [Path(p) for p in (args.tests_out, args.dashboards_out) if p]
-    if input_is_dir and args.out != "-":
+    if input_is_dir and args.out != STDOUT:
         managed.append(Path(args.out))
     try:
-        report = write_outputs({Path(k): v for k, v in outputs.items()}, managed, check=args.check)
+        report = write_outputs({Path(k): v for k, v in outputs.files.items()}, managed, check=args.check)
     except WriteError as exc:
         _error(f"slogen: {exc}")
         return EXIT_INVALID
@@ -310,8 +427,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_STALE
         print(f"{len(report.unchanged)} generated file(s) up to date")
         return EXIT_OK
-    if stdout is not None:
-        sys.stdout.write(stdout)
+    if outputs.stdout is not None:  # after the files: a failed write prints nothing
+        sys.stdout.write(outputs.stdout)
     for path in report.written:
         _error(f"wrote {path}")
     for path in report.removed:

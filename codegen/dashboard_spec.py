@@ -28,9 +28,19 @@ import difflib
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from codegen.dashboard_model import (
+    DashboardSpec,
+    LinkSpec,
+    PanelSpec,
+    PanelType,
+    QuerySpec,
+    RowSpec,
+    Thresholds,
+    ThresholdStep,
+    ValueMapping,
+)
 from codegen.errors import SpecError
 from codegen.fields import Fields
 from codegen.loader import Document, FieldPath
@@ -44,7 +54,6 @@ GRAFANA_VAR_RE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 TIME_RE = re.compile(r"^now(?:-\d+[smhdwMy])?(?:/[smhdwMy])?$")
 REFRESH_RE = re.compile(r"^\d+[smhd]$")
 
-PanelType = Literal["timeseries", "stat", "gauge", "piechart", "table", "state-timeline"]
 PANEL_TYPES: tuple[PanelType, ...] = ("timeseries", "stat", "gauge", "piechart", "table", "state-timeline")
 THRESHOLD_STYLES = ("off", "line", "dashed", "area", "line+area", "dashed+area")
 REDUCERS = ("lastNotNull", "last", "mean", "max", "min", "sum")
@@ -76,96 +85,6 @@ NAMED_COLORS = frozenset(
     for hue in ("green", "red", "yellow", "orange", "blue", "purple")
     for shade in ("", "dark-", "semi-dark-", "light-", "super-light-")
 ) | {"text", "transparent", "white", "black"}
-
-
-@dataclass(frozen=True)
-class QuerySpec:
-    """One PromQL target; ``legend`` is Grafana's legendFormat (``{{label}}`` templates allowed)."""
-
-    expr: str
-    legend: str = ""
-    instant: bool = False
-
-
-@dataclass(frozen=True)
-class ThresholdStep:
-    value: float
-    color: str
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Grafana's absolute threshold steps: ``base`` below the first step, ascending steps above."""
-
-    base: str = "green"
-    steps: tuple[ThresholdStep, ...] = ()
-    style: str = "line"
-
-
-@dataclass(frozen=True)
-class ValueMapping:
-    """Show ``text`` (coloured ``color``) instead of a value, e.g. health 1 -> "UP"."""
-
-    value: str
-    text: str
-    color: str | None = None
-
-
-@dataclass(frozen=True)
-class LinkSpec:
-    """A link to a URL, another generated dashboard (``dashboard`` uid) or the runbook (``runbook`` anchor).
-
-    The runbook's base URL is a run-wide option (``--runbook-base-url``), so specs name only the anchor.
-    """
-
-    title: str
-    url: str | None = None
-    dashboard: str | None = None
-    runbook: str | None = None  # "" links to the runbook itself
-
-
-@dataclass(frozen=True)
-class PanelSpec:
-    title: str
-    description: str
-    type: PanelType
-    unit: str
-    queries: tuple[QuerySpec, ...]
-    width: int
-    height: int = 8
-    thresholds: Thresholds | None = None
-    mappings: tuple[ValueMapping, ...] = ()
-    links: tuple[LinkSpec, ...] = ()
-    min: float | None = None
-    max: float | None = None
-    decimals: int | None = None
-    stack: bool = False
-    reduce: str = "lastNotNull"
-    text_mode: str = "auto"
-    color_mode: str = "value"
-
-
-@dataclass(frozen=True)
-class RowSpec:
-    title: str
-    panels: tuple[PanelSpec, ...]
-
-
-@dataclass(frozen=True)
-class DashboardSpec:
-    """A dashboard to render: declared ``rows``, or ``generate == "slos"`` for the SLO overview of the run."""
-
-    uid: str
-    title: str
-    source: str = ""
-    line: int | None = None
-    description: str = ""
-    tags: tuple[str, ...] = ()
-    generate: Literal["slos"] | None = None
-    rows: tuple[RowSpec, ...] = ()
-    links: tuple[LinkSpec, ...] = ()
-    time_from: str = "now-6h"
-    refresh: str = "30s"
 
 
 def is_dashboard_document(data: Any) -> bool:

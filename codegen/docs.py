@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import assert_never
 
 import jinja2
 
-from codegen import GENERATOR
+from codegen.compiler import CompiledSpecs
+from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_record
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, SpecSet, TimesliceSLI
-from codegen.rules import go_float, runbook_url, sli_ratio_expr, threshold_rule
+from codegen.lowering import condition
+from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.numbers import go_float
+from codegen.plan import SLOPlan
+from codegen.rules import threshold_rule
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class SloSection:
     sli_words: str
     sli_promql: str
     sli_window: str
+    sli_record: str
     budget_percent: str
     budget_time: str
     events_line: str | None
@@ -113,49 +119,60 @@ def _grouped(number: float) -> str:
 
 def _sli_words(slo: SLO) -> str:
     sli = slo.sli
-    if isinstance(sli, LatencySLI):
-        where = f" with `{sli.matchers}`" if sli.matchers else ""
-        return (
-            f"requests slower than {go_float(sli.threshold)} s — observations above the "
-            f'`le="{go_float(sli.threshold)}"` bucket of the `{sli.histogram}` histogram{where} — '
-            "divided by all requests"
-        )
-    if isinstance(sli, EventsSLI):
-        return "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
-    if isinstance(sli, RawSLI):
-        return "the error ratio computed by the spec's `error_ratio_query`"
-    assert isinstance(sli, TimesliceSLI)
-    missing = (
-        f"; a slice without a sample of the gauge while `{sli.up_query}` exists (the scrape failed) counts as bad too"
-        if sli.missing_is_bad
-        else ""
-    )
-    return (
-        "the share of time that is bad, sampled at every rule evaluation: a slice is bad when "
-        f"`{sli.query}` is `{sli.condition}`{missing}"
-    )
+    match sli:
+        case LatencySLI():
+            where = f" with `{sli.matchers}`" if sli.matchers else ""
+            return (
+                f"requests slower than {go_float(sli.threshold)} s — observations above the "
+                f'`le="{go_float(sli.threshold)}"` bucket of the `{sli.histogram}` histogram{where} — '
+                "divided by all requests"
+            )
+        case EventsSLI():
+            return "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
+        case RawSLI():
+            return "the error ratio computed by the spec's `error_ratio_query`"
+        case TimesliceSLI():
+            missing = (
+                f"; a slice without a sample of the gauge while `{sli.up_query}` exists (the scrape failed) "
+                "counts as bad too"
+                if sli.missing_is_bad
+                else ""
+            )
+            return (
+                "the share of time that is bad, sampled at every rule evaluation: a slice is bad when "
+                f"`{sli.query}` is `{condition(sli)}`{missing}"
+            )
+        case _:
+            assert_never(sli)
 
 
 def _events_line(slo: SLO) -> str | None:
     budget = slo.error_budget_ratio
-    if isinstance(slo.sli, LatencySLI):
-        return (
-            f"per 1,000,000 requests: {_grouped(budget * 1_000_000)} may be slower than {go_float(slo.sli.threshold)} s"
-        )
-    if isinstance(slo.sli, EventsSLI):
-        return f"per 1,000,000 events: {_grouped(budget * 1_000_000)} may fail"
-    return None
+    sli = slo.sli
+    match sli:
+        case LatencySLI():
+            allowed = _grouped(budget * 1_000_000)
+            return f"per 1,000,000 requests: {allowed} may be slower than {go_float(sli.threshold)} s"
+        case EventsSLI():
+            return f"per 1,000,000 events: {_grouped(budget * 1_000_000)} may fail"
+        case RawSLI() | TimesliceSLI():
+            return None
+        case _:
+            assert_never(sli)
 
 
-def _tier_rows(slo: SLO, options: CompileOptions) -> tuple[TierRow, ...]:
+def _tier_rows(plan: SLOPlan) -> tuple[TierRow, ...]:
+    slo = plan.slo
     budget = slo.error_budget_ratio
     budget_seconds = error_budget_seconds(slo)
+    burn = plan.burn_alerts()
     rows: list[TierRow] = []
     for tier in slo.windows.tiers:
-        alert = slo.alerting.page if tier.severity == "page" else slo.alerting.ticket
-        enabled = bool(slo.alerting.name) and not alert.disabled and not options.disable_alerts
+        rule = burn.get(tier.severity)
+        enabled = rule is not None
+        for_ = rule.for_ if rule is not None else None
         threshold = tier.burn_factor * budget
-        delay = parse_duration(alert.for_) if alert.for_ else 0
+        delay = parse_duration(for_) if for_ else 0
         full = time_to_fire(tier, budget, 1.0)
         double_ratio = 2 * threshold
         double = time_to_fire(tier, budget, double_ratio) if double_ratio <= 1 else None
@@ -175,43 +192,38 @@ def _tier_rows(slo: SLO, options: CompileOptions) -> tuple[TierRow, ...]:
                 fire_double=(
                     human_seconds(double + delay) if double is not None else "n/a (2× would exceed 100% errors)"
                 ),
-                for_=alert.for_,
+                for_=for_,
             )
         )
     return tuple(rows)
 
 
-def slo_section(slo: SLO, options: CompileOptions) -> SloSection:
+def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
+    slo = plan.slo
     base = format_duration(slo.windows.base_window)
     name = slo.alerting.name
-    no_data = (
-        f"{name}NoData"
-        if name
-        and not slo.alerting.no_data.disabled
-        and not options.sloth_compat
-        and not options.disable_alerts
-        and slo.alerting.enabled
-        else None
-    )
+    no_data = plan.no_data_alert()
+    sli_rule = plan.sli_rule(base)
     return SloSection(
         slo=slo,
         anchor=f"{slo.service}-{slo.name}".lower(),
         objective=go_float(slo.objective),
         period=format_duration(slo.period),
         sli_words=_sli_words(slo),
-        sli_promql=sli_ratio_expr(slo, base, compat=False).strip(),
+        sli_promql=sli_rule.expr.strip() if sli_rule else "",
         sli_window=base,
+        sli_record=sli_rule.record if sli_rule else sli_error_record(base),
         budget_percent=_percent(slo.error_budget_ratio),
         budget_time=human_seconds(error_budget_seconds(slo)),
         events_line=_events_line(slo),
-        tiers=_tier_rows(slo, options),
+        tiers=_tier_rows(plan),
         alert_name=name,
-        no_data_alert=no_data,
-        runbook=runbook_url(options, name) if name else options.runbook_base_url,
+        no_data_alert=no_data.alert if no_data else None,
+        runbook=runbook_url(options.runbook_base_url, name) if name else options.runbook_base_url,
     )
 
 
-def _threshold_rows(specs: SpecSet) -> tuple[ThresholdRow, ...]:
+def _threshold_rows(specs: CompiledSpecs) -> tuple[ThresholdRow, ...]:
     rows: list[ThresholdRow] = []
     for alert in specs.threshold_alerts:
         rule = threshold_rule(alert, specs.options)
@@ -247,15 +259,16 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_slo_doc(specs: SpecSet, source_root: str) -> str:
+def render_slo_doc(specs: CompiledSpecs, source_root: str) -> str:
     """``docs/slo.md``: per SLO objective, SLI, budget, tiers and runbook; threshold alerts; budget policy."""
-    sections = [slo_section(slo, specs.options) for slo in specs.slos]
+    sections = [slo_section(plan, specs.options) for plan in specs.plans]
     example = next((s for s in sections if s.tiers), None)
     return (
         _environment()
         .get_template("slo.md.j2")
         .render(
-            generator=GENERATOR,
+            generated_by=GENERATED_BY,
+            id_label=LABEL_ID,
             source=source_root.rstrip("/") + "/",
             sections=sections,
             threshold_alerts=_threshold_rows(specs),
@@ -271,7 +284,7 @@ def render_dashboards_page(boards: Sequence[RenderedDashboard], dashboards_dir: 
         _environment()
         .get_template("dashboards.md.j2")
         .render(
-            generator=GENERATOR,
+            generated_by=GENERATED_BY,
             boards=list(boards),
             directory=(dashboards_dir or "dashboards").rstrip("/"),
         )

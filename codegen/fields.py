@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from codegen.conventions import RESERVED_LABELS
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
 from codegen.loader import Document, FieldPath
@@ -16,9 +17,8 @@ from codegen.model import SpecKind
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][-A-Za-z0-9_.]*[A-Za-z0-9]$")
 LABEL_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-# Set by the generator from the service and SLO name. Sloth lets a spec label override them, which silently
-# breaks its own alert selectors and dashboards; here that is an error.
-RESERVED_LABELS = frozenset({"sloth_id", "sloth_service", "sloth_slo", "sloth_window"})
+# RESERVED_LABELS are set by the generator from the service and SLO name. Sloth lets a spec label override them,
+# which silently breaks its own alert selectors and dashboards; here that is an error.
 METRIC_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 ALERT_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONDITION_RE = re.compile(r"^\s*(==|!=|>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
@@ -45,7 +45,10 @@ class Fields:
     errors: list[SpecError]
     base: FieldPath = ()
     slo: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    # --sloth-compat: read what Sloth reads. Unknown keys become warnings (Sloth ignores them) and prometheus/v1
+    # keys match case-insensitively, as Go's encoding/json (behind Sloth's YAML -> JSON decoder) matches them.
+    sloth_compat: bool = False
+    warnings: list[SpecError] = field(default_factory=list)
 
     def key(self, snake: str) -> str:
         return camel(snake) if self.kind == "sloth.slok.dev/v1" else snake
@@ -53,6 +56,11 @@ class Fields:
     def err(self, path: FieldPath, message: str) -> None:
         full = (*self.base, *path)
         self.errors.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
+
+    def warn(self, path: FieldPath, message: str) -> None:
+        """Something read differently than written (e.g. dropped as Sloth drops it): reported, never silent."""
+        full = (*self.base, *path)
+        self.warnings.append(SpecError(self.doc.path, self.doc.line(full), self.slo, dotted(full), message))
 
     def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
         """Return ``value`` as a dict after rejecting unknown keys (with the closest valid one suggested)."""
@@ -65,12 +73,32 @@ class Fields:
             self.err(path, f"must be a mapping, got {type(value).__name__}")
             return empty
         valid = [self.key(k) for k in allowed]
+        if self.sloth_compat:
+            return self._compat_mapping(value, path, allowed, valid)
         for key in value:
             if key not in valid:
                 close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
                 hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
                 self.err((*path, key), f"unknown key {key!r}{hint}")
         return {k: value.get(self.key(k)) for k in allowed}
+
+    def _compat_mapping(
+        self, value: dict[Any, Any], path: FieldPath, allowed: Sequence[str], valid: list[str]
+    ) -> dict[str, Any]:
+        """Sloth's decoding: an exact key, else (prometheus/v1 only) a case-insensitive one; the last key that
+        lands on a field wins; any other key is ignored, with a warning naming it."""
+        fold = self.kind == "prometheus/v1"
+        by_fold = {v.casefold(): v for v in valid}
+        found: dict[str, Any] = {}
+        for key, item in value.items():
+            name = key if key in valid else (by_fold.get(str(key).casefold()) if fold else None)
+            if name is None:
+                close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                self.warn((*path, key), f"unknown key {key!r} is ignored, as Sloth ignores it{hint}")
+                continue
+            found[name] = item
+        return {k: found.get(self.key(k)) for k in allowed}
 
     def string(self, value: Any, path: FieldPath, required: bool = False) -> str:
         if value is None or value == "":
@@ -111,8 +139,12 @@ class Fields:
         out: list[tuple[str, str]] = []
         for key, raw in value.items():
             if not key_re.match(str(key)):
-                self.err((*path, key), f"invalid {what} key {key!r}: must match {key_re.pattern}")
-                continue
+                message = f"invalid {what} key {key!r}: must match {key_re.pattern}"
+                if not (self.sloth_compat and key_re is LABEL_KEY_RE and str(key) and key != "__name__"):
+                    self.err((*path, key), message)
+                    continue
+                # Sloth v0.16 validates names with Prometheus 3's UTF-8 rules: only Prometheus 2 rejects this one
+                self.warn((*path, key), f"{message} for Prometheus 2 (Sloth accepts UTF-8 names)")
             if what == "label" and key == "__name__":
                 self.err((*path, key), "label key __name__ is not allowed")
                 continue

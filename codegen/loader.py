@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,18 @@ _StrictLoader.add_implicit_resolver(
     _CORE + "float",
     re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
     list("-+.0123456789"),
+)
+
+
+class _SlothLoader(_StrictLoader):
+    """``--sloth-compat``: numbers as Sloth's YAML decoder (go-yaml) reads them, so ``99.9e0`` and ``1e3`` are
+    floats (PyYAML's YAML 1.1 rules need a dot and a signed exponent and would read them as strings)."""
+
+
+_SlothLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
+    list("-+0123456789."),
 )
 
 
@@ -200,12 +213,13 @@ def _is_empty(node: yaml.Node | None) -> bool:
     )
 
 
-def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
+def load_text(text: str, path: str, sloth_compat: bool = False) -> tuple[list[Document], list[SpecError]]:
     """Parse every ``---`` document of one file, skipping empty ones."""
+    loader = _SlothLoader if sloth_compat else _StrictLoader
     errors: list[SpecError] = []
     documents: list[Document] = []
     try:
-        nodes = list(yaml.compose_all(text, Loader=_StrictLoader))  # libyaml marks carry lines too
+        nodes = list(yaml.compose_all(text, Loader=loader))  # libyaml marks carry lines too
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -213,7 +227,7 @@ def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
         return [], [SpecError(path, line, None, "", f"invalid YAML: {problem}")]
     except RecursionError:  # the pure-Python composer, without libyaml
         return [], [SpecError(path, None, None, "", f"YAML nested deeper than {MAX_DEPTH} levels")]
-    scalars = _StrictLoader("")
+    scalars = loader("")
     try:
         for index, node in enumerate(nodes):
             if _is_empty(node):
@@ -230,7 +244,7 @@ def load_text(text: str, path: str) -> tuple[list[Document], list[SpecError]]:
     return documents, errors
 
 
-def load_yaml_file(path: Path) -> tuple[list[Document], list[SpecError]]:
+def load_yaml_file(path: Path, sloth_compat: bool = False) -> tuple[list[Document], list[SpecError]]:
     """Read and parse one file: unreadable, non-UTF-8 or hostile content is an error naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -238,13 +252,18 @@ def load_yaml_file(path: Path) -> tuple[list[Document], list[SpecError]]:
         return [], [SpecError(str(path), None, None, "", f"not UTF-8 text (byte {exc.start})")]
     except OSError as exc:
         return [], [SpecError(str(path), None, None, "", f"cannot read: {exc.strerror or exc}")]
-    return load_text(text, str(path))
+    return load_text(text, str(path), sloth_compat)
+
+
+PathFilter = Callable[[str], bool]
+"""Decides whether a discovered spec path (the input joined with the file's relative path) is read."""
 
 
 def discover(
-    input_path: str, suffixes: tuple[str, ...] = SPEC_SUFFIXES
+    input_path: str, path_filter: PathFilter | None = None, suffixes: tuple[str, ...] = SPEC_SUFFIXES
 ) -> tuple[list[tuple[Path, str]], list[SpecError]]:
-    """A file, or a directory read recursively for ``suffixes`` (sorted, so output order is stable).
+    """A file, or a directory read recursively for ``suffixes`` in any case, as Sloth (sorted, so output order is
+    stable); ``path_filter`` (``-e``/``-n``) sees each path as Sloth's walk spells it.
 
     Nothing under the input is skipped silently: an unreadable directory, a dangling link named like a spec, or a
     name with control characters (it would reach generated headers) is an error. Linked directories are followed
@@ -254,6 +273,8 @@ def discover(
     if _CONTROL.search(input_path):
         return [], [SpecError(printable(input_path), None, None, "", "control characters in a file name")]
     if root.is_file():
+        if path_filter is not None and not path_filter(input_path):  # Go's walk reports a file root as given
+            return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
         return [(root, root.name)], []
     if not root.is_dir():
         if root.is_symlink():
@@ -284,12 +305,12 @@ def discover(
             except OSError as exc:
                 errors.append(SpecError(str(path), None, None, "", f"cannot read: {exc.strerror or exc}"))
                 continue
-            if _CONTROL.search(entry.name) and (is_dir or entry.name.endswith(suffixes)):
+            if _CONTROL.search(entry.name) and (is_dir or entry.name.lower().endswith(suffixes)):
                 errors.append(SpecError(printable(str(path)), None, None, "", "control characters in a file name"))
                 continue
             if is_dir:
                 walk(path, rel + "/")
-            elif entry.name.endswith(suffixes):
+            elif entry.name.lower().endswith(suffixes):
                 if is_file:
                     found.append((path, rel))
                 elif entry.is_symlink():
@@ -298,14 +319,25 @@ def discover(
     walk(root, "")
     if not found and not errors:
         errors.append(SpecError(str(root), None, None, "", f"no {'/'.join(suffixes)} spec files found"))
+    if found and path_filter is not None:
+        found = [(p, rel) for p, rel in found if path_filter(walk_path(input_path, rel))]
+        if not found and not errors:
+            return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
     return sorted(found, key=lambda item: tuple(item[1].split("/"))), errors
 
 
-def load_files(input_path: str) -> tuple[list[LoadedFile], list[SpecError]]:
-    found, errors = discover(input_path)
+def walk_path(input_path: str, relative: str) -> str:
+    """The path Go's ``filepath.Walk(input)`` reports for a file: the input joined with it, cleaned."""
+    return os.path.normpath(os.path.join(input_path, relative)).replace(os.sep, "/")
+
+
+def load_files(
+    input_path: str, path_filter: PathFilter | None = None, sloth_compat: bool = False
+) -> tuple[list[LoadedFile], list[SpecError]]:
+    found, errors = discover(input_path, path_filter)
     loaded: list[LoadedFile] = []
     for path, relative in found:
-        documents, errs = load_yaml_file(path)
+        documents, errs = load_yaml_file(path, sloth_compat)
         errors.extend(errs)
         if not errs or documents:
             loaded.append(LoadedFile(str(path), relative, documents))

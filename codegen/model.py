@@ -1,32 +1,21 @@
-"""The one SLO model every renderer reads. Frozen: parsing builds it once, renderers never change it."""
+"""The one SLO model every stage reads. Frozen data only: parsing builds it once, nothing changes it.
+
+A leaf: it imports only other leaves (names, durations, the dashboard model). Turning an SLI into PromQL is
+``lowering``'s job, turning an SLO into rules is the plugin chain's (``compiler``).
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from codegen.dashboard_spec import DashboardSpec
-
+from codegen.conventions import slo_id
+from codegen.dashboard_model import DashboardSpec
 from codegen.durations import format_duration
 
-WINDOW_TEMPLATE_RE = re.compile(r"{{\s*\.window\s*}}")
-
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
-
-
-def parenthesize(expr: str) -> str:
-    """A user expression as one operand: ``a or b < bool 1`` compares only ``b``; ``(a or b) < bool 1`` does not."""
-    return f"({expr.strip()})"
-
-
-def render_window(template: str, window: str) -> str:
-    """Replace Sloth's ``{{.window}}`` placeholder (any spacing) with a concrete range."""
-    return WINDOW_TEMPLATE_RE.sub(window, template)
 
 
 @dataclass(frozen=True)
@@ -64,43 +53,13 @@ class LatencySLI:
     buckets: tuple[float, ...] | None = None
     kind: Literal["latency"] = "latency"
 
-    @property
-    def le_matcher(self) -> str:
-        """Match the bucket whichever client formatted it (Go writes ``1``, Python and Prometheus 3 ``1.0``)."""
-        if math.isinf(self.threshold):
-            return 'le="+Inf"'  # every observation: Prometheus' own spelling of the last bucket
-        if float(self.threshold).is_integer():
-            whole = int(self.threshold)
-            return f'le=~"{whole}|{whole}\\\\.0"'
-        return f'le="{self.threshold!r}"'
-
-    def _selector(self, suffix: str, extra: str = "") -> str:
-        parts = [m for m in (self.matchers, extra) if m]
-        return f"{self.histogram}_{suffix}{{{','.join(parts)}}}"
-
-    @property
-    def total_query(self) -> str:
-        return f"sum(rate({self._selector('count')}[{{{{.window}}}}]))"
-
-    @property
-    def good_query(self) -> str:
-        return f"sum(rate({self._selector('bucket', self.le_matcher)}[{{{{.window}}}}]))"
-
-    @property
-    def error_query(self) -> str:
-        return f"{self.total_query} - {self.good_query}"
-
-    @property
-    def presence_query(self) -> str:
-        return self._selector("count")
-
 
 @dataclass(frozen=True)
 class TimesliceSLI:
     """Extension: bad *time* is when a condition on a gauge holds (optionally: or the target is not scraped).
 
-    The 0/1 indicator is recorded once per evaluation (``slo:sli_error:ratio_instant``) and every window averages
-    that series, so a 3d window reads stored samples instead of re-evaluating a subquery thousands of times.
+    The 0/1 indicator is recorded once per evaluation and every window averages that series, so a 3d window
+    reads stored samples instead of re-evaluating a subquery thousands of times.
     """
 
     query: str
@@ -110,23 +69,32 @@ class TimesliceSLI:
     up_query: str | None = None
     kind: Literal["timeslice"] = "timeslice"
 
-    @property
-    def condition(self) -> str:
-        return f"{self.operator} {_num(self.threshold)}"
-
-    def bad_indicator(self) -> str:
-        """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
-        expr = f"max({parenthesize(self.query)} {self.operator} bool {_num(self.threshold)})"
-        if self.missing_is_bad and self.up_query:
-            expr = f"({expr} or on() (max({parenthesize(self.up_query)}) * 0 + 1))"
-        return expr
-
-    def ratio_query(self, instant_selector: str, window: str) -> str:
-        """Share of bad slices over ``window``: the mean of the recorded 0/1 indicator (no subquery)."""
-        return f"avg_over_time({instant_selector}[{window}])"
-
 
 SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI
+
+
+@dataclass(frozen=True)
+class PluginRef:
+    """One SLO plugin as declared in a spec (``slo_plugins``/``plugins``), by ``-s`` or as a default.
+
+    ``config`` is free-form JSON-like data (dicts, lists, strings, numbers, booleans, None) for the factory.
+    """
+
+    id: str
+    config: Any = None
+    priority: int = 0
+    source: Source | None = field(default=None, compare=False)  # where it was declared (None: CLI or default)
+
+
+@dataclass(frozen=True)
+class PluginChainSpec:
+    """A declaration level's plugins (spec, SLO or CLI); ``override_previous`` drops what earlier levels declared."""
+
+    plugins: tuple[PluginRef, ...] = ()
+    override_previous: bool = False
+
+
+NO_PLUGINS = PluginChainSpec()
 
 
 @dataclass(frozen=True)
@@ -228,9 +196,12 @@ class SLO:
     source: Source
     spec_kind: SpecKind = "prometheus/v1"
 
+    spec_plugins: PluginChainSpec = field(default_factory=lambda: NO_PLUGINS)  # the spec's ``slo_plugins``
+    plugins: PluginChainSpec = field(default_factory=lambda: NO_PLUGINS)  # this SLO's ``plugins``
+
     @property
     def id(self) -> str:
-        return f"{self.service}-{self.name}"
+        return slo_id(self.service, self.name)
 
     @property
     def period(self) -> int:
@@ -297,6 +268,8 @@ class CompileOptions:
     sloth_compat: bool = False
     disable_alerts: bool = False
     disable_recordings: bool = False
+    disable_default_plugins: bool = False  # Sloth's --disable-default-slo-plugins
+    slo_plugins: tuple[PluginRef, ...] = ()  # Sloth's -s/--slo-plugins: run-wide plugins before spec-level ones
     runbook_base_url: str = "https://github.com/volatility-slo/volatility-slo/blob/main/docs/runbook.md"
 
 
@@ -318,8 +291,3 @@ class SpecSet:
     @property
     def dashboards(self) -> tuple[DashboardSpec, ...]:
         return tuple(d for f in self.files for d in f.dashboards)
-
-
-def _num(value: float) -> str:
-    """Shortest float text, integers without a trailing ``.0`` (PromQL accepts both)."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))

@@ -8,10 +8,10 @@ Accepts Sloth ``prometheus/v1`` (snake_case) and Kubernetes ``sloth.slok.dev/v1 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+from codegen.conventions import K8S_SPEC, threshold_group
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
@@ -25,23 +25,29 @@ from codegen.fields import (
     Fields,
     merge_labels,
 )
-from codegen.loader import Document, FieldPath, LoadedFile, load_files
-from codegen.model import SLO, CompileOptions, K8sMeta, Source, SpecDocument, SpecFile, SpecSet, WindowCatalog
+from codegen.loader import Document, FieldPath, LoadedFile, PathFilter, load_files
+from codegen.model import (
+    SLO,
+    CompileOptions,
+    K8sMeta,
+    PluginChainSpec,
+    Source,
+    SpecDocument,
+    SpecFile,
+    SpecSet,
+    WindowCatalog,
+)
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
-from codegen.parse_sli import parse_sli
+from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_plugins import parse_plugin_chain
+from codegen.parse_settings import ParseSettings, catalog_for
+from codegen.parse_sli import PluginCall, parse_sli
+from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
 from codegen.windows import load_catalogs
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
 K8S_API = "sloth.slok.dev/v1"
-
-
-@dataclass
-class ParseSettings:
-    """What the CLI decides for every document: default period and the window catalogs."""
-
-    default_period: int
-    catalogs: dict[int, WindowCatalog]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -55,7 +61,7 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
         return None
     if "apiVersion" in data or "kind" in data:
         return _parse_k8s(doc, data, settings, errors)
-    ctx = Fields(doc, "prometheus/v1", errors)
+    ctx = Fields(doc, "prometheus/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["version", "service", "labels", "slos", "threshold_alerts", "slo_plugins"])
     if top["version"] != "prometheus/v1":
         ctx.err(("version",), f'invalid spec version {top["version"]!r}: must be "prometheus/v1"')
@@ -66,10 +72,9 @@ def parse_document(doc: Document, settings: ParseSettings, errors: list[SpecErro
 def _parse_k8s(
     doc: Document, data: dict[str, Any], settings: ParseSettings, errors: list[SpecError]
 ) -> SpecDocument | None:
-    ctx = Fields(doc, "sloth.slok.dev/v1", errors)
-    if data.get("kind") == "SLO":
-        ctx.err(("kind",), "OpenSLO specs are not supported; use prometheus/v1 or sloth.slok.dev/v1")
-        return None
+    if data.get("kind") == "SLO" or str(data.get("apiVersion", "")).startswith("openslo/"):
+        return parse_openslo_document(doc, data, settings, errors)
+    ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])
     if top["kind"] != "PrometheusServiceLevel":
         ctx.err(("kind",), f"unsupported kind {top['kind']!r}: expected PrometheusServiceLevel")
@@ -106,8 +111,7 @@ def _parse_k8s(
 def _parse_body(
     ctx: Fields, top: dict[str, Any], settings: ParseSettings, source: Source, k8s: K8sMeta | None
 ) -> SpecDocument | None:
-    if top["slo_plugins"] is not None:
-        ctx.err((ctx.key("slo_plugins"),), "Sloth SLO plugins are not supported by slogen (they run Go code)")
+    spec_plugins = parse_plugin_chain(ctx, top["slo_plugins"], (ctx.key("slo_plugins"),))
     service = ctx.string(top["service"], ("service",))
     if not service:
         ctx.err(("service",), "invalid SLO service: required")
@@ -121,7 +125,7 @@ def _parse_body(
     else:
         seen: dict[str, int] = {}
         for index, raw in enumerate(raw_slos):
-            slo = _parse_slo(ctx, raw, index, service, spec_labels, settings)
+            slo = _parse_slo(ctx, raw, index, service, spec_labels, settings, spec_plugins)
             if slo is None:
                 continue
             if slo.id in seen:
@@ -139,7 +143,13 @@ def _parse_body(
 
 
 def _parse_slo(
-    ctx: Fields, raw: Any, index: int, service: str, spec_labels: tuple[tuple[str, str], ...], settings: ParseSettings
+    ctx: Fields,
+    raw: Any,
+    index: int,
+    service: str,
+    spec_labels: tuple[tuple[str, str], ...],
+    settings: ParseSettings,
+    spec_plugins: PluginChainSpec,
 ) -> SLO | None:
     here: FieldPath = ("slos", index)
     name_guess = raw.get("name") if isinstance(raw, dict) else None
@@ -161,10 +171,12 @@ def _parse_slo(
         ctx.err((*here, "objective"), "objective must >0 and <=100")
     description = ctx.string(fields["description"], (*here, "description"))
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
-    if fields["plugins"] is not None:
-        ctx.err((*here, "plugins"), "Sloth SLO plugins are not supported by slogen (they run Go code)")
+    plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
-    sli = parse_sli(ctx, fields["sli"], (*here, "sli"))
+    plugin_call = PluginCall(
+        settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
+    )
+    sli = parse_sli(ctx, fields["sli"], (*here, "sli"), plugin_call)
     alerting = parse_alerting(ctx, fields["alerting"], (*here, "alerting"))
     ctx.slo = None
     if len(ctx.errors) > before or sli is None or windows is None:
@@ -180,6 +192,8 @@ def _parse_slo(
         windows=windows,
         source=Source(ctx.doc.path, ctx.doc.line((*ctx.base, *here))),
         spec_kind=ctx.kind,
+        spec_plugins=spec_plugins,
+        plugins=plugins,
     )
 
 
@@ -192,15 +206,7 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
         except DurationError as exc:
             ctx.err(path, str(exc))
             return None
-    catalog = settings.catalogs.get(period)
-    if catalog is None:
-        known = ", ".join(format_duration(p) for p in sorted(settings.catalogs))
-        ctx.err(
-            path,
-            f"no alert windows for SLO period {format_duration(period)} (known periods: {known}); "
-            "add an AlertWindows file with --slo-period-windows-path",
-        )
-    return catalog
+    return catalog_for(ctx, period, path, settings)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -221,40 +227,48 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
         if not lf.documents:
             errors.append(SpecError(lf.path, None, None, "", "file holds no spec documents"))
         files.append(SpecFile(lf.path, lf.relative, tuple(docs), tuple(boards)))
-    _check_duplicates(files, errors)
+    _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
 
 
-def _check_duplicates(files: Sequence[SpecFile], errors: list[SpecError]) -> None:
-    """SLO IDs and alert names must be unique across the whole run (Sloth checks IDs only in ``validate``), and
-    the rule groups of one output file must have distinct names (promtool rejects a file that repeats one)."""
+def _check_duplicates(
+    files: Sequence[SpecFile], errors: list[SpecError], slo_duplicates: Literal["files", "all", "ignore"] = "files"
+) -> None:
+    """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run, and the
+    rule groups of one output file must have distinct names whatever ``slo_duplicates`` says (promtool rejects a
+    file that repeats one)."""
     slo_ids: dict[str, tuple[Source, int]] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
         threshold_groups: dict[str, int] = {}
         for doc_index, doc in enumerate(spec_file.documents):
-            prefix = "spec." if doc.kind == "sloth.slok.dev/v1" else ""
+            prefix = "spec." if doc.kind == K8S_SPEC else ""
             for index, slo in enumerate(doc.slos):
                 seen = slo_ids.get(slo.id)
-                if seen is not None and (seen[0].path != slo.source.path or seen[1] != doc_index):
-                    first = seen[0]
-                    where = f"{first.path}:{first.line}" if first.path != slo.source.path else f"line {first.line}"
-                    errors.append(
-                        SpecError(
-                            slo.source.path,
-                            slo.source.line,
-                            slo.name,
-                            f"{prefix}slos[{index}].name",
-                            f'SLO duplicated: ID "{slo.id}" already exists in {where}',
-                        )
-                    )
-                elif seen is None:
+                if seen is None:
                     slo_ids[slo.id] = (slo.source, doc_index)
+                elif seen[0] != slo.source:
+                    first, first_doc = seen
+                    same_file = first.path == slo.source.path
+                    across_runs = slo_duplicates != "ignore" and (
+                        not same_file or (slo_duplicates == "all" and first.line != slo.source.line)
+                    )
+                    if (same_file and first_doc != doc_index) or across_runs:
+                        where = f"{first.path}:{first.line}" if not same_file else f"line {first.line}"
+                        errors.append(
+                            SpecError(
+                                slo.source.path,
+                                slo.source.line,
+                                slo.name,
+                                f"{prefix}slos[{index}].name",
+                                f'SLO duplicated: ID "{slo.id}" already exists in {where}',
+                            )
+                        )
                 if slo.alerting.enabled and slo.alerting.name:
                     alert_owner.setdefault(slo.alerting.name, slo.id)
             if doc.threshold_alerts and doc.k8s is None:
-                group = f"{doc.service}-threshold-alerts"
+                group = threshold_group(doc.service)
                 if group in threshold_groups:
                     errors.append(
                         SpecError(
@@ -287,8 +301,19 @@ def load_specs(
     options: CompileOptions | None = None,
     default_period: str = "30d",
     windows_path: str | None = None,
+    sli_plugins: Mapping[str, SLIPlugin] | None = None,
+    *,
+    path_filter: PathFilter | None = None,
+    slo_duplicates: Literal["files", "all", "ignore"] = "files",
+    warnings: list[SpecError] | None = None,
 ) -> SpecSet:
-    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems."""
+    """Read, validate and model every spec under ``input_path``; raise ``SpecErrors`` with all problems.
+
+    ``sli_plugins`` replaces the built-in SLI plugins (``BUILTIN_SLI_PLUGINS``) ``sli.plugin`` ids resolve
+    against; ``path_filter`` is ``-e``/``-n``; under ``options.sloth_compat`` specs are read as Sloth reads them;
+    ``warnings`` collects what was read differently than written (reported even when errors are raised).
+    """
+    sloth_compat = (options or CompileOptions()).sloth_compat
     errors: list[SpecError] = []
     catalogs, window_errors = load_catalogs(windows_path)
     errors.extend(window_errors)
@@ -306,9 +331,17 @@ def load_specs(
                 f"invalid default slo period: no alert windows for {format_duration(period)}",
             )
         )
-    loaded, load_errors = load_files(input_path)
+    loaded, load_errors = load_files(input_path, path_filter, sloth_compat)
     errors.extend(load_errors)
-    files = parse_files(loaded, ParseSettings(period, catalogs), errors)
+    settings = ParseSettings(
+        period,
+        catalogs,
+        BUILTIN_SLI_PLUGINS if sli_plugins is None else sli_plugins,
+        sloth_compat,
+        warnings if warnings is not None else [],
+        slo_duplicates,
+    )
+    files = parse_files(loaded, settings, errors)
     if errors:
         raise SpecErrors(errors)
     return SpecSet(tuple(files), options or CompileOptions())

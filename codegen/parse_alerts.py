@@ -42,7 +42,11 @@ def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
     al = ctx.mapping(value, path, ["name", "labels", "annotations", "page_alert", "ticket_alert", "no_data_alert"])
     name = ctx.string(al["name"], (*path, "name")) or None
     if name and not ALERT_NAME_RE.match(name):
-        ctx.err((*path, "name"), f"invalid alert name {name!r}: must match {ALERT_NAME_RE.pattern}")
+        message = f"invalid alert name {name!r}: must match {ALERT_NAME_RE.pattern}"
+        if ctx.sloth_compat:  # Sloth writes it anyway; only Prometheus 3's UTF-8 names accept it
+            ctx.warn((*path, "name"), f"{message} for Prometheus 2 (Sloth accepts it)")
+        else:
+            ctx.err((*path, "name"), message)
     page = _parse_alert_options(ctx, al["page_alert"], (*path, ctx.key("page_alert")))
     ticket = _parse_alert_options(ctx, al["ticket_alert"], (*path, ctx.key("ticket_alert")))
     for label, options in (("page", page), ("ticket", ticket)):

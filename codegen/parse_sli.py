@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from codegen.conventions import WINDOW_TEMPLATE_RE, render_window
 from codegen.fields import CONDITION_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
-from codegen.model import SLI, WINDOW_TEMPLATE_RE, EventsSLI, LatencySLI, RawSLI, TimesliceSLI, render_window
+from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 from codegen.promql import check_template
 from codegen.promql_check import check_composable, check_instant_vector, parse_matchers
+from codegen.sli_plugins import SLIPlugin, SLIPluginError
+from codegen.sli_plugins.golang import yaml_scalar_string
 
 
-def parse_sli(ctx: Fields, value: Any, path: FieldPath) -> SLI | None:
+@dataclass(frozen=True)
+class PluginCall:
+    """Where ``sli.plugin`` ids are looked up, and what Sloth hands the plugin besides its options: ``meta``
+    (service, SLO name, ``%f`` objective) and the spec-level labels (Sloth passes those, not the SLO's)."""
+
+    plugins: Mapping[str, SLIPlugin]
+    meta: Mapping[str, str]
+    labels: Mapping[str, str]
+    sloth_compat: bool = False
+
+
+def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall | None = None) -> SLI | None:
     sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "timeslice"])
     if value is None:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
@@ -20,31 +37,33 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath) -> SLI | None:
     if not present:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
         return None
+    if sorted(present) == ["plugin", "raw"] and plugin_call is not None and plugin_call.sloth_compat:
+        ctx.warn((*path, "raw"), "ignored: Sloth replaces a raw SLI with the plugin's query when both are given")
+        present = ["plugin"]
     if len(present) > 1:
         ctx.err(path, f"invalid SLI: only one SLI type is allowed (found {', '.join(present)})")
         return None
     kind = present[0]
     here = (*path, kind)
     if kind == "plugin":
-        ctx.err(here, "Sloth SLI plugins are not supported by slogen; use events, raw, latency or timeslice")
-        return None
+        return _parse_plugin(ctx, sli["plugin"], here, plugin_call)
     if kind == "events":
         ev = ctx.mapping(sli["events"], here, ["error_query", "total_query"], required=True)
-        error = _template(ctx, ev["error_query"], (*here, ctx.key("error_query")), "sli error query")
-        total = _template(ctx, ev["total_query"], (*here, ctx.key("total_query")), "sli total query")
+        error = query_template(ctx, ev["error_query"], (*here, ctx.key("error_query")), "sli error query")
+        total = query_template(ctx, ev["total_query"], (*here, ctx.key("total_query")), "sli total query")
         if error and total and error.strip() == total.strip():
             ctx.err(here, "invalid SLI: both error and total queries can't be the same")
         return EventsSLI(error, total) if error and total else None
     if kind == "raw":
         raw = ctx.mapping(sli["raw"], here, ["error_ratio_query"], required=True)
-        query = _template(ctx, raw["error_ratio_query"], (*here, ctx.key("error_ratio_query")), "sli raw query")
+        query = query_template(ctx, raw["error_ratio_query"], (*here, ctx.key("error_ratio_query")), "sli raw query")
         return RawSLI(query) if query else None
     if kind == "latency":
         return _parse_latency(ctx, sli["latency"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
 
 
-def _template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
+def query_template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
     text = ctx.string(value, path)
     if not text:
         ctx.err(path, f"{what} template: query template is required")
@@ -52,6 +71,10 @@ def _template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
     if not WINDOW_TEMPLATE_RE.search(text):
         ctx.err(path, f"{what} template: template must contain the {{{{ .window }}}} variable")
         return ""
+    if ctx.sloth_compat:
+        # As in Sloth, the query dialect is the chain's to check: sloth.dev/core/validate/v1 parses PromQL (by
+        # default), sloth.dev/contrib/validate_victoria_metrics/v1 checks MetricsQL when a spec chooses it.
+        return text
     problem = check_template(text)
     if problem:
         ctx.err(path, f"{what} expression: invalid PromQL: {problem}")
@@ -67,6 +90,56 @@ def _composition_problem(expr: str) -> str | None:
     """slogen embeds SLI queries in ``(...)``, ``max(...)``, ``or`` and ``absent(...)``: they must be instant
     vectors that survive the parentheses."""
     return check_instant_vector(expr) or check_composable(expr)
+
+
+def _parse_plugin(ctx: Fields, value: Any, path: FieldPath, call: PluginCall | None) -> RawSLI | None:
+    """Sloth's plugin SLI: the plugin's query becomes the raw error-ratio query, validated like a written one."""
+    spec = ctx.mapping(value, path, ["id", "options"], required=True)
+    plugin_id = ctx.string(spec["id"], (*path, "id"), required=True)
+    options = _plugin_options(ctx, spec["options"], (*path, "options"), call is not None and call.sloth_compat)
+    if not plugin_id or options is None or call is None:
+        return None
+    plugin = call.plugins.get(plugin_id)
+    if plugin is None:
+        known = ", ".join(sorted(call.plugins)) or "none"
+        ctx.err((*path, "id"), f"unknown SLI plugin id {plugin_id!r}; the SLI plugins that exist: {known}")
+        return None
+    try:
+        query: object = plugin.generate(dict(call.meta), dict(call.labels), options)
+    except SLIPluginError as exc:
+        ctx.err(path, f"SLI plugin {plugin_id!r}: {exc}")
+        return None
+    except Exception as exc:  # a plugin file's bug is reported like bad input, with the plugin named
+        ctx.err(path, f"SLI plugin {plugin_id!r} failed: {type(exc).__name__}: {exc}")
+        return None
+    if not isinstance(query, str):
+        ctx.err(path, f"SLI plugin {plugin_id!r} returned {type(query).__name__}, not a query string")
+        return None
+    checked = query_template(ctx, query, path, f"SLI plugin {plugin_id!r} raw query")
+    return RawSLI(checked) if checked else None
+
+
+def _plugin_options(ctx: Fields, value: Any, path: FieldPath, sloth_compat: bool) -> dict[str, str] | None:
+    """Options as Sloth's decoder makes them (``map[string]string``): numbers and booleans become their text."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        ctx.err(path, "must be a mapping of option name to value")
+        return None
+    options: dict[str, str] = {}
+    for key, raw in value.items():
+        if not isinstance(raw, str | int | float | bool | None):
+            ctx.err((*path, key), f"an option value must be a string, number or boolean, got {type(raw).__name__}")
+            continue
+        text = yaml_scalar_string(raw)
+        if isinstance(raw, float) and math.isfinite(raw) and float(text) != raw:
+            message = (
+                f"the number {raw!r} reaches the plugin as {text!r} (Sloth's decoder keeps float32 precision); "
+                "quote it to pass it as written"
+            )
+            (ctx.warn if sloth_compat else ctx.err)((*path, key), message)
+        options[yaml_scalar_string(key) if isinstance(key, int | float | bool) else str(key)] = text
+    return options
 
 
 def _parse_latency(ctx: Fields, value: Any, path: FieldPath) -> LatencySLI | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import promql_parser
 
-from codegen.model import render_window
+from codegen.conventions import render_window
 
 
+@lru_cache(maxsize=4096)
 def check_expression(expr: str) -> str | None:
     """Return the parser's complaint about ``expr``, or None when it parses as an instant expression."""
     try:
@@ -20,17 +23,23 @@ def check_expression(expr: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def check_template(template: str) -> str | None:
     """Sloth renders templates with a 1m window before parsing; so do we."""
     return check_expression(render_window(template, "1m"))
 
 
 def absent_labels(expr: str) -> dict[str, str]:
-    """Labels ``absent(expr)`` returns: a plain selector's equality matchers (not ``__name__``), else none."""
+    """Labels ``absent(expr)`` returns: a plain selector's equality matchers (not ``__name__``), else none.
+
+    ``expr`` may be the selector or the whole ``absent(...)`` call.
+    """
     try:
         parsed = promql_parser.parse(expr)
     except ValueError:
         return {}
+    if isinstance(parsed, promql_parser.Call) and parsed.func.name == "absent" and len(parsed.args) == 1:
+        parsed = parsed.args[0]
     if not isinstance(parsed, promql_parser.VectorSelector):
         return {}
     equal = [m for m in parsed.matchers.matchers if m.op == promql_parser.MatchOp.Equal and m.name != "__name__"]

@@ -15,20 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.compiler import CompiledFile
+from codegen.conventions import LABEL_ID, LABEL_WINDOW
 from codegen.durations import format_duration, parse_duration
-from codegen.model import SLO, AlertTier, CompileOptions, Severity, SpecFile
+from codegen.model import SLO, AlertTier, CompileOptions, Severity
+from codegen.numbers import go_float
+from codegen.plan import AlertingRule, SLOPlan
 from codegen.promql import absent_labels
 from codegen.promql_check import string_literal
-from codegen.rules import (
-    AlertingRule,
-    burn_alerts,
-    go_float,
-    id_labels,
-    merge,
-    presence_expr,
-    slo_alerts,
-    slo_labels,
-)
 from codegen.yamlfmt import dump
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
@@ -122,15 +116,16 @@ def _fmt(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _series_name(slo: SLO, window: int, options: CompileOptions) -> str:
-    labels = merge(slo_labels(slo, options), id_labels(slo), (("sloth_window", format_duration(window)),))
-    body = ", ".join(f"{k}={string_literal(v)}" for k, v in labels)
-    return f"slo:sli_error:ratio_rate{format_duration(window)}{{{body}}}"
+def _series_name(plan: SLOPlan, window: int) -> str | None:
+    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels, values escaped)."""
+    rule = plan.sli_rule(format_duration(window))
+    if rule is None:
+        return None
+    body = ", ".join(f"{k}={string_literal(v)}" for k, v in rule.labels)
+    return f"{rule.record}{{{body}}}"
 
 
-def _expected_alerts(
-    slo: SLO, options: CompileOptions, rule: AlertingRule, output_labels: dict[str, str]
-) -> dict[str, Any] | None:
+def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
     labels = dict(output_labels)
     for key, value in rule.labels:  # alert label values are templates too
         expanded_label = expand(value, output_labels)
@@ -150,24 +145,29 @@ def _expected_alerts(
 
 
 def slo_tests(
-    slo: SLO, options: CompileOptions, no_data_peers: Mapping[str, Sequence[tuple[SLO, AlertingRule]]] | None = None
+    plan: SLOPlan, no_data_peers: Mapping[str, Sequence[tuple[SLOPlan, AlertingRule]]] | None = None
 ) -> list[dict[str, Any]]:
-    group = slo_alerts(slo, options)
-    burn_rules = burn_alerts(slo, options)  # by tier, whatever their sloth_severity label says
-    if group is None or not burn_rules:
+    """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert."""
+    slo = plan.slo
+    burn_rules = plan.burn_alerts()  # by tier, whatever their sloth_severity label says
+    if not burn_rules:
         return []
-    rules = [r for r in group.rules if isinstance(r, AlertingRule)]
+    rules = plan.alert_rules()
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
     eval_seconds = wait + 5 * INTERVAL
     samples = eval_seconds // INTERVAL + 5
-    series_labels = dict(merge(slo_labels(slo, options), id_labels(slo)))
+    names = {w: _series_name(plan, w) for w in slo.windows.windows()}
+    if any(name is None for name in names.values()):
+        return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
+    first = plan.sli_rule(format_duration(slo.windows.windows()[0]))
+    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} if first else {}
+    alert_name = next(iter(burn_rules.values())).alert
     tests: list[dict[str, Any]] = []
-    names = {w: _series_name(slo, w, options) for w in slo.windows.windows()}
     for scenario in scenarios(slo):
         fired = firing_severities(slo, scenario.values) & set(burn_rules)
         expected: list[dict[str, Any]] | None = []
         for severity in sorted(fired):
-            exp = _expected_alerts(slo, options, burn_rules[severity], series_labels)
+            exp = _expected_alerts(burn_rules[severity], series_labels)
             if exp is None or expected is None:
                 expected = None
                 break
@@ -183,38 +183,37 @@ def slo_tests(
             test["promql_expr_test"] = [
                 {
                     "eval_time": format_duration(eval_seconds),
-                    "expr": f'count(ALERTS{{alertname="{slo.alerting.name}", sloth_id="{slo.id}", '
+                    "expr": f'count(ALERTS{{alertname="{alert_name}", {LABEL_ID}="{slo.id}", '
                     f'alertstate="firing"}}) or vector(0)',
                     "exp_samples": [{"labels": "{}", "value": len(fired)}],
                 }
             ]
         else:
             test["alert_rule_test"] = [
-                {"eval_time": format_duration(eval_seconds), "alertname": slo.alerting.name, "exp_alerts": expected}
+                {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
             ]
         tests.append(test)
-    no_data = next((r for r in rules if r.alert != slo.alerting.name), None)
+    no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
-        peers = (no_data_peers or {}).get(no_data.alert) or [(slo, no_data)]
-        tests.append(no_data_test(slo, options, no_data, peers))
+        peers = (no_data_peers or {}).get(no_data.alert) or [(plan, no_data)]
+        tests.append(no_data_test(slo, no_data, peers))
     return tests
 
 
-def no_data_test(
-    slo: SLO, options: CompileOptions, no_data: AlertingRule, peers: Sequence[tuple[SLO, AlertingRule]]
-) -> dict[str, Any]:
+def no_data_test(slo: SLO, no_data: AlertingRule, peers: Sequence[tuple[SLOPlan, AlertingRule]]) -> dict[str, Any]:
     """Without any input every no-data alert of the rule file fires once its ``for`` has passed: the expected
     alerts at each eval time are this SLO's and those of its ``peers`` (SLOs sharing the alert name)."""
     checks: list[dict[str, Any]] = []
     expressions: list[dict[str, Any]] = []
     for at in (parse_duration(no_data.for_ or "0s") // 2, parse_duration(no_data.for_ or "0s") + 2 * INTERVAL):
-        firing = [(peer, rule) for peer, rule in peers if parse_duration(rule.for_ or "0s") <= at]
-        expected = [_expected_alerts(peer, options, rule, absent_labels(presence_expr(peer))) for peer, rule in firing]
+        firing = [rule for _, rule in peers if parse_duration(rule.for_ or "0s") <= at]
+        expected = [_expected_alerts(rule, absent_labels(rule.expr)) for rule in firing]
         if any(e is None for e in expected):  # unpredictable annotations: count the ALERTS series instead
             expressions.append(
                 {
                     "eval_time": format_duration(at),
-                    "expr": f'count(ALERTS{{alertname="{no_data.alert}", alertstate="firing"}}) or vector(0)',
+                    "expr": f"count(ALERTS{{alertname={string_literal(no_data.alert)}, alertstate=\"firing\"}}) "
+                    "or vector(0)",
                     "exp_samples": [{"labels": "{}", "value": len(firing)}],
                 }
             )
@@ -232,29 +231,27 @@ def no_data_test(
     return test
 
 
-def _no_data_rules(slos: Sequence[SLO], options: CompileOptions) -> dict[str, list[tuple[SLO, AlertingRule]]]:
+def _no_data_rules(plans: Sequence[SLOPlan]) -> dict[str, list[tuple[SLOPlan, AlertingRule]]]:
     """No-data alerts of one rule file by alert name (SLOs may share an alert name, as in Sloth)."""
-    found: dict[str, list[tuple[SLO, AlertingRule]]] = {}
-    for slo in slos:
-        group = slo_alerts(slo, options)
-        for rule in group.rules if group is not None else ():
-            if isinstance(rule, AlertingRule) and rule.alert != slo.alerting.name and rule.for_:
-                found.setdefault(rule.alert, []).append((slo, rule))
+    found: dict[str, list[tuple[SLOPlan, AlertingRule]]] = {}
+    for plan in plans:
+        rule = plan.no_data_alert()
+        if rule is not None and rule.for_:
+            found.setdefault(rule.alert, []).append((plan, rule))
     return found
 
 
-def render_rule_tests(spec_file: SpecFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
-    """A promtool test file for every SLO with alerts in ``spec_file``; None when there is nothing to prove."""
-    if options.disable_alerts:
-        return None
+def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
+    """A promtool test file for every SLO with alerts in the file; None when there is nothing to prove."""
     # Only what Prometheus loads from the rule file: PrometheusRule objects are not rule files, and with
     # --sloth-compat a multi-document file is loaded up to its first document only.
-    loaded = [doc for doc in spec_file.documents if doc.k8s is None]
+    documents = compiled.documents
+    loaded = [d for d in documents if d.document.k8s is None]
     if options.sloth_compat:
-        loaded = loaded[:1] if spec_file.documents and spec_file.documents[0].k8s is None else []
-    slos = [slo for doc in loaded for slo in doc.slos]
-    peers = _no_data_rules(slos, options)
-    tests = [t for slo in slos for t in slo_tests(slo, options, peers)]
+        loaded = loaded[:1] if documents and documents[0].document.k8s is None else []
+    plans = [plan for doc in loaded for plan in doc.plans]
+    peers = _no_data_rules(plans)
+    tests = [t for plan in plans for t in slo_tests(plan, peers)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen import notice
-from codegen.model import CompileOptions, SpecFile
-from codegen.rules import AlertingRule, RuleGroup, document_groups
+from codegen.compiler import CompiledFile
+from codegen.conventions import rule_file_header
+from codegen.model import CompileOptions
+from codegen.plan import AlertingRule, Rule, RuleGroup
+from codegen.rules import document_groups
 from codegen.yamlfmt import dump
 
 
-def header(source: str) -> str:
-    return f"# {notice(source)}\n# Regenerate with `make generate` (slogen generate).\n"
-
-
-def rule_dict(rule: AlertingRule | Any, k8s: bool) -> dict[str, Any]:
+def rule_dict(rule: Rule, k8s: bool) -> dict[str, Any]:
     """Prometheus key order (record/alert, expr, for, labels, annotations); PrometheusRule sorts keys."""
     out: dict[str, Any] = {}
     if isinstance(rule, AlertingRule):
@@ -34,11 +32,20 @@ def rule_dict(rule: AlertingRule | Any, k8s: bool) -> dict[str, Any]:
     return dict(sorted(out.items())) if k8s else out
 
 
+def group_dict(group: RuleGroup, k8s: bool) -> dict[str, Any]:
+    """``name``, then ``interval`` when a plugin set one, then ``rules`` (Prometheus' order)."""
+    out: dict[str, Any] = {"name": group.name}
+    if group.interval:
+        out["interval"] = group.interval
+    out["rules"] = [rule_dict(r, k8s) for r in group.rules]
+    return out
+
+
 def groups_dict(groups: list[RuleGroup], k8s: bool = False) -> list[dict[str, Any]]:
-    return [{"name": g.name, "rules": [rule_dict(r, k8s) for r in g.rules]} for g in groups]
+    return [group_dict(g, k8s) for g in groups]
 
 
-def render_rule_file(spec_file: SpecFile, options: CompileOptions, source_label: str) -> str:
+def render_rule_file(compiled: CompiledFile, options: CompileOptions, source_label: str) -> str:
     """One output file per input file.
 
     Sloth writes one YAML document per spec document, but Prometheus reads only the first document of a rule
@@ -47,8 +54,9 @@ def render_rule_file(spec_file: SpecFile, options: CompileOptions, source_label:
     """
     parts: list[str] = []
     merged: list[RuleGroup] = []
-    for doc in spec_file.documents:
-        groups = document_groups(doc, options)
+    for compiled_doc in compiled.documents:
+        doc = compiled_doc.document
+        groups = document_groups(compiled_doc, options)
         if doc.k8s is not None:
             meta: dict[str, Any] = {
                 "labels": dict(
@@ -82,4 +90,4 @@ def render_rule_file(spec_file: SpecFile, options: CompileOptions, source_label:
     if not parts:
         return ""
     body = "---\n".join(parts)
-    return header(source_label) + "\n" + body
+    return rule_file_header(source_label) + "\n" + body

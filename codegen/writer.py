@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MANIFEST = ".slogen-manifest"
+from codegen.conventions import MANIFEST
 
 
 class WriteError(Exception):

@@ -9,7 +9,10 @@ Metric decisions (the SLOs in slo/ depend on them):
   paths, and `status` the numeric code as text ("200", "422", "503"): `status=~"5.."` selects server errors.
 - Client mistakes answer 4xx (422 invalid input or broken JSON, 413 body or `rows` over the limits) and are
   counted under `volatility_api_errors_total{error_type="validation"|"payload_too_large"|...}`; they never
-  produce a 5xx, so they cannot burn the server-error SLO.
+  produce a 5xx, so they cannot burn the server-error SLO, and their answers always encode (echoed input is
+  made printable). A client that leaves mid-request is `499 client_disconnect`, one whose body stalls
+  `408 body_timeout`; a request refused at the connection limit is `503 overloaded`, a server error the SLO
+  counts (services.api_middleware, services.api_server).
 - `volatility_prediction_latency_seconds` observes every `POST /predict`, whatever its outcome (2xx, 4xx and
   5xx), from the first byte in to the last byte out: a user waiting for a 503 waited all the same.
 """
@@ -35,9 +38,10 @@ from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from services.api_input import (
     ApiError,
@@ -48,6 +52,7 @@ from services.api_input import (
     parse_json_body,
     predict_request_schema,
     read_body_limited,
+    validation_error_response,
 )
 from services.api_middleware import RequestMetricsMiddleware, TemplateRoute
 from services.config import MAX_FAULT_LATENCY_SECONDS, Settings
@@ -108,6 +113,9 @@ class FaultInjector:
 
     def as_dict(self) -> dict[str, float]:
         return {"error_rate": self.error_rate, "latency_seconds": self.latency_seconds}
+
+
+ADMIN_MAX_BODY_BYTES = 4096  # a FaultSettings object is a few dozen bytes
 
 
 class FaultSettings(BaseModel):
@@ -186,7 +194,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_exception_handler(ApiError, api_error_response)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics, routes=app.router.routes)
     app.state.model_state = state
     app.state.metrics = metrics
     app.state.settings = cfg
@@ -291,8 +300,12 @@ def create_app(
         return faults
 
     admin_responses: dict[int | str, dict[str, Any]] = {
-        400: {"description": "Body is not JSON (FastAPI's own answer)."},
         403: {"model": ErrorResponse, "description": "Fault injection is disabled."},
+    }
+    admin_body_responses: dict[int | str, dict[str, Any]] = {
+        **admin_responses,
+        413: {"model": ErrorResponse, "description": f"Body over {ADMIN_MAX_BODY_BYTES} bytes."},
+        422: {"description": "Body is not a valid FaultSettings object; `detail` names the field."},
     }
 
     @app.get("/admin/faults", responses=admin_responses)
@@ -300,10 +313,28 @@ def create_app(
         """Current injected faults (403 unless FAULT_INJECTION_ENABLED=1)."""
         return require_faults().as_dict()
 
-    @app.post("/admin/faults", responses=admin_responses)
-    async def set_faults(body: FaultSettings) -> dict[str, float]:
-        """Set injected faults for /predict: error share and added latency (403 unless enabled)."""
+    @app.post(
+        "/admin/faults",
+        responses=admin_body_responses,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": FaultSettings.model_json_schema()}},
+            }
+        },
+    )
+    async def set_faults(request: Request) -> dict[str, float]:
+        """Set injected faults for /predict: error share and added latency (403 unless enabled).
+
+        The body is read here, after the 403 check and within a size bound, not by FastAPI before either.
+        """
         injector = require_faults()
+        raw = await read_body_limited(request, ADMIN_MAX_BODY_BYTES)
+        try:
+            body = FaultSettings.model_validate_json(raw)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+            raise RequestValidationError(errors) from None
         injector.configure(body.error_rate, body.latency_seconds)
         log.warning("fault injection set: %s", injector.as_dict())
         return injector.as_dict()
@@ -361,9 +392,15 @@ def _prepare_multiprocess_dir(workers: int) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the API with uvicorn; flags override API_HOST, API_PORT and API_WORKERS."""
     parser = argparse.ArgumentParser(prog="python -m services.api", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", help="bind address (env API_HOST, default 0.0.0.0)")
-    parser.add_argument("--port", type=int, help="port (env API_PORT, default 8000)")
-    parser.add_argument("--workers", type=int, help="uvicorn worker processes (env API_WORKERS, default 1)")
+    defaults = Settings()
+    parser.add_argument(
+        "--host",
+        help=f"bind address (env API_HOST, default {defaults.api_host}: loopback only; 0.0.0.0 serves other hosts)",
+    )
+    parser.add_argument("--port", type=int, help=f"port (env API_PORT, default {defaults.api_port})")
+    parser.add_argument(
+        "--workers", type=int, help=f"uvicorn worker processes (env API_WORKERS, default {defaults.api_workers})"
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info").lower())
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -374,9 +411,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     created = _prepare_multiprocess_dir(workers)
     import uvicorn
 
+    from services.api_server import GuardedHttpToolsProtocol, ServerLimits
+
+    GuardedHttpToolsProtocol.limits = ServerLimits.from_settings(settings)  # workers re-read them from the env
+
     try:
         uvicorn.run(
-            "services.api:app", host=host, port=port, workers=workers, log_level=args.log_level, access_log=False
+            "services.api:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=args.log_level,
+            access_log=False,
+            http=GuardedHttpToolsProtocol,  # head/body deadlines, head size and connection limits
+            timeout_keep_alive=settings.api_keepalive_timeout_seconds,
         )
     finally:
         if created is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -41,10 +44,49 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
+def printable(value: Any) -> Any:
+    """`value` as JSON any encoder accepts: a lone surrogate becomes its `\\udXXX` text, NaN/inf their name.
+
+    Error bodies echo the client's own input (an unknown key, a bad value); `"\\ud800"` is legal JSON text but
+    cannot be encoded as UTF-8, and an error answer that fails to render would be a 500 for bad input.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {printable(str(key)): printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return printable(str(value))
+
+
+class SafeJSONResponse(JSONResponse):
+    """A JSONResponse that always renders: content it cannot encode is made `printable` first."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError; NaN is refused with ValueError
+            return super().render(printable(content))
+
+
 def api_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     request.scope[ERROR_TYPE_KEY] = exc.error_type
-    return JSONResponse({"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers)
+    return SafeJSONResponse({"detail": exc.detail, "message": exc.message}, status_code=exc.status, headers=exc.headers)
+
+
+def validation_error_response(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422 for its own routes (/admin/faults), rendered so that echoed input can never make it a 500."""
+    assert isinstance(exc, RequestValidationError)
+    request.scope[ERROR_TYPE_KEY] = "validation"
+    detail = jsonable_encoder(exc.errors(), custom_encoder={bytes: printable})
+    return SafeJSONResponse({"detail": detail}, status_code=422)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -20,9 +20,14 @@ typo'd value fails at start with the variable's name instead of surfacing as a s
 | KAFKA_REQUEST_TIMEOUT_MS | 30000 | consumer, producer |
 | KAFKA_RECONNECT_BACKOFF_MAX_MS | 5000 | consumer, producer |
 | KAFKA_PUBLISH_TIMEOUT_SECONDS | 10 (wait for one batch's acks before retrying) | consumer |
-| API_HOST / API_PORT | 0.0.0.0 / 8000 | API |
+| API_HOST / API_PORT | 127.0.0.1 / 8000 (set API_HOST=0.0.0.0 to serve other hosts, as compose does) | API |
 | API_WORKERS | 1 (>1 turns on prometheus multiprocess mode) | API |
-| METRICS_HOST / METRICS_PORT | 0.0.0.0 / 8001 | consumer |
+| API_MAX_CONNECTIONS | 1000 (per worker; lowered to the open-file limit - 64; see docs/runbook.md) | API |
+| API_HEADER_TIMEOUT_SECONDS | 10 (connect or first byte to complete request head, else 408) | API |
+| API_BODY_TIMEOUT_SECONDS | 10 (longest pause while a request body is being sent, else 408) | API |
+| API_KEEPALIVE_TIMEOUT_SECONDS | 5 (an idle keep-alive connection is closed after this) | API |
+| API_MAX_HEADER_BYTES | 32768 (request line + headers, else 431) | API |
+| METRICS_HOST / METRICS_PORT | 127.0.0.1 / 8001 (METRICS_HOST=0.0.0.0 to be scraped from elsewhere) | consumer |
 | MODEL_VARIANT | ml (`baseline` is the rollback) | API, consumer |
 | MODEL_RELOAD_INTERVAL_SECONDS | 30 (retry a model that failed to load; 0 = never) | API |
 | PREDICT_MAX_ROWS | 1000 | API |
@@ -50,6 +55,7 @@ DEFAULT_OUTPUT_TOPIC = "ticks.predictions"
 DEFAULT_DLQ_TOPIC = "ticks.features.dlq"
 DEFAULT_CONSUMER_GROUP = "volatility-predictor"
 MAX_FAULT_LATENCY_SECONDS = 30.0
+LOOPBACK = "127.0.0.1"  # bare processes listen on loopback only unless API_HOST / METRICS_HOST say otherwise
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -77,10 +83,15 @@ class Settings:
     kafka_request_timeout_ms: int = 30_000
     kafka_reconnect_backoff_max_ms: int = 5_000
     kafka_publish_timeout_seconds: float = 10.0
-    api_host: str = "0.0.0.0"
+    api_host: str = LOOPBACK
     api_port: int = 8000
     api_workers: int = 1
-    metrics_host: str = "0.0.0.0"
+    api_max_connections: int = 1000
+    api_header_timeout_seconds: float = 10.0
+    api_body_timeout_seconds: float = 10.0
+    api_keepalive_timeout_seconds: int = 5
+    api_max_header_bytes: int = 32_768
+    metrics_host: str = LOOPBACK
     metrics_port: int = 8001
     model_variant: str = "ml"
     model_reload_interval_seconds: float = 30.0
@@ -111,10 +122,15 @@ class Settings:
             kafka_request_timeout_ms=reader.integer("KAFKA_REQUEST_TIMEOUT_MS", 30_000, minimum=1000),
             kafka_reconnect_backoff_max_ms=reader.integer("KAFKA_RECONNECT_BACKOFF_MAX_MS", 5_000, minimum=50),
             kafka_publish_timeout_seconds=reader.number("KAFKA_PUBLISH_TIMEOUT_SECONDS", 10.0, minimum=0.1),
-            api_host=reader.text("API_HOST", "0.0.0.0"),
+            api_host=reader.text("API_HOST", LOOPBACK),
             api_port=reader.port("API_PORT", 8000),
             api_workers=reader.integer("API_WORKERS", 1, minimum=1),
-            metrics_host=reader.text("METRICS_HOST", "0.0.0.0"),
+            api_max_connections=reader.integer("API_MAX_CONNECTIONS", 1000, minimum=2),
+            api_header_timeout_seconds=reader.number("API_HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            api_body_timeout_seconds=reader.number("API_BODY_TIMEOUT_SECONDS", 10.0, minimum=0.1),
+            api_keepalive_timeout_seconds=reader.integer("API_KEEPALIVE_TIMEOUT_SECONDS", 5, minimum=1),
+            api_max_header_bytes=reader.integer("API_MAX_HEADER_BYTES", 32_768, minimum=1024),
+            metrics_host=reader.text("METRICS_HOST", LOOPBACK),
             metrics_port=reader.port("METRICS_PORT", 8001),
             model_variant=reader.choice("MODEL_VARIANT", "ml", ("ml", "baseline")),
             model_reload_interval_seconds=reader.number("MODEL_RELOAD_INTERVAL_SECONDS", 30.0),

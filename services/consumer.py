@@ -5,13 +5,25 @@ served on METRICS_HOST:METRICS_PORT/metrics.
 
 Delivery is at-least-once:
 1. poll a batch (at most CONSUMER_BATCH_SIZE records);
-2. decode and validate each record; a poison record (broken JSON, missing or non-finite fields) becomes a DLQ
-   message carrying the error, its original topic/partition/offset and its bytes;
-3. score the valid records in one model call;
+2. decode and validate each record; a poison record (anything that cannot be decoded, validated, scored or
+   encoded) becomes a DLQ message carrying the error, its original topic/partition/offset and a copy of its
+   bytes, capped so the dead letter always fits (services.kafka_io.dlq_record);
+3. score the valid records in one model call (row by row if it fails, to isolate the culprit);
 4. publish predictions and DLQ messages and wait for the broker's acks, retrying what failed (with backoff)
    for as long as the broker is away: the batch is held in memory, never dropped;
 5. only then commit the batch's offsets.
 A crash or a lost group membership between 4 and 5 replays the batch: duplicates are possible, loss is not.
+
+No message can crash or stall the loop. The fast path handles the common case; an exception it did not expect
+sends the batch through `handle_record`, one record at a time, where any exception dead-letters that record
+(`internal_error`). A produce error that retrying cannot cure (`publish_rejected`: a record too large, an invalid
+record, an authorization error) is logged at ERROR and counted, then:
+- a refused prediction: its input is dead-lettered with the reason (it is not predicted, and not lost);
+- a refused dead letter: it is sent again without the copy (source coordinates, size and hash only);
+- a refused copy-less dead letter, or any record refused for lack of authorization (the topic refuses everyone, so
+  dead-lettering would only move every input to the DLQ): the batch is held and retried with backoff, logged at
+  ERROR and counted at every attempt (a misconfigured topic: lag grows and alerts, nothing is lost).
+Topic names are checked at start (`check_topics`): a DLQ equal to the input topic would loop poison forever.
 SIGTERM/SIGINT ends the loop after the batch in hand is published and committed (or, if the broker is down,
 after CONSUMER_SHUTDOWN_GRACE_SECONDS without committing, so the batch is redelivered).
 
@@ -29,94 +41,81 @@ import argparse
 import contextlib
 import logging
 import math
+import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import orjson
-from kafka.errors import KafkaError
+from kafka.errors import AuthorizationError, KafkaError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
 
-from services.config import Settings
-from services.features import FeatureError, parse_timestamp_us, validate_feature_row
-from services.kafka_io import ConsumerRecord, dlq_envelope, encode_json, make_consumer, make_producer
-from services.metrics import ConsumerMetrics, SlidingWindowRate, consumer_metrics, exposition_registry
+from services.config import ConfigError, Settings
+from services.consumer_messages import (
+    MAX_PRODUCT_ID_CHARS,
+    MAX_TIMESTAMP_CHARS,
+    FeatureMessage,
+    Outgoing,
+    PoisonMessage,
+    dead_letter,
+    dead_letter_error,
+    decode_feature_message,
+    encode_prediction,
+    handle_record,
+    message_time_seconds,
+    record_location,
+)
+from services.kafka_io import ConsumerRecord, cap_text, make_consumer, make_producer
+from services.metrics import (
+    BAD_JSON,
+    COMMIT_FAILED,
+    INTERNAL_ERROR,
+    INVALID_MESSAGE,
+    MODEL_ERROR,
+    POLL_FAILED,
+    PUBLISH_FAILED,
+    PUBLISH_REJECTED,
+    ConsumerMetrics,
+    SlidingWindowRate,
+    consumer_metrics,
+    exposition_registry,
+)
 from services.model import Model, ModelLoadError, load_model
-from services.strict_json import loads_strict
 
 log = logging.getLogger("services.consumer")
 
-BAD_JSON = "bad_json"
-INVALID_MESSAGE = "invalid_message"
-MODEL_ERROR = "model_error"
-PUBLISH_FAILED = "publish_failed"
-COMMIT_FAILED = "commit_failed"
-POLL_FAILED = "poll_failed"
+__all__ = [  # the per-message names and error types are re-exported: callers name them from here
+    "BAD_JSON",
+    "COMMIT_FAILED",
+    "INTERNAL_ERROR",
+    "INVALID_MESSAGE",
+    "MAX_PRODUCT_ID_CHARS",
+    "MAX_TIMESTAMP_CHARS",
+    "MODEL_ERROR",
+    "POLL_FAILED",
+    "PUBLISH_FAILED",
+    "PUBLISH_REJECTED",
+    "FeatureMessage",
+    "Outgoing",
+    "PoisonMessage",
+    "PredictionConsumer",
+    "check_topics",
+    "dead_letter",
+    "decode_feature_message",
+    "encode_prediction",
+    "handle_record",
+    "main",
+    "message_time_seconds",
+    "serve",
+]
+
 _MAX_BACKOFF_SECONDS = 5.0
-
-
-class PoisonMessage(ValueError):
-    """A record that can never be predicted; `error_type` labels it in volatility_consumer_errors_total."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        super().__init__(message)
-        self.error_type = error_type
-
-
-class FeatureMessage(NamedTuple):
-    """A decoded input message (a named tuple: built once per message, it must be cheap)."""
-
-    product_id: str
-    timestamp: str
-    features: dict[str, float]
-
-
-def decode_feature_message(value: bytes | None) -> FeatureMessage:
-    """Decode `{"product_id", "timestamp", <features>}` or raise PoisonMessage saying what is wrong."""
-    if not value:
-        raise PoisonMessage(BAD_JSON, "empty message")
-    try:
-        payload = loads_strict(value)
-    except (ValueError, RecursionError) as exc:
-        raise PoisonMessage(BAD_JSON, f"not JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise PoisonMessage(INVALID_MESSAGE, f"expected a JSON object, got {type(payload).__name__}")
-    product_id = payload.get("product_id")
-    if not isinstance(product_id, str) or not product_id:
-        raise PoisonMessage(INVALID_MESSAGE, "product_id: missing or not a string")
-    timestamp = payload.get("timestamp")
-    try:
-        if not isinstance(timestamp, str):
-            raise FeatureError(f"timestamp: missing or not ISO-8601 text ({timestamp!r})")
-        parse_timestamp_us(timestamp)
-        features = validate_feature_row(payload)
-    except FeatureError as exc:
-        raise PoisonMessage(INVALID_MESSAGE, str(exc)) from None
-    except (OverflowError, TypeError, ValueError) as exc:  # anything else a bad message can provoke
-        raise PoisonMessage(INVALID_MESSAGE, f"invalid message ({exc})") from None
-    return FeatureMessage(product_id=product_id, timestamp=timestamp, features=features)
-
-
-def message_time_seconds(record: ConsumerRecord, decoded: FeatureMessage | None) -> float | None:
-    """When the message entered the pipeline: the record's Kafka timestamp, else its `timestamp` field."""
-    if record.timestamp is not None and record.timestamp >= 0:
-        return float(record.timestamp) / 1000.0
-    if decoded is not None:
-        return parse_timestamp_us(decoded.timestamp) / 1_000_000
-    return None
-
-
-class Outgoing(NamedTuple):
-    """One message to publish (a named tuple for the same reason)."""
-
-    topic: str
-    key: str | None
-    value: bytes
 
 
 @dataclass
@@ -129,6 +128,7 @@ class BatchOutcome:
     published: bool = False
     committed: bool = False
     publish_attempts: int = 0
+    rejected: int = 0  # predictions the broker refused; their inputs were dead-lettered instead
 
 
 class KafkaConsumerLike(Protocol):
@@ -217,7 +217,21 @@ class PredictionConsumer:
     def _build(
         self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
     ) -> tuple[list[Outgoing], list[float], list[float]]:
-        """Decode, validate and score; returns the messages to publish, message times and scores."""
+        """Decode, validate, score and encode; returns the messages to publish, message times and scores.
+
+        Never raises: an exception the fast path did not expect sends the batch through `handle_record`.
+        """
+        try:
+            return self._build_batch(records, outcome)
+        except Exception:
+            log.exception("batch of %d records failed; handling each record on its own", len(records))
+            outcome.poison.clear()
+            return self._build_each(records, outcome)
+
+    def _build_batch(
+        self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
+    ) -> tuple[list[Outgoing], list[float], list[float]]:
+        """The fast path: one model call for the batch."""
         valid: list[tuple[ConsumerRecord, FeatureMessage]] = []
         outgoing: list[Outgoing] = []
         times: list[float] = []
@@ -232,21 +246,39 @@ class PredictionConsumer:
             if moment is not None:
                 times.append(moment)
         scored = self._score(valid, outgoing, outcome)
-        threshold = self.model.threshold
+        output_topic = self.settings.output_topic
         scores: list[float] = []
-        for (_record, message), score in scored:
-            prediction = {
-                "product_id": message.product_id,
-                "timestamp": message.timestamp,
-                "score": score,
-                "prediction": int(score >= threshold),
-                "model_variant": self.model.variant,
-                "model_version": self.model.version,
-            }
-            # orjson writes NaN as null; safe here because _score only returns finite scores.
-            outgoing.append(Outgoing(self.settings.output_topic, message.product_id, orjson.dumps(prediction)))
+        for (record, message), score in scored:
+            try:
+                value = encode_prediction(message, score, self.model)
+            except PoisonMessage as exc:
+                outgoing.append(self._dead_letter(record, exc.error_type, str(exc), outcome))
+                continue
+            outgoing.append(Outgoing(output_topic, message.key, value, record))
             scores.append(score)
         outcome.predictions = len(scores)
+        return outgoing, times, scores
+
+    def _build_each(
+        self, records: Sequence[ConsumerRecord], outcome: BatchOutcome
+    ) -> tuple[list[Outgoing], list[float], list[float]]:
+        """The slow path: `handle_record` on each record (it cannot raise)."""
+        outgoing: list[Outgoing] = []
+        times: list[float] = []
+        scores: list[float] = []
+        for record in records:
+            message = handle_record(record, self.model, self.settings)
+            outgoing.append(message)
+            if message.poison is not None:
+                self._count_poison(message, outcome)
+            else:
+                with contextlib.suppress(Exception):  # the score was encoded from a finite float: it reads back
+                    scores.append(float(orjson.loads(message.value)["score"]))
+            with contextlib.suppress(Exception):
+                moment = message_time_seconds(record, None)
+                if moment is not None:
+                    times.append(moment)
+        outcome.predictions = sum(1 for m in outgoing if m.poison is None)
         return outgoing, times, scores
 
     def _score(
@@ -277,17 +309,16 @@ class PredictionConsumer:
         return scored
 
     def _dead_letter(self, record: ConsumerRecord, error_type: str, error: str, outcome: BatchOutcome) -> Outgoing:
-        log.warning(
-            "poison message %s/%d@%d (%s): %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            error_type,
-            error,
-        )
+        message = dead_letter(record, error_type, error, self.settings.dlq_topic)
+        self._count_poison(message, outcome, error)
+        return message
+
+    @staticmethod
+    def _count_poison(message: Outgoing, outcome: BatchOutcome, error: str | None = None) -> None:
+        error_type = message.poison or INTERNAL_ERROR
+        text = cap_text(dead_letter_error(message) if error is None else error, 300)
+        log.warning("poison message %s (%s): %r", record_location(message.source), error_type, text)
         outcome.poison[error_type] = outcome.poison.get(error_type, 0) + 1
-        key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes) else None
-        return Outgoing(self.settings.dlq_topic, key, encode_json(dlq_envelope(record, error_type, error)))
 
     def _publish(
         self, outgoing: list[Outgoing], stop: threading.Event, outcome: BatchOutcome, oldest: float | None = None
@@ -296,6 +327,7 @@ class PredictionConsumer:
 
         While a batch is held, its messages grow stale: the lag keeps counting from `oldest` (the batch's oldest
         message time) at every retry, so an output outage burns the freshness SLO instead of freezing the gauge.
+        A message the producer or broker refuses for good is replaced (see the module notes), not retried as is.
         """
         pending = outgoing
         backoff = 0.5
@@ -303,29 +335,82 @@ class PredictionConsumer:
         while pending:
             outcome.publish_attempts += 1
             sent: list[tuple[Outgoing, Any]] = []
+            refused: list[tuple[Outgoing, BaseException]] = []
             for message in pending:
                 try:
                     sent.append((message, self.producer.send(message.topic, value=message.value, key=message.key)))
-                except KafkaError as exc:  # metadata unavailable within max_block_ms: the broker is away
-                    log.debug("send failed: %s", exc)
-                    sent.append((message, None))
+                except KafkaError as exc:  # metadata unavailable within max_block_ms (the broker is away), or too large
+                    if exc.retriable:
+                        log.debug("send failed: %s", exc)
+                        sent.append((message, None))
+                    else:
+                        refused.append((message, exc))
+                except Exception as exc:  # the client refused the arguments: sending it again cannot help
+                    refused.append((message, exc))
             with contextlib.suppress(KafkaError):
                 self.producer.flush(timeout=self.settings.kafka_publish_timeout_seconds)
-            pending = [m for m, future in sent if future is None or not future.is_done or future.failed()]
-            if not pending:
-                return True
-            self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
+            retry: list[Outgoing] = []
+            for message, future in sent:
+                if future is None or not future.is_done:
+                    retry.append(message)
+                elif future.failed():
+                    error = future.exception
+                    if isinstance(error, KafkaError) and error.retriable:
+                        retry.append(message)
+                    else:  # refused for good, or failed in a way nobody said is retriable: never silently retried
+                        refused.append((message, error))
+            retriable = len(retry)
+            transient = retriable
+            for message, error in refused:
+                replacement = self._refused(message, error, outcome)
+                retry.append(replacement)
+                if replacement is message:  # nothing smaller to send: wait as for an outage
+                    transient += 1
+            pending = retry
+            if not transient:
+                continue  # replacements only: send them now
+            if retriable:  # the broker's retriable failures (held records were counted as publish_rejected)
+                self.metrics.errors.labels(error_type=PUBLISH_FAILED).inc()
             if oldest is not None:
                 self.metrics.lag.set(max(0.0, self.clock() - oldest))
             now = time.monotonic()
+            delay = backoff
             if stop.is_set():
                 give_up_at = give_up_at or now + self.settings.consumer_shutdown_grace_seconds
                 if now >= give_up_at:
                     return False
-            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", len(pending), len(sent), backoff)
-            time.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
+                delay = min(backoff, give_up_at - now)  # the grace period bounds the shutdown, sleeps included
+            log.warning("%d of %d messages not acknowledged; retrying in %.1fs", transient, len(sent), delay)
+            if not stop.wait(delay):  # a stop request cuts the wait short (and then the grace period applies)
+                backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
         return True
+
+    def _refused(self, message: Outgoing, error: BaseException, outcome: BatchOutcome) -> Outgoing:
+        """A non-retriable produce error on `message`: count it, log it at ERROR, return what to send instead."""
+        self.metrics.errors.labels(error_type=PUBLISH_REJECTED).inc()
+        reason = f"{type(error).__name__}: {error}"
+        where = record_location(message.source)
+        if isinstance(error, AuthorizationError):  # the topic refuses everyone: hold the batch, do not dead-letter all
+            log.error("writing to %r is not authorized (%s); holding the batch and retrying", message.topic, reason)
+            return message
+        if message.poison is None:
+            log.error("the prediction for %s was refused (%s); dead-lettering its input", where, reason)
+            outcome.predictions -= 1
+            outcome.rejected += 1
+            error_text = f"the prediction was refused: {reason}"
+            return dead_letter(message.source, PUBLISH_REJECTED, error_text, self.settings.dlq_topic)
+        if not message.minimal:
+            log.error("the dead letter for %s was refused (%s); sending it without the copy", where, reason)
+            error_text = f"{dead_letter_error(message)}; the dead letter with its copy was refused: {reason}"
+            return dead_letter(message.source, message.poison, error_text, self.settings.dlq_topic, minimal=True)
+        log.error(
+            "the dead letter for %s was refused even without its copy (%s); holding the batch and retrying: "
+            "check the DLQ topic %r (exists, writable, max.message.bytes)",
+            where,
+            reason,
+            self.settings.dlq_topic,
+        )
+        return message
 
     def _commit(self, records: Sequence[ConsumerRecord]) -> bool:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -361,6 +446,27 @@ class PredictionConsumer:
 
 # ---------------------------------------------------------------------------------------------------------
 # Process entry point
+
+
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def check_topics(settings: Settings) -> None:
+    """Raise ConfigError unless the three topics are distinct, valid Kafka topic names.
+
+    Checked at start because each mistake fails later and worse: a bad output name would dead-letter every input;
+    a DLQ equal to the input topic would feed each dead letter back in as poison, forever.
+    """
+    topics = {
+        "INPUT_TOPIC": settings.input_topic,
+        "OUTPUT_TOPIC": settings.output_topic,
+        "DLQ_TOPIC": settings.dlq_topic,
+    }
+    for variable, topic in topics.items():
+        if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
+            raise ConfigError(f"{variable}={topic!r}: not a Kafka topic name (1-249 of A-Z, a-z, 0-9, '.', '_', '-')")
+    if len(set(topics.values())) < len(topics):
+        raise ConfigError(f"INPUT_TOPIC, OUTPUT_TOPIC and DLQ_TOPIC must be three different topics: {topics}")
 
 
 def _retry(what: str, build: Callable[[], Any], stop: threading.Event, interval: float = 2.0) -> Any | None:
@@ -428,7 +534,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # its reconnect chatter repeats what we log once
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        check_topics(settings)
+    except ConfigError as exc:
+        print(f"python -m services.consumer: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:

@@ -7,12 +7,16 @@ Nothing else in services/ builds a Kafka client, so timeouts and delivery guaran
 - `send` never blocks longer than `max_block_ms` for metadata, so a broker outage surfaces as a failed future
   the caller can retry, not as a thread stuck for a minute.
 - consumers never auto-commit: the prediction consumer commits after its output is acknowledged.
+- a dead letter always fits: `dlq_record` caps the copy of the poison message (prefix, size, SHA-256 and the
+  source topic/partition/offset to find the rest), so the DLQ can never be the thing that stalls the consumer.
+  Consumers read records larger than their fetch sizes all the same (fetch v3+ returns the first record whole).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import logging
 import time
@@ -33,10 +37,22 @@ log = logging.getLogger("services.kafka_io")
 # 30 s: a SIGTERM during a startup outage is then honoured within seconds.
 BOOTSTRAP_TIMEOUT_MS = 5_000
 
+# The producers' max_request_size (kafka-python's default, stated once): a bigger record is refused by `send`.
+MAX_REQUEST_BYTES = 1_048_576
+# A dead letter's key + value stay within this, far below MAX_REQUEST_BYTES (and below a 1-MB fetch of any DLQ
+# reader): what does not fit is cut, never sent whole.
+DLQ_MAX_RECORD_BYTES = MAX_REQUEST_BYTES // 4
+DLQ_ORIGINAL_MAX_BYTES = 64 * 1024  # the copied prefix of a poison value, before base64/JSON escaping
+DLQ_KEY_MAX_BYTES = 1024  # the copied prefix of its key
+DLQ_ERROR_MAX_CHARS = 1000  # an error text may echo the poison (a 5-MB field): cut too
+
 __all__ = [
+    "DLQ_MAX_RECORD_BYTES",
+    "MAX_REQUEST_BYTES",
     "ConsumerRecord",
     "KafkaError",
     "dlq_envelope",
+    "dlq_record",
     "encode_json",
     "ensure_topics",
     "make_consumer",
@@ -81,6 +97,7 @@ def make_producer(
         "max_in_flight_requests_per_connection": 1,
         "linger_ms": linger_ms,
         "batch_size": 256 * 1024,
+        "max_request_size": MAX_REQUEST_BYTES,
         "request_timeout_ms": request_timeout_ms,
         "delivery_timeout_ms": delivery,
         "max_block_ms": max_block_ms,
@@ -147,18 +164,66 @@ def ensure_topics(
             time.sleep(0.5)
 
 
-def dlq_envelope(record: ConsumerRecord, error_type: str, error: str) -> dict[str, Any]:
-    """What a poison message becomes on the DLQ: the error, where it came from, and the original bytes.
+def cap_text(text: str, limit: int = DLQ_ERROR_MAX_CHARS) -> str:
+    """`text` cut to `limit` characters (saying how much was cut), as valid Unicode: for errors echoing poison.
 
-    The original value is kept as text when it is UTF-8, else base64 (`original_encoding` says which), so
-    a fixed consumer can replay it verbatim.
+    An error may echo a 5-MB field, or a lone surrogate: legal as a JSON escape but refused by strict readers
+    (orjson, Go, serde). It is written as the six characters `\ud800` instead, so a dead letter reads everywhere.
     """
-    raw = record.value if isinstance(record.value, bytes | bytearray) else b""
+    if len(text) > limit:
+        text = f"{text[:limit]}... [{len(text) - limit} more characters cut]"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _copy(raw: bytes, limit: int) -> tuple[str, str, bool]:
+    """A prefix of `raw` of at most `limit` bytes: (text, encoding, truncated); UTF-8 text if it is, else base64.
+
+    A valid UTF-8 value cut inside a character loses that character's first bytes too, so the copy stays text.
+    """
+    truncated = len(raw) > limit
     try:
-        original, encoding = bytes(raw).decode("utf-8"), "utf-8"
+        raw.decode("utf-8")
     except UnicodeDecodeError:
-        original, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    key = record.key.decode("utf-8", "replace") if isinstance(record.key, bytes | bytearray) else record.key
+        return base64.b64encode(raw[:limit]).decode("ascii"), "base64", truncated
+    end = limit
+    while True:  # at most 3 steps back to a character boundary
+        try:
+            return raw[:end].decode("utf-8"), "utf-8", truncated
+        except UnicodeDecodeError:
+            end -= 1
+
+
+def dlq_envelope(
+    record: ConsumerRecord,
+    error_type: str,
+    error: str,
+    *,
+    original_max_bytes: int = DLQ_ORIGINAL_MAX_BYTES,
+) -> dict[str, Any]:
+    """What a poison message becomes on the DLQ: the error, where it came from, and (a prefix of) its bytes.
+
+    The copy is text when the value is UTF-8, else base64 (`original_encoding`; "null" for a record without a
+    value). `original_size_bytes` and `original_sha256` describe the whole value; when `original_truncated`, the
+    error says so and topic/partition/offset find the whole message in the source topic (while retained there).
+    """
+    value = record.value
+    raw = bytes(value) if isinstance(value, bytes | bytearray) else b""
+    key = record.key if isinstance(record.key, bytes | bytearray) else None
+    if value is None:
+        original: str | None
+        original, encoding, truncated = None, "null", False
+    else:
+        original, encoding, truncated = _copy(raw, original_max_bytes)
+    key_text: str | None
+    key_text, key_encoding, key_truncated = (None, "null", False)
+    if key is not None:
+        key_text, key_encoding, key_truncated = _copy(bytes(key), DLQ_KEY_MAX_BYTES)
+    error = cap_text(error)
+    if truncated:
+        error += (
+            f" (DLQ copy truncated to the first {original_max_bytes} of {len(raw)} bytes; the whole message is"
+            f" at {record.topic}/{record.partition}@{record.offset})"
+        )
     return {
         "error_type": error_type,
         "error": error,
@@ -166,8 +231,30 @@ def dlq_envelope(record: ConsumerRecord, error_type: str, error: str) -> dict[st
         "partition": record.partition,
         "offset": record.offset,
         "timestamp_ms": record.timestamp,
-        "key": key,
+        "key": key_text,
+        "key_encoding": key_encoding,
+        "key_truncated": key_truncated,
         "original": original,
         "original_encoding": encoding,
+        "original_truncated": truncated,
+        "original_size_bytes": len(raw),
+        "original_sha256": hashlib.sha256(raw).hexdigest(),
         "failed_at_ms": int(time.time() * 1000),
     }
+
+
+def dlq_record(
+    record: ConsumerRecord, error_type: str, error: str, *, max_bytes: int = DLQ_MAX_RECORD_BYTES
+) -> tuple[bytes | None, bytes]:
+    """(key, value) of the dead letter for `record`, together at most `max_bytes` (see `dlq_envelope`).
+
+    The copy shrinks until the record fits (JSON escaping can make a copy six times its size); with no copy at
+    all, only the key prefix and the capped error remain, which always fit a DLQ_MAX_RECORD_BYTES record.
+    """
+    key = record.key[:DLQ_KEY_MAX_BYTES] if isinstance(record.key, bytes | bytearray) else None
+    limit = DLQ_ORIGINAL_MAX_BYTES
+    while True:
+        value = encode_json(dlq_envelope(record, error_type, error, original_max_bytes=limit))
+        if len(value) + len(key or b"") <= max_bytes or limit == 0:
+            return (bytes(key) if key is not None else None), value
+        limit //= 8

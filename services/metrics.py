@@ -192,7 +192,19 @@ class ConsumerMetrics:
         _set_model_info(self.model_info, self._shown_models, variant, version)
 
 
-CONSUMER_ERROR_TYPES = ("bad_json", "invalid_message", "model_error", "publish_failed", "commit_failed", "poll_failed")
+# volatility_consumer_errors_total{error_type}: the label values, each exported at 0 from the start.
+BAD_JSON = "bad_json"  # poison: not JSON (or not UTF-8, empty, nested too deep); dead-lettered
+INVALID_MESSAGE = "invalid_message"  # poison: JSON, but not a valid feature message; dead-lettered
+MODEL_ERROR = "model_error"  # poison: the model failed or returned a non-finite score on it; dead-lettered
+INTERNAL_ERROR = "internal_error"  # poison: an unexpected exception while handling it (a bug); dead-lettered
+PUBLISH_REJECTED = "publish_rejected"  # a non-retriable produce error (e.g. record too large); see services.consumer
+PUBLISH_FAILED = "publish_failed"  # a retriable one (broker away): the batch is retried
+COMMIT_FAILED = "commit_failed"
+POLL_FAILED = "poll_failed"
+CONSUMER_ERROR_TYPES = (
+    BAD_JSON, INVALID_MESSAGE, MODEL_ERROR, INTERNAL_ERROR,
+    PUBLISH_REJECTED, PUBLISH_FAILED, COMMIT_FAILED, POLL_FAILED,
+)  # fmt: skip
 
 
 def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerMetrics:
@@ -228,7 +240,7 @@ def consumer_metrics(registry: CollectorRegistry | None = REGISTRY) -> ConsumerM
         ),
         errors=Counter(
             "volatility_consumer_errors_total",
-            "Consumer errors by type: poison messages (bad_json, invalid_message) and Kafka trouble.",
+            "Consumer errors by type: poison messages (dead-lettered), refused records and Kafka trouble.",
             ["error_type"],
             registry=registry,
         ),

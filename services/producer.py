@@ -65,8 +65,9 @@ def feature_rows(
 
 @dataclass
 class ProduceReport:
-    sent: int = 0
+    sent: int = 0  # messages handed to the producer (poison included)
     poison: int = 0
+    failed: int = 0  # of those, refused or not acknowledged: they are not in the topic
     elapsed_seconds: float = 0.0
 
     @property
@@ -89,11 +90,13 @@ def produce(
     """Send rows (and injected poison) to `topic` keyed by product_id, paced at `rate` msg/s (0: unpaced).
 
     Stops at whichever comes first: rows exhausted, `count` messages, `duration` seconds, or `stop`.
-    Every message is flushed (acknowledged) before returning.
+    Every message is flushed before returning; one that was refused (too large, not encodable) or not acknowledged
+    is counted in `failed` and logged at ERROR, never reported as sent silently.
     """
     report = ProduceReport()
     started = time.monotonic()
     interval = 1.0 / rate if rate > 0 else 0.0
+    in_flight: list[Any] = []
     for row in rows:
         if (count is not None and report.sent >= count) or (stop is not None and stop.is_set()):
             break
@@ -104,17 +107,50 @@ def produce(
             due = started + report.sent * interval
             if due > now:
                 time.sleep(due - now)
-        key = str(row.get("product_id", ""))
-        if poison_every and (report.sent + 1) % poison_every == 0:
-            value = POISON_VALUES[report.poison % len(POISON_VALUES)]
-            report.poison += 1
-        else:
-            value = encode_json(row)
-        sender.send(topic, value=value, key=key)
+        # A lone surrogate in a replayed product id cannot be UTF-8: written escaped, the key never fails.
+        key = str(row.get("product_id", "")).encode("utf-8", "backslashreplace")
         report.sent += 1
-    sender.flush(timeout=flush_timeout)
+        try:
+            if poison_every and report.sent % poison_every == 0:
+                value = POISON_VALUES[report.poison % len(POISON_VALUES)]
+                report.poison += 1
+            else:
+                value = encode_json(row)
+            in_flight.append(sender.send(topic, value=value, key=key))
+        except Exception as exc:  # not JSON-encodable, too large, ...: this message, not the run
+            _failed(report, f"message {report.sent} refused: {type(exc).__name__}: {exc}")
+        if len(in_flight) >= _CHECK_EVERY:
+            in_flight = _settle(in_flight, report, wait=False)
+    try:
+        sender.flush(timeout=flush_timeout)
+    except Exception as exc:  # the broker did not acknowledge everything in time: counted below
+        log.error("flush failed: %s", exc)
+    _settle(in_flight, report, wait=True)
     report.elapsed_seconds = time.monotonic() - started
     return report
+
+
+_CHECK_EVERY = 10_000  # settled sends are dropped from memory this often
+
+
+def _failed(report: ProduceReport, reason: str) -> None:
+    report.failed += 1
+    if report.failed <= 10:  # a broken run says why without flooding the log
+        log.error("%s", reason)
+
+
+def _settle(futures: list[Any], report: ProduceReport, *, wait: bool) -> list[Any]:
+    """Count the failed sends among `futures`; returns those still undecided (all are decided when `wait`)."""
+    undecided = []
+    for future in futures:
+        if not future.is_done:
+            if not wait:
+                undecided.append(future)
+                continue
+            _failed(report, "a message was not acknowledged before the flush timeout")
+        elif future.failed():
+            _failed(report, f"a message was refused: {future.exception}")
+    return undecided
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -165,11 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         producer.close(timeout=10)
     print(
-        f"sent {report.sent} messages ({report.poison} poison) to {args.topic}"
+        f"sent {report.sent} messages ({report.poison} poison, {report.failed} failed) to {args.topic}"
         f" in {report.elapsed_seconds:.2f}s ({report.rate:.0f} msg/s)",
         file=sys.stderr,
     )
-    return 0
+    return 1 if report.failed else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.dashboard_spec import DashboardSpec
+from codegen.compiler import CompiledSpecs
+from codegen.dashboard_model import DashboardSpec
 from codegen.dashboards.grafana import (
     DATASOURCE,
     DATASOURCE_UID,
@@ -19,8 +20,8 @@ from codegen.dashboards.grafana import (
     build_dashboard,
     to_json,
 )
-from codegen.dashboards.slo import DEFAULT_UID, VARIABLES, slo_dashboard_spec
-from codegen.model import SpecSet
+from codegen.dashboards.slo import VARIABLES, slo_dashboard_spec
+from codegen.dashboards.slo_views import detail_spec, overview_spec
 
 __all__ = [
     "DATASOURCE",
@@ -45,35 +46,37 @@ class RenderedDashboard:
         return f"{self.spec.uid}.json"
 
 
-def build_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
-    """Every dashboard of the run: declared ones in spec order, then a default SLO dashboard if none is.
+def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> list[RenderedDashboard]:
+    """Every dashboard of the run: declared ones in spec order, then the SLO overview and the SLO detail view.
 
-    ``source_label`` turns a spec file's path below the input root into the text shown as its origin.
+    The overview and the detail view have the same panels whatever the number of SLOs (a declared ``generate:
+    slos`` board, one row per SLO, is for a service's own handful of SLOs). A declared board with the same uid
+    replaces a generated one. ``source_label`` turns a spec file's path below the input root into its origin.
     """
     ctx = RenderContext(specs.options.runbook_base_url)
     out: list[RenderedDashboard] = []
-    declared_slo_boards = 0
-    for spec_file in specs.files:
-        origin = source_label(spec_file.relative)
-        for board in spec_file.dashboards:
+    for compiled in specs.files:
+        origin = source_label(compiled.relative)
+        for board in compiled.spec_file.dashboards:
             if board.generate == "slos":
                 generated = slo_dashboard_spec(specs, board)
                 if generated is None:
                     continue
-                declared_slo_boards += 1
                 model = build_dashboard(generated, ctx, VARIABLES, f"{origin} and every SLO of the run")
                 out.append(RenderedDashboard(generated, model, origin))
             else:
                 out.append(RenderedDashboard(board, build_dashboard(board, ctx, (), origin), origin))
+    slos = [plan.slo for plan in specs.plans]
+    if not slos:
+        return out
     taken = {r.spec.uid for r in out}
-    if not declared_slo_boards and DEFAULT_UID not in taken:
-        generated = slo_dashboard_spec(specs, None)
-        if generated is not None:
-            origin = "every SLO of the run"
-            out.append(RenderedDashboard(generated, build_dashboard(generated, ctx, VARIABLES, origin), origin))
+    origin = "every SLO of the run"
+    for view in (overview_spec(), detail_spec(slos)):
+        if view.uid not in taken:
+            out.append(RenderedDashboard(view, build_dashboard(view, ctx, VARIABLES, origin), origin))
     return out
 
 
-def render_dashboards(specs: SpecSet, source_label: Callable[[str], str] = str) -> dict[str, str]:
+def render_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = str) -> dict[str, str]:
     """File name -> JSON text (sorted keys, indent 2, trailing newline)."""
     return {r.filename: to_json(r.model) for r in build_dashboards(specs, source_label)}

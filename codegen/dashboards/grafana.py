@@ -18,8 +18,16 @@ from typing import Any
 from grafanalib import core as g
 from grafanalib._gen import DashboardEncoder
 
-from codegen import MARKER
-from codegen.dashboard_spec import DashboardSpec, LinkSpec, PanelSpec, QuerySpec, Thresholds, ValueMapping
+from codegen.conventions import MARKER
+from codegen.dashboard_model import (
+    DashboardSpec,
+    LinkSpec,
+    PanelSpec,
+    QuerySpec,
+    TableSpec,
+    Thresholds,
+    ValueMapping,
+)
 
 DATASOURCE_UID = "prometheus"
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": DATASOURCE_UID}
@@ -227,6 +235,8 @@ def build_panel(p: PanelSpec, grid: g.GridPos, ctx: RenderContext) -> dict[str, 
             custom={"hideFrom": {"legend": False, "tooltip": False, "viz": False}},
             extraJson={"fieldConfig": {"defaults": defaults}} if defaults else None,
         )
+    elif p.type == "table" and p.table is not None:
+        panel = _GenericPanel("table", merged_table(p.table, p.unit, mappings, defaults, ctx), **common)
     elif p.type == "table":
         panel = g.Table(
             **common,
@@ -260,6 +270,56 @@ def build_panel(p: PanelSpec, grid: g.GridPos, ctx: RenderContext) -> dict[str, 
             extraJson={"fieldConfig": {"defaults": {"unit": p.unit, **defaults}}},
         )
     return _modernize_panel(_to_dict(panel))
+
+
+def merged_table(
+    table: TableSpec, unit: str, mappings: list[dict[str, Any]], defaults: dict[str, Any], ctx: RenderContext
+) -> dict[str, Any]:
+    """A table of several instant queries joined on their labels (Grafana's documented ``merge``, ``organize``
+    and ``sortBy`` transformations), showing only ``table.columns``."""
+    shown = [c.field for c in table.columns]
+    sort_title = next(c.title for c in table.columns if c.field == table.sort_by)
+    overrides: list[dict[str, Any]] = []
+    for column in table.columns:
+        properties: list[dict[str, Any]] = []
+        if column.unit is not None:
+            properties.append({"id": "unit", "value": column.unit})
+        if column.decimals is not None:
+            properties.append({"id": "decimals", "value": column.decimals})
+        if column.thresholds is not None:
+            properties.append(
+                {"id": "thresholds", "value": {"mode": "absolute", "steps": threshold_steps(column.thresholds)}}
+            )
+            properties.append({"id": "custom.cellOptions", "value": {"type": "color-background"}})
+        if column.link is not None:
+            properties.append(
+                {"id": "links", "value": [{"title": column.link.title, "url": link_url(column.link, ctx)}]}
+            )
+        if properties:
+            overrides.append({"matcher": {"id": "byName", "options": column.title}, "properties": properties})
+    return {
+        "fieldConfig": {"defaults": {"mappings": mappings, "unit": unit, **defaults}, "overrides": overrides},
+        "options": {"cellHeight": "sm", "footer": {"show": False}, "showHeader": True},
+        "transformations": [
+            {"id": "merge", "options": {}},
+            {
+                "id": "organize",
+                "options": {
+                    "excludeByName": {},
+                    "includeByName": {name: True for name in shown},
+                    "indexByName": {name: i for i, name in enumerate(shown)},
+                    "renameByName": {c.field: c.title for c in table.columns},
+                },
+            },
+            {
+                "id": "sortBy",
+                "options": {
+                    "fields": {},
+                    "sort": [{"desc": table.descending, "field": sort_title}],
+                },
+            },
+        ],
+    }
 
 
 class _GenericPanel(g.Panel):  # type: ignore[misc]  # grafanalib is untyped

@@ -13,8 +13,11 @@ each tier's threshold drawn, and the state of the SLO's alerts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import assert_never
 
-from codegen.dashboard_spec import (
+from codegen import conventions as c
+from codegen.compiler import CompiledSpecs
+from codegen.dashboard_model import (
     DashboardSpec,
     LinkSpec,
     PanelSpec,
@@ -26,14 +29,14 @@ from codegen.dashboard_spec import (
 )
 from codegen.dashboards.grafana import Variable
 from codegen.durations import format_duration
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, SpecSet
-from codegen.rules import AlertingRule, go_float, slo_alerts
+from codegen.lowering import condition
+from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.numbers import go_float
+from codegen.plan import AlertingRule, SLOPlan
 
-DEFAULT_UID = "slo-overview"
-DEFAULT_TITLE = "SLOs"
 BURN_UNIT = "suffix:×"
-FILTER = 'sloth_service=~"$service", sloth_slo=~"$slo"'
-ON_IDS = "on(sloth_id, sloth_service, sloth_slo)"
+FILTER = f'{c.LABEL_SERVICE}=~"$service", {c.LABEL_SLO}=~"$slo"'
+ON_IDS = f"on({c.LABEL_ID}, {c.LABEL_SERVICE}, {c.LABEL_SLO})"
 TIER_COLORS = {
     "ticket-slow": "yellow",
     "ticket-quick": "orange",
@@ -41,8 +44,8 @@ TIER_COLORS = {
     "page-quick": "dark-red",
 }
 VARIABLES = (
-    Variable("service", "Service", "label_values(sloth_slo_info, sloth_service)"),
-    Variable("slo", "SLO", 'label_values(sloth_slo_info{sloth_service=~"$service"}, sloth_slo)'),
+    Variable("service", "Service", f"label_values({c.SLO_INFO}, {c.LABEL_SERVICE})"),
+    Variable("slo", "SLO", f'label_values({c.SLO_INFO}{{{c.LABEL_SERVICE}=~"$service"}}, {c.LABEL_SLO})'),
 )
 BUDGET_THRESHOLDS = Thresholds(
     "red", (ThresholdStep(0.0, "orange"), ThresholdStep(0.25, "yellow"), ThresholdStep(0.5, "green"))
@@ -56,7 +59,7 @@ ALERT_STATES = (
 
 def selector(slo: SLO) -> str:
     """The SLO's series, also hidden when the dashboard's variables filter its service or SLO out."""
-    return f'{{sloth_id="{slo.id}", {FILTER}}}'
+    return f'{{{c.LABEL_ID}="{slo.id}", {FILTER}}}'
 
 
 def burn_thresholds(tiers: Sequence[AlertTier], style: str = "dashed") -> Thresholds:
@@ -76,34 +79,33 @@ def decimals_for(objective: float) -> int:
 
 def sli_in_words(slo: SLO) -> str:
     sli = slo.sli
-    if isinstance(sli, LatencySLI):
-        return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}) over all requests"
-    if isinstance(sli, EventsSLI):
-        return "error events over total events"
-    if isinstance(sli, RawSLI):
-        return "the spec's raw error-ratio query"
-    return f"share of time when {sli.query} {sli.condition}" + (" or is not scraped" if sli.missing_is_bad else "")
-
-
-def _alert_rules(slo: SLO, options: CompileOptions) -> list[AlertingRule]:
-    """The SLO's alerts exactly as the rules renderer emits them, so the panel lists no alert that isn't."""
-    if options.disable_alerts:
-        return []
-    group = slo_alerts(slo, options)
-    return [r for r in group.rules if isinstance(r, AlertingRule)] if group else []
+    match sli:
+        case LatencySLI():
+            return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}) over all requests"
+        case EventsSLI():
+            return "error events over total events"
+        case RawSLI():
+            return "the spec's raw error-ratio query"
+        case TimesliceSLI():
+            missing = " or is not scraped" if sli.missing_is_bad else ""
+            return f"share of time when {sli.query} {condition(sli)}{missing}"
+        case _:
+            assert_never(sli)
 
 
 def _alert_query(rule: AlertingRule, slo: SLO) -> QuerySpec:
     labels = dict(rule.labels)
-    severity = labels.get("sloth_severity", "")
-    match = f'alertname="{rule.alert}", sloth_id="{slo.id}", sloth_severity="{severity}"'
+    severity = labels.get(c.LABEL_SEVERITY, "")
+    match = f'alertname="{rule.alert}", {c.LABEL_ID}="{slo.id}", {c.LABEL_SEVERITY}="{severity}"'
     expr = (
         f'max(ALERTS{{{match}, alertstate="firing"}}) * 2 or max(ALERTS{{{match}, alertstate="pending"}}) or vector(0)'
     )
     return QuerySpec(expr, f"{rule.alert} ({severity})")
 
 
-def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
+def slo_row(plan: SLOPlan, options: CompileOptions) -> RowSpec:
+    """One SLO's panels; which windows and alerts it shows is read off the compiled plan."""
+    slo = plan.slo
     sel = selector(slo)
     period = format_duration(slo.period)
     base = format_duration(slo.windows.base_window)
@@ -112,7 +114,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
     about = f"{slo.service}/{slo.name}: {slo.description.rstrip('.') or 'no description'}."
     tiers = slo.windows.tiers
     tier_text = "; ".join(f"{t.name}: {t.long} and {t.short} above {go_float(round(t.burn_factor, 4))}×" for t in tiers)
-    rules = _alert_rules(slo, options)
+    rules = plan.alert_rules()
     runbook = (LinkSpec("Runbook", runbook=slo.alerting.name.lower()),) if slo.alerting.name else ()
     objective_line = Thresholds("red", (ThresholdStep(slo.objective_ratio, "green"),), "dashed")
     panels = [
@@ -120,14 +122,14 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             title=f"SLI over {period}",
             description=(
                 f"{about} Good share over the whole {period} SLO period "
-                f"(1 − slo:sli_error:ratio_rate{period}); the SLI is {sli_in_words(slo)}. Green at or "
+                f"(1 − {c.sli_error_record(period)}); the SLI is {sli_in_words(slo)}. Green at or "
                 f"above the {objective}% objective."
             ),
             type="stat",
             unit="percentunit",
             width=4,
             height=7,
-            queries=(QuerySpec(f"1 - slo:sli_error:ratio_rate{period}{sel}", "SLI"),),
+            queries=(QuerySpec(f"1 - {c.sli_error_record(period)}{sel}", "SLI"),),
             thresholds=objective_line,
             decimals=decimals_for(slo.objective),
             links=runbook,
@@ -136,7 +138,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             title=f"Error budget remaining ({period})",
             description=(
                 f"{about} Share of the {period} error budget ({budget_percent}% of events or time) not yet "
-                "spent (slo:period_error_budget_remaining:ratio). Below 0 the SLO is breached for the period."
+                f"spent ({c.PERIOD_BUDGET_REMAINING}). Below 0 the SLO is breached for the period."
             ),
             type="gauge",
             unit="percentunit",
@@ -144,14 +146,14 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             height=7,
             min=0.0,
             max=1.0,
-            queries=(QuerySpec(f"slo:period_error_budget_remaining:ratio{sel}", "remaining"),),
+            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{sel}", "remaining"),),
             thresholds=BUDGET_THRESHOLDS,
             decimals=1,
         ),
         PanelSpec(
             title=f"Current burn rate ({base})",
             description=(
-                f"{about} How fast the error budget burns now (slo:current_burn_rate:ratio, {base} window): "
+                f"{about} How fast the error budget burns now ({c.CURRENT_BURN_RATE}, {base} window): "
                 f"1× spends exactly the budget over the period. Colours mark the alert tiers: {tier_text}."
             ),
             type="stat",
@@ -159,7 +161,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             width=4,
             height=7,
             decimals=2,
-            queries=(QuerySpec(f"slo:current_burn_rate:ratio{sel}", "burn rate"),),
+            queries=(QuerySpec(f"{c.CURRENT_BURN_RATE}{sel}", "burn rate"),),
             thresholds=burn_thresholds(tiers),
         ),
         PanelSpec(
@@ -176,10 +178,10 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             min=0.0,
             queries=tuple(
                 QuerySpec(
-                    f"slo:sli_error:ratio_rate{w}{sel}\n/ {ON_IDS} group_left\nslo:error_budget:ratio{sel}",
+                    f"{c.sli_error_record(w)}{sel}\n/ {ON_IDS} group_left\n{c.ERROR_BUDGET}{sel}",
                     f"{w} window",
                 )
-                for w in (format_duration(s) for s in slo.windows.windows())
+                for w in plan.alert_windows()
             ),
             thresholds=burn_thresholds(tiers),
         ),
@@ -187,7 +189,7 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             title="SLI vs objective",
             description=(
                 f"{about} SLI over the {base} and {slo.windows.page_quick.long} windows against the "
-                f"{objective}% objective (dashed line, slo:objective:ratio)."
+                f"{objective}% objective (dashed line, {c.OBJECTIVE})."
             ),
             type="timeseries",
             unit="percentunit",
@@ -196,12 +198,12 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
             max=1.0,
             decimals=decimals_for(slo.objective),
             queries=(
-                QuerySpec(f"1 - slo:sli_error:ratio_rate{base}{sel}", f"SLI ({base})"),
+                QuerySpec(f"1 - {c.sli_error_record(base)}{sel}", f"SLI ({base})"),
                 QuerySpec(
-                    f"1 - slo:sli_error:ratio_rate{slo.windows.page_quick.long}{sel}",
+                    f"1 - {c.sli_error_record(slo.windows.page_quick.long)}{sel}",
                     f"SLI ({slo.windows.page_quick.long})",
                 ),
-                QuerySpec(f"slo:objective:ratio{sel}", "objective"),
+                QuerySpec(f"{c.OBJECTIVE}{sel}", "objective"),
             ),
             thresholds=objective_line,
         ),
@@ -231,8 +233,8 @@ def slo_row(slo: SLO, options: CompileOptions) -> RowSpec:
 def summary_row(slos: Sequence[SLO]) -> RowSpec:
     page_factor = min((t.burn_factor for s in slos for t in s.windows.tiers if t.severity == "page"), default=14.4)
     burn = Thresholds("green", (ThresholdStep(1.0, "yellow"), ThresholdStep(round(page_factor, 4), "red")))
-    legend = "{{sloth_service}} {{sloth_slo}}"
-    firing = f'ALERTS{{alertstate="firing", sloth_id!="", {FILTER}}}'
+    legend = f"{{{{{c.LABEL_SERVICE}}}}} {{{{{c.LABEL_SLO}}}}}"
+    firing = f'ALERTS{{alertstate="firing", {c.LABEL_ID}!="", {FILTER}}}'
     return RowSpec(
         "All SLOs",
         (
@@ -250,8 +252,7 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
                 color_mode="none",
                 queries=(
                     QuerySpec(
-                        f"1 - (slo:period_burn_rate:ratio{{{FILTER}}}\n* {ON_IDS} group_left\n"
-                        f"slo:error_budget:ratio{{{FILTER}}})",
+                        f"1 - ({c.PERIOD_BURN_RATE}{{{FILTER}}}\n* {ON_IDS} group_left\n{c.ERROR_BUDGET}{{{FILTER}}})",
                         legend,
                     ),
                 ),
@@ -264,7 +265,7 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
                 width=6,
                 height=6,
                 decimals=1,
-                queries=(QuerySpec(f"slo:period_error_budget_remaining:ratio{{{FILTER}}}", legend),),
+                queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{{{FILTER}}}", legend),),
                 thresholds=BUDGET_THRESHOLDS,
             ),
             PanelSpec(
@@ -278,7 +279,7 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
                 width=6,
                 height=6,
                 decimals=2,
-                queries=(QuerySpec(f"slo:current_burn_rate:ratio{{{FILTER}}}", legend),),
+                queries=(QuerySpec(f"{c.CURRENT_BURN_RATE}{{{FILTER}}}", legend),),
                 thresholds=burn,
             ),
             PanelSpec(
@@ -304,22 +305,12 @@ def summary_row(slos: Sequence[SLO]) -> RowSpec:
     )
 
 
-def slo_dashboard_spec(specs: SpecSet, declared: DashboardSpec | None) -> DashboardSpec | None:
-    """The SLO dashboard for this run; None when the run has no SLOs to show."""
-    slos = specs.slos
-    if not slos:
+def slo_dashboard_spec(specs: CompiledSpecs, declared: DashboardSpec) -> DashboardSpec | None:
+    """A declared ``generate: slos`` board: a summary row, then one row per SLO of the run; None without SLOs."""
+    plans = specs.plans
+    if not plans:
         return None
-    rows = (summary_row(slos), *(slo_row(slo, specs.options) for slo in slos))
-    if declared is None:
-        return DashboardSpec(
-            uid=DEFAULT_UID,
-            title=DEFAULT_TITLE,
-            tags=("slo",),
-            generate="slos",
-            rows=rows,
-            description="Every SLO in the specs: SLI against objective, error budget, burn rates and alerts",
-            links=(LinkSpec("Runbook", runbook=""),),
-        )
+    rows = (summary_row([p.slo for p in plans]), *(slo_row(plan, specs.options) for plan in plans))
     return DashboardSpec(
         uid=declared.uid,
         title=declared.title,

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +59,10 @@ def snapshot_dashboard(
     *,
     width: int = DEFAULT_WIDTH,
     source: str = "",
+    chosen: Mapping[str, str] | None = None,
 ) -> SnapshotResult:
     dashboard = load_dashboard(dashboard_path)
-    page = render_page(dashboard, client, window, width=width, source=source)
+    page = render_page(dashboard, client, window, width=width, source=source, chosen=chosen)
     png = screenshot(page.html, out_dir / f"{dashboard.get('uid') or dashboard_path.stem}.png", width, page.height)
     return SnapshotResult(str(dashboard.get("title", dashboard_path.stem)), png, width, page.height, page.panels)
 
@@ -76,6 +77,19 @@ def _default_prometheus() -> str:
     return "http://127.0.0.1:9090"
 
 
+def parse_choice(text: str) -> tuple[str, str, str]:
+    """``[UID:]NAME=VALUE`` → (uid or "", name, value): a variable value for one dashboard, or for every one."""
+    target, equals, value = text.partition("=")
+    uid, _, name = target.rpartition(":")
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected [UID:]NAME=VALUE, got {text!r}")
+    return uid, name, value
+
+
+def choices_for(uid: str, choices: Sequence[tuple[str, str, str]]) -> dict[str, str]:
+    return {name: value for target, name, value in choices if target in ("", uid)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack.snapshot", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -87,6 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/img"), help="where the PNGs go")
     parser.add_argument("--minutes", type=float, default=30.0, help="time range: the last N minutes")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="page width in pixels")
+    parser.add_argument(
+        "--var",
+        dest="choices",
+        type=parse_choice,
+        action="append",
+        default=[],
+        metavar="[UID:]NAME=VALUE",
+        help="select a variable's value (in dashboard UID only, if given) instead of All; repeatable",
+    )
     args = parser.parse_args(argv)
     client = PrometheusClient(args.prometheus)
     end = time.time()
@@ -98,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         client.query("vector(1)")
         for path in paths:
-            result = snapshot_dashboard(path, client, window, args.out, width=args.width, source=args.prometheus)
+            chosen = choices_for(str(load_dashboard(path).get("uid", path.stem)), args.choices)
+            result = snapshot_dashboard(
+                path, client, window, args.out, width=args.width, source=args.prometheus, chosen=chosen
+            )
             size = result.png.stat().st_size // 1024
             empty = f"; no data: {', '.join(result.empty_panels)}" if result.empty_panels else ""
             print(f"{result.png} ({result.width}x{result.height}, {size} KB){empty}")

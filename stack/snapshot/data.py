@@ -17,6 +17,7 @@ class PanelData:
 
     series: list[tuple[str, dict[str, str], list[tuple[float, float]]]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    ref_ids: list[str] = field(default_factory=list)  # the target (refId) each entry of `series` came from
 
     @property
     def has_data(self) -> bool:
@@ -58,10 +59,12 @@ def fetch_panel(
                 for sample in client.query(query, window.end):
                     name = legend_name(str(target.get("legendFormat", "")), sample.labels)
                     data.series.append((name, sample.labels, [(window.end, sample.value)]))
+                    data.ref_ids.append(str(target.get("refId", "")))
             else:
                 for series in client.query_range(query, window.start, window.end, step):
                     name = legend_name(str(target.get("legendFormat", "")), series.labels)
                     data.series.append((name, series.labels, series.points))
+                    data.ref_ids.append(str(target.get("refId", "")))
         except (PrometheusError, KeyError) as exc:
             data.errors.append(str(exc))
     return data

@@ -96,9 +96,13 @@ def render_page(
     *,
     width: int = DEFAULT_WIDTH,
     source: str = "",
+    chosen: Mapping[str, str] | None = None,
 ) -> Page:
-    """The dashboard as one HTML page of `width` px: header, then every panel at its gridPos."""
-    variables = all_values(dashboard)
+    """The dashboard as one HTML page of `width` px: header, then every panel at its gridPos.
+
+    Variables take their "All" value unless ``chosen`` selects one (as a person picks an SLO in Grafana).
+    """
+    variables = {**all_values(dashboard), **(chosen or {})}
     cells, reports = [], []
     for panel in dashboard.get("panels", []):
         grid = panel["gridPos"]

@@ -383,17 +383,66 @@ def render_state_timeline(panel: Mapping[str, Any], data: PanelData, box: Box, w
     return "".join(parts) + (_legend_html(legend) if legend else "")
 
 
+Cell = str | float
+
+
+def merged_rows(panel: Mapping[str, Any], data: PanelData) -> tuple[list[str], list[dict[str, Cell]]] | None:
+    """Grafana's ``merge`` → ``organize`` → ``sortBy`` on instant table queries: one row per label set, a
+    ``Value #<refId>`` column per query, only the included fields, renamed and ordered; None without ``merge``."""
+    steps = {t.get("id"): t.get("options", {}) for t in panel.get("transformations", [])}
+    if "merge" not in steps:
+        return None
+    rows: dict[tuple[tuple[str, str], ...], dict[str, Cell]] = {}
+    for (_, labels, points), ref_id in zip(data.series, data.ref_ids, strict=True):
+        if not points:
+            continue
+        key = tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+        rows.setdefault(key, dict(key))[f"Value #{ref_id}"] = points[-1][1]
+    organize = steps.get("organize", {})
+    order = organize.get("indexByName") or {}
+    fields = sorted(order, key=lambda name: order[name]) or sorted({k for r in rows.values() for k in r})
+    rename = organize.get("renameByName") or {}
+    table = [{rename.get(f, f): r.get(f, "") for f in fields} for r in rows.values()]
+    for rule in reversed(steps.get("sortBy", {}).get("sort", [])):
+        column = str(rule.get("field"))
+        table.sort(key=lambda r: _sort_key(r.get(column, "")), reverse=bool(rule.get("desc")))
+    return [rename.get(f, f) for f in fields], table
+
+
+def _sort_key(cell: Cell) -> tuple[int, float, str]:
+    """Numbers in numeric order before text (and empty cells), as Grafana sorts a number column."""
+    return (0, cell, "") if isinstance(cell, float) else (1, 0.0, cell)
+
+
+def _cell_text(panel: Mapping[str, Any], column: str, cell: Cell) -> str:
+    """A value formatted with its column's unit and decimals (the field override by display name)."""
+    if not isinstance(cell, float):
+        return cell
+    config = dict(panel.get("fieldConfig", {}).get("defaults", {}))
+    for override in panel.get("fieldConfig", {}).get("overrides", []):
+        if override.get("matcher", {}).get("options") == column:
+            config |= {p["id"]: p.get("value") for p in override.get("properties", [])}
+    return format_value(cell, config.get("unit"), config.get("decimals"))
+
+
 def render_table(panel: Mapping[str, Any], data: PanelData, box: Box) -> str:
-    hidden: set[str] = set()
-    for transformation in panel.get("transformations", []):
-        if transformation.get("id") == "organize":
-            hidden |= {k for k, v in (transformation.get("options", {}).get("excludeByName") or {}).items() if v}
-    rows = [labels for _, labels, pts in data.series if pts]
-    if not rows:
+    merged = merged_rows(panel, data)
+    if merged is not None:
+        columns, table = merged
+    else:
+        hidden: set[str] = set()
+        for transformation in panel.get("transformations", []):
+            if transformation.get("id") == "organize":
+                hidden |= {k for k, v in (transformation.get("options", {}).get("excludeByName") or {}).items() if v}
+        table = [dict(labels) for _, labels, pts in data.series if pts]
+        columns = sorted({k for labels in table for k in labels} - hidden - {"__name__"})
+    if not table:
         return _no_data(box)
-    columns = sorted({k for labels in rows for k in labels} - hidden - {"__name__"})
     head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(r.get(c, ''))}</td>" for c in columns) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(_cell_text(panel, c, r.get(c, '')))}</td>" for c in columns) + "</tr>"
+        for r in table
+    )
     return f'<table class="grid"><tr>{head}</tr>{body}</table>'
 
 

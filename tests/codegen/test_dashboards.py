@@ -19,9 +19,11 @@ import pytest
 import yaml
 
 from codegen.cli import EXIT_INVALID, main
+from codegen.compiler import compile_specs
+from codegen.conventions import render_window
 from codegen.dashboards import build_dashboards, render_dashboards
 from codegen.errors import SpecErrors
-from codegen.model import EventsSLI, SpecSet, render_window
+from codegen.model import EventsSLI, SpecSet
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
 
@@ -40,7 +42,7 @@ def specs() -> SpecSet:
 @pytest.fixture(scope="module")
 def boards(specs: SpecSet) -> dict[str, dict[str, Any]]:
     """uid -> dashboard model, parsed back from the JSON text the renderer writes."""
-    return {json.loads(text)["uid"]: json.loads(text) for text in render_dashboards(specs).values()}
+    return {json.loads(text)["uid"]: json.loads(text) for text in render_dashboards(compile_specs(specs)).values()}
 
 
 def panels(board: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -72,8 +74,8 @@ def plain_promql(expr: str) -> str:
 # Lint rules for every dashboard
 
 
-def test_both_dashboards_are_rendered(boards: dict[str, dict[str, Any]]) -> None:
-    assert set(boards) == {"volatility-service", "volatility-slo"}
+def test_declared_dashboards_and_the_two_slo_views_are_rendered(boards: dict[str, dict[str, Any]]) -> None:
+    assert set(boards) == {"volatility-service", "volatility-slo", "slo-overview", "slo-detail"}
 
 
 def test_every_panel_has_title_description_unit_and_the_fixed_datasource(
@@ -150,8 +152,8 @@ def test_threshold_steps_have_a_null_base_and_float_values(boards: dict[str, dic
 
 
 def test_dashboard_metadata(boards: dict[str, dict[str, Any]], specs: SpecSet) -> None:
-    texts = render_dashboards(specs)
-    assert texts == render_dashboards(specs)  # deterministic
+    texts = render_dashboards(compile_specs(specs))
+    assert texts == render_dashboards(compile_specs(specs))  # deterministic
     for name, text in texts.items():
         board = json.loads(text)
         assert name == f"{board['uid']}.json"
@@ -296,12 +298,21 @@ slos:
 """
 
 
+SLO_ROWS_BOARD = """\
+apiVersion: slogen/v1
+kind: Dashboard
+metadata: {uid: checkout-slos, title: Checkout SLOs}
+spec: {generate: slos}
+"""
+
+
 def test_slo_dashboard_follows_a_spec_it_was_never_tuned_for(tmp_path: Path) -> None:
     (tmp_path / "checkout.yaml").write_text(SMALL_SPEC, encoding="utf-8")
+    (tmp_path / "boards.yaml").write_text(SLO_ROWS_BOARD, encoding="utf-8")
     specs = load_specs(str(tmp_path))
-    (built,) = build_dashboards(specs)
-    board = json.loads(json.dumps(built.model))
-    assert board["uid"] == "slo-overview"  # no dashboard document: the default SLO dashboard
+    built = {b.spec.uid: b for b in build_dashboards(compile_specs(specs))}
+    assert list(built) == ["checkout-slos", "slo-overview", "slo-detail"]
+    board = json.loads(json.dumps(built["checkout-slos"].model))
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
     assert rows == [
         "All SLOs",
@@ -320,9 +331,9 @@ def test_slo_dashboard_follows_a_spec_it_was_never_tuned_for(tmp_path: Path) -> 
     alert_state = [p for p in panels(board) if p["title"] == "Alert state"]
     assert len(alert_state) == 1  # batch-latency has no alerts, so no alert-state panel
     rules = yaml.safe_load(
-        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out")))[
-            str(tmp_path / "out" / "checkout.yaml")
-        ].split("\n", 2)[2]
+        render_all(specs, Layout(str(tmp_path), True, str(tmp_path / "out")))
+        .files[str(tmp_path / "out" / "checkout.yaml")]
+        .split("\n", 2)[2]
     )
     emitted = {(r["alert"], r["labels"]["sloth_severity"]) for g in rules["groups"] for r in g["rules"] if "alert" in r}
     shown = {
@@ -394,7 +405,7 @@ def test_grafana_variables_are_accepted_in_spec_queries(tmp_path: Path) -> None:
                   queries: [{expr: 'sum(rate(x{job="$job"}[$__rate_interval]))'}]
         """,
     )
-    (built,) = build_dashboards(load_specs(str(tmp_path)))
+    (built,) = build_dashboards(compile_specs(load_specs(str(tmp_path))))
     assert built.spec.uid == "demo"  # no SLOs, so no SLO dashboard either
 
 
@@ -413,3 +424,78 @@ def test_wrong_api_version_is_reported_as_a_dashboard_error(tmp_path: Path) -> N
         load_specs(str(tmp_path))
     (error,) = caught.value.errors
     assert (error.line, error.field) == (1, "apiVersion") and "expected slogen/v1" in error.message
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The SLO overview and the templated detail view: the same size whatever the number of SLOs
+
+
+def many_slos_spec(count: int) -> str:
+    body = "".join(
+        f"  - name: slo-{i:05d}\n    objective: {99 + (i % 9) / 10}\n    sli:\n      events:\n"
+        f'        error_query: sum(rate(req_total{{route="r{i}",code=~"5.."}}[{{{{.window}}}}]))\n'
+        f'        total_query: sum(rate(req_total{{route="r{i}"}}[{{{{.window}}}}]))\n'
+        f"    alerting: {{name: Slo{i:05d}Burn}}\n"
+        for i in range(count)
+    )
+    return f"version: prometheus/v1\nservice: svc\nslos:\n{body}"
+
+
+def views(tmp_path: Path, count: int) -> dict[str, str]:
+    root = tmp_path / f"n{count}"
+    root.mkdir()
+    (root / "svc.yaml").write_text(many_slos_spec(count), encoding="utf-8")
+    return render_dashboards(compile_specs(load_specs(str(root))))
+
+
+def test_overview_and_detail_do_not_grow_with_the_number_of_slos(tmp_path: Path) -> None:
+    small, large = views(tmp_path, 5), views(tmp_path, 1000)
+    assert set(small) == set(large) == {"slo-overview.json", "slo-detail.json"}
+    for name in small:
+        assert small[name] == large[name], f"{name} depends on the number of SLOs"
+        assert len(json.loads(small[name])["panels"]) < 20
+
+
+def test_every_view_query_is_filtered_by_the_service_and_slo_variables(boards: dict[str, dict[str, Any]]) -> None:
+    for uid in ("slo-overview", "slo-detail"):
+        assert [v["name"] for v in boards[uid]["templating"]["list"]] == ["service", "slo"]
+        for panel in panels(boards[uid]):
+            for expr in exprs(panel):
+                for selector in re.findall(r"(?:slo:\w+:\w+|sloth_slo_info|ALERTS|)\{[^}]*\}", expr):
+                    if "vector(0)" in selector:
+                        continue
+                    assert 'sloth_service=~"$service"' in selector and 'sloth_slo=~"$slo"' in selector, (
+                        f"{uid} / {panel['title']}: {selector}"
+                    )
+
+
+def test_overview_table_joins_the_slo_queries_sorts_by_budget_and_links_to_the_detail_view(
+    boards: dict[str, dict[str, Any]],
+) -> None:
+    table = by_title(boards["slo-overview"], "Every SLO, worst error budget first")
+    assert [t["refId"] for t in table["targets"]] == ["A", "B", "C", "D"]
+    assert all(t["format"] == "table" and t["instant"] for t in table["targets"])
+    assert [t["id"] for t in table["transformations"]] == ["merge", "organize", "sortBy"]
+    organize = table["transformations"][1]["options"]
+    assert organize["renameByName"]["Value #C"] == "Budget remaining"
+    assert table["transformations"][2]["options"]["sort"] == [{"desc": False, "field": "Budget remaining"}]
+    links = [
+        prop["value"][0]["url"]
+        for o in table["fieldConfig"]["overrides"]
+        for prop in o["properties"]
+        if prop["id"] == "links"
+    ]
+    assert links == [
+        "/d/slo-detail/slo-detail?var-service=${__data.fields.sloth_service}"
+        "&var-slo=${__data.fields.sloth_slo}&${__url_time_range}"
+    ]
+    assert "slo-detail" in boards  # the link's target exists
+
+
+def test_detail_view_draws_the_thresholds_of_every_window_catalog_of_the_run(tmp_path: Path) -> None:
+    (tmp_path / "checkout.yaml").write_text(SMALL_SPEC, encoding="utf-8")  # a 28d and a 30d SLO
+    built = {b.spec.uid: b for b in build_dashboards(compile_specs(load_specs(str(tmp_path))))}
+    burn = by_title(json.loads(json.dumps(built["slo-detail"].model)), "Burn rate per window")
+    assert [v for _, v in steps(burn)][1:] == [0.9333, 1.0, 2.8, 3.0, 5.6, 6.0, 13.44, 14.4]
+    (query,) = exprs(burn)
+    assert query.startswith('{__name__=~"slo:sli_error:ratio_rate.+", ')

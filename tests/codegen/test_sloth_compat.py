@@ -199,11 +199,12 @@ def test_kubernetes_metadata_keeps_kubernetes_style_labels(tmp_path: Path, capsy
 
 def test_kubernetes_rules_have_sorted_keys() -> None:
     """PrometheusRule objects are written with alphabetical keys, as Sloth's k8s output."""
+    from codegen.compiler import compile_specs
     from codegen.model import CompileOptions
     from codegen.parse import load_specs
     from codegen.rulefiles import render_rule_file
 
-    specs = load_specs(str(FIXTURES / "in-base-k8s.yaml"), CompileOptions(sloth_compat=True))
+    specs = compile_specs(load_specs(str(FIXTURES / "in-base-k8s.yaml"), CompileOptions(sloth_compat=True)))
     text = render_rule_file(specs.files[0], specs.options, "in-base-k8s.yaml")
     alert = yaml.safe_load(text)["spec"]["groups"][2]["rules"][0]
     assert list(alert) == ["alert", "annotations", "expr", "labels"]

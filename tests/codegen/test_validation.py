@@ -49,7 +49,8 @@ spec:
 CASES: list[tuple[str, str, str, str, int | None]] = [
     ("wrong-version", spec().replace("prometheus/v1", "prometheus/v2"), "version", "invalid spec version", 1),
     ("missing-version-k8s-kind", "apiVersion: sloth.slok.dev/v1\nkind: Foo\n", "kind", "unsupported kind", 2),
-    ("openslo", "apiVersion: openslo/v1alpha\nkind: SLO\n", "kind", "OpenSLO specs are not supported", 2),
+    ("openslo-v1", "apiVersion: openslo/v1\nkind: SLO\n", "apiVersion", "slogen reads OpenSLO openslo/v1alpha", 1),
+    ("openslo-empty", "apiVersion: openslo/v1alpha\nkind: SLO\n", "metadata", "required", 1),
     ("no-service", spec().replace('service: "myservice"\n', ""), "service", "invalid SLO service: required", None),
     ("bad-service", spec().replace('"myservice"', '"my service"'), "service", "name must start and end", 2),
     ("service-trailing-dash", spec().replace('"myservice"', '"svc-"'), "service", "name must start and end", 2),
@@ -145,9 +146,9 @@ CASES: list[tuple[str, str, str, str, int | None]] = [
     (
         "sli-plugin",
         spec(sli="plugin:\n        id: sloth-common/x"),
-        "slos[0].sli.plugin",
-        "plugins are not supported",
-        7,
+        "slos[0].sli.plugin.id",
+        "unknown SLI plugin id 'sloth-common/x'; the SLI plugins that exist: sloth-common/coredns/availability",
+        8,
     ),
     ("unknown-sli-key", spec(sli=f"event:\n        {EV}"), "slos[0].sli.event", "did you mean 'events'?", 7),
     (
@@ -318,7 +319,13 @@ CASES: list[tuple[str, str, str, str, int | None]] = [
     ),
     ("invalid-yaml", 'version: "prometheus/v1"\nservice: [unclosed\n', "", "invalid YAML", 3),
     ("not-a-mapping", "- just\n- a list\n", "", "must be a YAML mapping", 1),
-    ("slo-plugins", spec(top="slo_plugins: {chain: []}\n"), "slo_plugins", "SLO plugins are not supported", 3),
+    (
+        "slo-plugin-without-id",
+        spec(top="slo_plugins: {chain: [{priority: 1}]}\n"),
+        "slo_plugins.chain[0].id",
+        "plugin ID is required",
+        3,
+    ),
     (
         "threshold-bad-expr",
         spec() + "threshold_alerts:\n  - name: X\n    expr: rate(x[5m]\n    annotations: {summary: s}\n",

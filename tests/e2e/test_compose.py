@@ -7,6 +7,10 @@
 - Every bind-mounted path exists; every published port is the one the services, Prometheus and Grafana
   expect; prometheus.yml passes `promtool check config` on a temp layout where its rule glob finds the
   generated rule files (and not alerts/tests/); alertmanager.yml passes `amtool check-config`.
+- No open doors: every port is published on 127.0.0.1 unless BIND_ADDRESS (or GRAFANA_BIND_ADDRESS, for
+  Grafana alone) says otherwise; `.env.example` as copied does not start Grafana (its password is empty) and
+  `make dotenv` generates one that does; Prometheus and Alertmanager, started from the Debian binaries with
+  the compose file's own flags, refuse `POST /-/quit` and run no cluster listener.
 """
 
 from __future__ import annotations
@@ -16,7 +20,10 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
+import urllib.error
+import urllib.request
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,12 +35,17 @@ import yaml
 from services.config import Settings
 from stack.config import PrometheusTargets, alertmanager_config, prometheus_config
 from stack.local import DEFAULT_PORTS, REPO_ROOT
+from stack.processes import ManagedProcess
+from tests.support import free_port
+from tests.support.processes import http_get, wait_http_ok
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 PROMETHEUS_YML = REPO_ROOT / "deploy" / "prometheus" / "prometheus.yml"
 ALERTMANAGER_YML = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 RULES_MOUNT = "/etc/prometheus/rules"
+# Stands in for the Grafana password `make dotenv` generates (the example's is empty on purpose).
+TEST_PASSWORD = "test-only-not-a-real-secret"
 
 pytestmark = pytest.mark.timeout(60)  # subprocesses: docker-compose, promtool, amtool
 
@@ -66,23 +78,29 @@ def compose_document() -> dict[str, Any]:
 
 
 def env_example() -> dict[str, str]:
+    """The example's settings, with a test password where it leaves the Grafana one empty."""
     pairs = (line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and line[0] != "#")
-    return {key.strip(): value.strip() for key, value in pairs}
+    example = {key.strip(): value.strip() for key, value in pairs}
+    return {**example, "GRAFANA_ADMIN_PASSWORD": example["GRAFANA_ADMIN_PASSWORD"] or TEST_PASSWORD}
 
 
 def compose(
-    *args: str, file: Path = COMPOSE_FILE, env: dict[str, str] | None = None
+    *args: str, file: Path = COMPOSE_FILE, env: dict[str, str] | None = None, env_file: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    """The docker-compose binary on ``file``; variables from ``env`` and ``env_file`` only (never a local .env)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_", "GRAFANA_"))}
+    clean = {k: v for k, v in clean.items() if not k.endswith("BIND_ADDRESS")}
     return subprocess.run(
-        [str(compose_binary()), "-f", str(file), "--project-directory", str(REPO_ROOT), *args],
+        [str(compose_binary()), "-f", str(file), "--project-directory", str(REPO_ROOT),
+         "--env-file", str(env_file or os.devnull), *args],
         capture_output=True, text=True, timeout=60, env={**clean, **(env or {})}, cwd=REPO_ROOT,
     )  # fmt: skip
 
 
-def normalized(env: dict[str, str] | None = None) -> dict[str, Any]:
+def normalized(env: dict[str, str] | None = None, env_file: Path | None = None) -> dict[str, Any]:
     """The model `docker compose config` resolves (interpolated, merged anchors, long port syntax)."""
-    done = compose("config", "--format", "json", env={**env_example(), **(env or {})})
+    variables = {**(env_example() if env_file is None else {}), **(env or {})}
+    done = compose("config", "--format", "json", env=variables, env_file=env_file)
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -130,12 +148,61 @@ def test_no_default_grafana_credentials() -> None:
     clean = {k: "" for k in ("GRAFANA_ADMIN_USER", "GRAFANA_ADMIN_PASSWORD")}
     done = compose("config", "--quiet", env={"HOME": os.environ.get("HOME", "/root"), **clean})
     assert done.returncode != 0 and "required variable GRAFANA_ADMIN_" in done.stderr, done  # either, Go map order
-    example = env_example()
-    assert example["GRAFANA_ADMIN_PASSWORD"] not in ("", "admin") and example["GRAFANA_ADMIN_USER"] != "admin"
+    assert env_example()["GRAFANA_ADMIN_USER"] != "admin"
     grafana = normalized()["services"]["grafana"]["environment"]
-    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == example["GRAFANA_ADMIN_PASSWORD"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == TEST_PASSWORD
     assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert grafana["GF_SNAPSHOTS_EXTERNAL_ENABLED"] == "false"
     assert ".env" in (REPO_ROOT / ".gitignore").read_text().split()
+
+
+def test_the_example_env_file_as_copied_does_not_start_grafana(tmp_path: Path) -> None:
+    """`cp .env.example .env` must not start Grafana with a password anyone can read in this repository."""
+    copied = tmp_path / ".env"
+    shutil.copy(ENV_EXAMPLE, copied)
+    done = compose("config", "--quiet", env={"HOME": os.environ.get("HOME", "/root")}, env_file=copied)
+    assert done.returncode != 0, "compose accepts .env.example as it is: Grafana would start with its password"
+    assert "required variable GRAFANA_ADMIN_PASSWORD is missing a value" in done.stderr, done.stderr
+    assert "make dotenv" in ENV_EXAMPLE.read_text()
+
+
+def make_dotenv(env_file: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "GRAFANA_"))}
+    return subprocess.run(
+        ["make", "-C", str(REPO_ROOT), "--no-print-directory", "dotenv", f"ENV_FILE={env_file}"],
+        capture_output=True, text=True, timeout=30, env=env,
+    )  # fmt: skip
+
+
+def test_make_dotenv_generates_a_password_that_compose_accepts(tmp_path: Path) -> None:
+    passwords = []
+    for name in ("a", "b"):
+        env_file = tmp_path / name / ".env"
+        env_file.parent.mkdir()
+        done = make_dotenv(env_file)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+        lines = env_file.read_text().splitlines()
+        [password] = [line.split("=", 1)[1] for line in lines if line.startswith("GRAFANA_ADMIN_PASSWORD=")]
+        assert len(password) >= 40 and password not in done.stdout + done.stderr
+        grafana = normalized(env={"HOME": os.environ.get("HOME", "/root")}, env_file=env_file)["services"]["grafana"]
+        assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == password
+        # everything else is the example's, line for line
+        assert [line for line in lines if "PASSWORD" not in line] == [
+            line for line in ENV_EXAMPLE.read_text().splitlines() if "PASSWORD" not in line
+        ]
+        passwords.append(password)
+    assert passwords[0] != passwords[1]
+
+
+def test_make_dotenv_never_overwrites(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("GRAFANA_ADMIN_PASSWORD=mine\n")
+    done = make_dotenv(env_file)
+    assert done.returncode != 0 and "exists" in done.stderr
+    assert env_file.read_text() == "GRAFANA_ADMIN_PASSWORD=mine\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
 
 
 def test_model_variant_passes_through_for_a_one_command_rollback() -> None:
@@ -209,11 +276,37 @@ def test_published_ports_are_the_services_defaults() -> None:
     }
     for name, port in expected.items():
         assert published[name] == {(port, port)}, f"{name}: {published[name]} instead of {port}:{port}"
+    assert set(published) - set(expected) == {name for name, s in services.items() if not s.get("ports")}
     assert services["api"]["environment"]["API_PORT"] == str(defaults.api_port)
     assert services["consumer"]["environment"]["METRICS_PORT"] == str(defaults.metrics_port)
     # `make stack` prefers the same ports, so the URLs in the README hold for both ways.
     for name, port in DEFAULT_PORTS.items():
         assert port == expected["kafka" if name == "broker" else name], name
+
+
+def bind_addresses(services: dict[str, Any]) -> dict[str, set[str]]:
+    """Per service, the host addresses its ports are published on ("" = every interface)."""
+    return {name: {p.get("host_ip", "") for p in s["ports"]} for name, s in services.items() if s.get("ports")}
+
+
+def test_every_port_is_published_on_loopback_by_default() -> None:
+    """Kafka, MLflow, Prometheus and Alertmanager have no authentication: not reachable from the network."""
+    for env in ({}, {"BIND_ADDRESS": ""}, {"GRAFANA_BIND_ADDRESS": ""}):
+        binds = bind_addresses(normalized({**env_example(), **env})["services"])
+        assert len(binds) == 8 and all(hosts == {"127.0.0.1"} for hosts in binds.values()), (env, binds)
+    no_env_file = normalized(env={"HOME": os.environ.get("HOME", "/root"), "GRAFANA_ADMIN_USER": "u",
+                                  "GRAFANA_ADMIN_PASSWORD": TEST_PASSWORD}, env_file=Path(os.devnull))  # fmt: skip
+    assert all(hosts == {"127.0.0.1"} for hosts in bind_addresses(no_env_file["services"]).values())
+
+
+def test_exposing_is_deliberate_and_grafana_can_go_alone() -> None:
+    everything = bind_addresses(normalized({"BIND_ADDRESS": "0.0.0.0"})["services"])
+    assert all(hosts == {"0.0.0.0"} for hosts in everything.values()), everything
+    grafana_only = bind_addresses(normalized({"GRAFANA_BIND_ADDRESS": "0.0.0.0"})["services"])
+    assert grafana_only.pop("grafana") == {"0.0.0.0"}
+    assert all(hosts == {"127.0.0.1"} for hosts in grafana_only.values()), grafana_only
+    example = ENV_EXAMPLE.read_text()
+    assert "BIND_ADDRESS=127.0.0.1" in example and "# GRAFANA_BIND_ADDRESS=0.0.0.0" in example
 
 
 def test_prometheus_scrapes_the_compose_services_under_the_rules_job_names() -> None:
@@ -294,3 +387,57 @@ def test_alertmanager_configs_pass_amtool(source: str, tmp_path: Path) -> None:
         "page": ['severity="critical"'],
         "ticket": ['severity="warning"'],
     }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The compose file's own flags on the real binaries (Debian's; the images run the same programs)
+
+
+def compose_command(service: str) -> list[str]:
+    command = normalized()["services"][service]["command"]
+    assert isinstance(command, list)
+    return [str(c) for c in command]
+
+
+def test_prometheus_with_the_compose_flags_has_no_lifecycle_api(tmp_path: Path) -> None:
+    """An unauthenticated `POST /-/quit` stopped it; with the compose flags it is refused and Prometheus runs on."""
+    flags = compose_command("prometheus")
+    assert not any(f.startswith(("--web.enable-lifecycle", "--web.enable-admin-api")) for f in flags), flags
+    config = tmp_path / "prometheus.yml"
+    config.write_text("global:\n  scrape_interval: 15s\n")
+    rewritten = [
+        f"--config.file={config}" if f.startswith("--config.file=") else
+        f"--storage.tsdb.path={tmp_path / 'data'}" if f.startswith("--storage.tsdb.path=") else f
+        for f in flags
+    ]  # fmt: skip
+    port = free_port()
+    argv = [_tool("prometheus"), *rewritten, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    with ManagedProcess("prometheus", argv, tmp_path / "prometheus.log", port=port) as prometheus:
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", timeout=30)
+        for path in ("/-/quit", "/-/reload"):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST")
+            try:
+                urllib.request.urlopen(request, timeout=5)
+                status = 200
+            except urllib.error.HTTPError as exc:
+                status = exc.code
+            assert status == 403, f"POST {path} answered {status}"
+        assert prometheus.running and http_get(f"http://127.0.0.1:{port}/-/ready")[0] == 200
+
+
+def test_alertmanager_with_the_compose_flags_runs_no_cluster_listener(tmp_path: Path) -> None:
+    """Alertmanager's HA gossip (:9094 on every interface by default, unauthenticated) is off in compose."""
+    flags = compose_command("alertmanager")
+    assert "--cluster.listen-address=" in flags, flags
+    rewritten = [
+        f"--config.file={ALERTMANAGER_YML}" if f.startswith("--config.file=") else
+        f"--storage.path={tmp_path / 'data'}" if f.startswith("--storage.path=") else f
+        for f in flags
+    ]  # fmt: skip
+    port = free_port()
+    binary = shutil.which("prometheus-alertmanager") or _tool("alertmanager")
+    argv = [binary, *rewritten, f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+    with ManagedProcess("alertmanager", argv, tmp_path / "alertmanager.log", port=port):
+        wait_http_ok(f"http://127.0.0.1:{port}/-/ready", timeout=30)
+        status, body = http_get(f"http://127.0.0.1:{port}/api/v2/status")
+        assert status == 200 and json.loads(body)["cluster"]["status"] == "disabled", body

@@ -6,6 +6,7 @@ with time, under both service job names; no services, no promtool data.
 
 from __future__ import annotations
 
+import argparse
 import math
 import shutil
 import threading
@@ -22,9 +23,10 @@ from stack.local import LOOPBACK, REPO_ROOT, free_port, http_status, start_prome
 from stack.prometheus_api import PrometheusClient
 from stack.snapshot import TimeRange, snapshot_dashboard
 from stack.snapshot.chromium import png_size
+from stack.snapshot.cli import choices_for, parse_choice
 from stack.snapshot.data import PanelData
 from stack.snapshot.page import page_height, panel_box
-from stack.snapshot.panels import Box, render_stat, render_timeseries
+from stack.snapshot.panels import Box, merged_rows, render_stat, render_table, render_timeseries
 from stack.snapshot.values import format_value, mapped, nice_ticks, threshold_color
 
 SERVICE_DASHBOARD = REPO_ROOT / "dashboards" / "volatility-service.json"
@@ -88,6 +90,32 @@ def test_queries_are_expanded_like_grafana() -> None:
         expand('up{job=~"$service"}', variables)
     assert legend_name("{{job}} {{instance}}", {"job": "api", "instance": "h:1"}) == "api h:1"
     assert legend_name("__auto", {"__name__": "up", "job": "api"}) == 'up{job="api"}'
+
+
+def test_the_overview_table_is_merged_sorted_and_formatted_as_grafana_does() -> None:
+    board = load_dashboard(REPO_ROOT / "dashboards" / "slo-overview.json")
+    (table,) = [p for p in board["panels"] if p["title"] == "Every SLO, worst error budget first"]
+    data = PanelData()
+    for slo, values in {"a": (0.99, 0.995, 0.5, 0.5), "b": (0.999, 0.9985, -0.5, 1.5)}.items():
+        labels = {"sloth_service": "svc", "sloth_slo": slo, "sloth_id": f"svc-{slo}"}
+        for ref_id, value in zip("ABCD", values, strict=True):
+            data.series.append(("", {"__name__": "x", **labels}, [(0.0, value)]))
+            data.ref_ids.append(ref_id)
+    merged = merged_rows(table, data)
+    assert merged is not None
+    columns, rows = merged
+    assert columns == ["Service", "SLO", "Objective", "SLI (period)", "Budget remaining", "Burn rate now"]
+    assert [r["SLO"] for r in rows] == ["b", "a"]  # the worst budget first
+    html = render_table(table, data, Box(800, 300))
+    assert html.index("-50.0%") < html.index("50.0%") and "1.50×" in html and "99.850%" in html
+
+
+def test_a_variable_can_be_chosen_for_one_dashboard() -> None:
+    choices = [parse_choice("slo-detail:slo=prediction-latency"), parse_choice("service=volatility-api")]
+    assert choices_for("slo-detail", choices) == {"slo": "prediction-latency", "service": "volatility-api"}
+    assert choices_for("slo-overview", choices) == {"service": "volatility-api"}
+    with pytest.raises(argparse.ArgumentTypeError, match="NAME=VALUE"):
+        parse_choice("slo-detail:prediction-latency")
 
 
 def test_empty_panels_say_no_data_and_values_use_mappings() -> None:

@@ -60,7 +60,8 @@ def test_predict_scores_rows_with_the_served_model(client: TestClient, rows: lis
     assert body["predictions"] == [int(s >= model.threshold) for s in expected]
     assert (body["model_variant"], body["version"]) == ("baseline", model.version)
     stamp = datetime.fromisoformat(body["ts"].replace("Z", "+00:00"))
-    assert stamp.utcoffset() is not None and stamp.utcoffset().total_seconds() == 0
+    offset = stamp.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
     assert abs(time.time() - stamp.timestamp()) < 60
 
 

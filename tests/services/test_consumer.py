@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaTimeoutError
 from prometheus_client import CollectorRegistry
 
 from services.config import Settings
@@ -219,8 +220,11 @@ def test_a_model_failure_dead_letters_only_the_culprit(real_rows: list[dict[str,
 
 
 class _Future:
+    """A settled send: acknowledged, or failed as kafka-python fails a send the broker never answered."""
+
     def __init__(self, ok: bool) -> None:
         self.is_done, self._ok = True, ok
+        self.exception = None if ok else KafkaTimeoutError("no ack within the delivery timeout")
 
     def failed(self) -> bool:
         return not self._ok

@@ -98,3 +98,24 @@ def test_cli_publishes_count_messages(tansu: LocalBroker) -> None:
     assert len(records) == 25
     expected = list(feature_rows(seed=9, seconds=120))[:25]
     assert [json.loads(r.value) for r in records] == json.loads(json.dumps(expected))
+
+
+@pytest.mark.timeout(60)
+def test_a_message_that_cannot_be_sent_is_counted_not_fatal_nor_silent(
+    tansu: LocalBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Old code: the surrogate key, the NaN row and the 2-MB row each ended the run with a traceback; a send the
+    broker refused later would have been reported as sent."""
+    rows = list(feature_rows(seed=2, seconds=200))[:6]
+    rows[1] = {**rows[1], "product_id": "BTC-\ud800"}  # sent (key escaped); the consumer dead-letters it
+    rows[2] = {**rows[2], "rv_60s": float("nan")}  # not JSON
+    rows[4] = {**rows[4], "product_id": "X" * (2 * 1024 * 1024)}  # over the producer's max_request_size
+    producer = make_producer(tansu.bootstrap_servers)
+    try:
+        report = produce(producer, "ticks.features", rows)
+    finally:
+        producer.close()
+    assert (report.sent, report.failed) == (6, 2)
+    assert caplog.text.count("refused") == 2
+    records = read_topic(tansu.bootstrap_servers, "ticks.features", 4)
+    assert [r.key for r in records] == [b"BTC-USD", b"BTC-\\ud800", b"BTC-USD", b"BTC-USD"]

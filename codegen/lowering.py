@@ -1,0 +1,153 @@
+"""Lowering: every SLI type to PromQL, in one place.
+
+Each function ``match``es over the SLI union and ends in ``assert_never``, so adding an SLI type to ``model.SLI``
+is a type error (mypy) here until it is lowered, and no renderer can forget it: renderers and plugins only ever
+call these functions.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import assert_never
+
+from codegen.conventions import SLI_INSTANT, id_selector, render_window
+from codegen.model import SLI, SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+
+PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
+
+
+def parenthesize(expr: str) -> str:
+    """A user expression as one operand: ``a or b < bool 1`` compares only ``b``; ``(a or b) < bool 1`` does not."""
+    return f"({expr.strip()})"
+
+
+def number(value: float) -> str:
+    """Shortest float text, integers without a trailing ``.0`` (PromQL accepts both)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Latency (classic histogram) and timeslice (gauge condition) building blocks
+
+
+def le_matcher(sli: LatencySLI) -> str:
+    """Match the bucket whichever client formatted it (Go writes ``1``, Python and Prometheus 3 ``1.0``)."""
+    if math.isinf(sli.threshold):
+        return 'le="+Inf"'  # every observation: Prometheus' own spelling of the last bucket
+    if float(sli.threshold).is_integer():
+        whole = int(sli.threshold)
+        return f'le=~"{whole}|{whole}\\\\.0"'
+    return f'le="{sli.threshold!r}"'
+
+
+def _histogram_selector(sli: LatencySLI, suffix: str, extra: str = "") -> str:
+    parts = [m for m in (sli.matchers, extra) if m]
+    return f"{sli.histogram}_{suffix}{{{','.join(parts)}}}"
+
+
+def latency_total_query(sli: LatencySLI) -> str:
+    return f"sum(rate({_histogram_selector(sli, 'count')}[{{{{.window}}}}]))"
+
+
+def latency_good_query(sli: LatencySLI) -> str:
+    return f"sum(rate({_histogram_selector(sli, 'bucket', le_matcher(sli))}[{{{{.window}}}}]))"
+
+
+def condition(sli: TimesliceSLI) -> str:
+    """The bad-slice condition as written after the gauge: ``> 30``."""
+    return f"{sli.operator} {number(sli.threshold)}"
+
+
+def instant_indicator(sli: TimesliceSLI) -> str:
+    """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
+    expr = f"max({parenthesize(sli.query)} {sli.operator} bool {number(sli.threshold)})"
+    if sli.missing_is_bad and sli.up_query:
+        expr = f"({expr} or on() (max({parenthesize(sli.up_query)}) * 0 + 1))"
+    return expr
+
+
+def instant_selector(slo: SLO) -> str:
+    return f"{SLI_INSTANT}{id_selector(slo.service, slo.name)}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Per SLI type
+
+
+@lru_cache(maxsize=16384)  # the same objects every time, so later caches keyed on the text hit
+def event_templates(sli: SLI) -> tuple[str, str] | None:
+    """``(error, total)`` ``{{.window}}`` templates of a ratio-of-counts SLI; None for the other types."""
+    match sli:
+        case EventsSLI():
+            return sli.error_query, sli.total_query
+        case LatencySLI():
+            total = latency_total_query(sli)
+            return f"{total} - {latency_good_query(sli)}", total
+        case RawSLI() | TimesliceSLI():
+            return None
+        case _:
+            assert_never(sli)
+
+
+RatioSLI = EventsSLI | LatencySLI | RawSLI  # the SLI types whose ratio is a query over the window itself
+
+
+@lru_cache(maxsize=65536)  # several plugins ask for the same (SLI, window); the SLI is frozen, so this is safe
+def _query_ratio(sli: RatioSLI, window: str, nan_safe: bool) -> str:
+    match sli:
+        case EventsSLI() | LatencySLI():
+            error_t, total_t = event_templates(sli) or ("", "")
+            error, total = render_window(error_t, window), render_window(total_t, window)
+            if nan_safe:
+                return f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\n/\n(({total}) > 0)\n"
+            return f"({error})\n/\n({total})\n"
+        case RawSLI():
+            raw = render_window(sli.error_ratio_query, window)
+            return f"(\n({raw})\n) >= 0\n" if nan_safe else f"({raw})"
+        case _:
+            assert_never(sli)
+
+
+def error_ratio(slo: SLO, window: str) -> str:
+    """The error ratio over ``window`` exactly as Sloth writes it (the timeslice SLI: the indicator's mean)."""
+    sli = slo.sli
+    match sli:
+        case EventsSLI() | LatencySLI() | RawSLI():
+            return _query_ratio(sli, window, False)
+        case TimesliceSLI():
+            return f"avg_over_time({instant_selector(slo)}[{window}])"
+        case _:
+            assert_never(sli)
+
+
+def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
+    """The error ratio without Sloth's NaN on idle windows; None when the SLI type never produces NaN.
+
+    Sloth divides 0/0 into NaN, which then poisons the period average for a whole period. Here an idle window
+    has no sample, and "no error series yet" counts as zero errors; a raw ratio drops NaN (a comparison with NaN
+    is false).
+    """
+    sli = slo.sli
+    match sli:
+        case EventsSLI() | LatencySLI() | RawSLI():
+            return _query_ratio(sli, window, True)
+        case TimesliceSLI():
+            return None
+        case _:
+            assert_never(sli)
+
+
+def presence_query(sli: SLI) -> str:
+    """What must exist for the SLI to be measurable; ``absent()`` of it drives the no-data alert."""
+    match sli:
+        case LatencySLI():
+            return _histogram_selector(sli, "count")
+        case EventsSLI():
+            return render_window(sli.total_query, PRESENCE_WINDOW).strip()
+        case RawSLI():
+            return render_window(sli.error_ratio_query, PRESENCE_WINDOW).strip()
+        case TimesliceSLI():
+            return sli.query.strip()
+        case _:
+            assert_never(sli)

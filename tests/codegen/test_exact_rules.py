@@ -1,0 +1,456 @@
+"""The tiled SLI recordings (codegen.exact_rules): shape, names, and exactness proven on promtool's engine.
+
+The promtool scenarios run the tiled rules and, as the control, today's default rules on the same raw counters:
+31 days of 10x day/night traffic with errors concentrated at night, an idle stretch, a missing error series, and an
+error burst for the page alert's firing minute. The control must fail the exactness check on the period SLI (it
+averages 5m ratios), which proves the check can fail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen.durations import format_duration, parse_duration
+from codegen.exact_rules import (
+    BASE_TILE,
+    ERRORS_TILE,
+    EXACT,
+    SMOOTH,
+    TOTAL_TILE,
+    exact_sli_groups,
+    needed_levels,
+    plan_window,
+)
+from codegen.model import SLO, CompileOptions
+from codegen.parse import load_specs
+from codegen.plan import RecordingRule, RuleGroup
+from codegen.rulefiles import groups_dict
+from codegen.rules import meta_recordings, sli_recordings, slo_alerts
+from codegen.windows import parse_alert_windows
+from codegen.yamlfmt import dump
+
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs it")
+
+SPEC = """version: "prometheus/v1"
+service: "shop"
+labels: {team: t}
+slos:
+  - name: checkout
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="shop",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="shop"}[{{.window}}]))
+    alerting: {name: CheckoutBurn}
+  - name: latency
+    objective: 99.5
+    sli:
+      latency: {histogram: http_request_duration_seconds, threshold: 0.5, matchers: 'job="shop"'}
+    alerting: {name: LatencyBurn}
+  - name: ratio
+    objective: 99
+    sli:
+      raw:
+        error_ratio_query: 1 - sum(rate(ok_total[{{.window}}])) / sum(rate(all_total[{{.window}}]))
+    alerting: {name: RatioBurn}
+  - name: lag
+    objective: 99
+    sli:
+      timeslice: {query: 'lag_seconds{job="c"}', bad_when: "> 30", missing_is_bad: true, up_query: 'up{job="c"}'}
+    alerting: {name: LagBurn}
+"""
+
+
+@pytest.fixture(scope="module")
+def slos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SLO]:
+    path = tmp_path_factory.mktemp("spec") / "shop.yaml"
+    path.write_text(SPEC)
+    return {slo.name: slo for slo in load_specs(str(path)).slos}
+
+
+def records(group: RuleGroup) -> dict[str, RecordingRule]:
+    return {r.record: r for r in group.rules if isinstance(r, RecordingRule)}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Unit tests of the module
+
+
+@pytest.mark.parametrize("window", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "4w", "30d", "90d", "1h35m"])
+def test_tiles_partition_the_window_exactly(window: str) -> None:
+    seconds = parse_duration(window)
+    planned = plan_window(seconds)
+    assert planned is not None
+    family, tiles = planned
+    assert family is (SMOOTH if seconds >= 86400 else EXACT)
+    covered = 0
+    for tile in tiles:  # contiguous, no gap and no overlap, ending now
+        assert tile.offset == covered
+        covered += tile.size
+    assert covered == seconds
+    assert len(tiles) <= 20  # a handful of samples per window, not one per evaluation
+
+
+def test_tiles_of_the_usual_windows(slos: dict[str, SLO]) -> None:
+    family, tiles = plan_window(parse_duration("30d")) or (None, [])
+    assert family is SMOOTH
+    assert [(t.size, t.offset) for t in tiles] == [
+        (604800, 0),
+        (604800, 604800),
+        (604800, 1209600),
+        (604800, 1814400),
+        (86400, 2419200),
+        (86400, 2505600),
+    ]
+    family, tiles = plan_window(parse_duration("6h")) or (None, [])
+    assert family is EXACT and [(t.size, t.offset) for t in tiles] == [(3600, 3600 * k) for k in range(6)]
+    assert plan_window(parse_duration("7m")) is None  # not whole 5m tiles
+    assert needed_levels(slos["checkout"]) == {EXACT: (300, 3600), SMOOTH: (3600, 21600, 86400, 604800)}
+
+
+def test_ratio_rules_keep_sloth_names_and_labels(slos: dict[str, SLO]) -> None:
+    options = CompileOptions(extra_labels=(("env", "prod"),))
+    for slo in slos.values():
+        (ours,) = exact_sli_groups(slo, options)
+        theirs = sli_recordings(slo, options)
+        sloth_records = {r.record: r.labels for r in theirs.rules if isinstance(r, RecordingRule)}
+        mine = {name: r.labels for name, r in records(ours).items() if name in sloth_records}
+        assert mine == sloth_records, slo.name  # every Sloth series, same labels
+        assert ours.name == theirs.name
+        roles = {r.window: r.role for r in ours.rules if isinstance(r, RecordingRule) and r.window}
+        assert roles == {
+            **{format_duration(w): "sli" for w in slo.windows.windows()},
+            format_duration(slo.period): "sli_period",
+        }
+        for name, rule in records(ours).items():
+            if name.startswith(("slo:sli_errors:", "slo:sli_total:")):
+                assert "sloth_window" not in dict(rule.labels)  # tiles of any size add up
+
+
+def test_only_the_base_tiles_read_raw_data(slos: dict[str, SLO]) -> None:
+    (group,) = exact_sli_groups(slos["checkout"], CompileOptions())
+    raw = [r.record for r in group.rules if isinstance(r, RecordingRule) and "http_requests_total" in r.expr]
+    assert raw == [f"{TOTAL_TILE}5m", f"{ERRORS_TILE}5m"]
+    for rule in group.rules:  # the rest reads recorded tiles: instant selectors, or one hour of 5m tiles
+        assert isinstance(rule, RecordingRule)
+        if rule.record not in raw:
+            ranges = re.findall(r"(\w+:\w+:\w+)\{[^}]*\}\[([^\]]+)\]", rule.expr)
+            assert ranges == (
+                [(rule.record.replace("smooth1h", "tile5m"), "59m59s")] if "smooth1h" in rule.record else []
+            )
+            assert rule.expr.count("[") == len(ranges), rule.record
+
+
+def test_every_window_is_tiled_and_nan_guarded(slos: dict[str, SLO]) -> None:
+    (group,) = exact_sli_groups(slos["latency"], CompileOptions())
+    for rule in group.rules:
+        assert isinstance(rule, RecordingRule)
+        if rule.record.startswith("slo:sli_error:ratio_rate"):
+            assert rule.expr.rstrip().endswith("> 0\n)"), rule.record
+            assert "slo:sli_total:" in rule.expr and "rate(" not in rule.expr
+            assert ("smooth" in rule.expr) == (rule.window in ("1d", "3d", "30d")), rule.record
+
+
+def test_raw_sli_keeps_its_query_on_alert_windows_and_tiles_the_period(slos: dict[str, SLO]) -> None:
+    rules = records(exact_sli_groups(slos["ratio"], CompileOptions())[0])
+    assert "rate(ok_total[1h])" in rules["slo:sli_error:ratio_rate1h"].expr
+    assert (
+        "smooth1w" in rules["slo:sli_error:ratio_rate30d"].expr
+        and "ok_total" not in rules["slo:sli_error:ratio_rate30d"].expr
+    )
+
+
+def test_timeslice_tiles_count_slices_of_the_recorded_indicator(slos: dict[str, SLO]) -> None:
+    rules = records(exact_sli_groups(slos["lag"], CompileOptions())[0])
+    assert "slo:sli_error:ratio_instant" in rules
+    assert "count_over_time(slo:sli_error:ratio_instant" in rules[f"{TOTAL_TILE}5m"].expr
+
+
+def test_sloth_compat_is_sloths_group_and_interval_is_passed(slos: dict[str, SLO]) -> None:
+    slo = slos["checkout"]
+    assert exact_sli_groups(slo, CompileOptions(sloth_compat=True)) == [
+        sli_recordings(slo, CompileOptions(sloth_compat=True))
+    ]
+    assert exact_sli_groups(slo, CompileOptions(), interval="30s")[0].interval == "30s"
+    assert groups_dict(exact_sli_groups(slo, CompileOptions(), interval="30s"))[0]["interval"] == "30s"
+
+
+@needs_promtool
+def test_every_sli_kind_renders_a_valid_rule_file(slos: dict[str, SLO], tmp_path: Path) -> None:
+    groups = [g for slo in slos.values() for g in exact_sli_groups(slo, CompileOptions(), interval="1m")]
+    path = tmp_path / "rules.yaml"
+    path.write_text(dump({"groups": groups_dict(groups)}))
+    assert PROMTOOL is not None
+    checked = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# promtool scenarios
+
+
+STEP = 5  # minutes between input samples; the skew scenario also evaluates every 5m (it divides 5m)
+DAY_START, DAY_END = 6 * 60, 18 * 60  # minutes of the day with day traffic
+DAY = {"total": 5000, "errors": 5}  # per step: 0.1% errors at day...
+NIGHT = {"total": 500, "errors": 50}  # ...10% at night: the period ratio is 1%, the mean of 5m ratios ~5%
+PERIOD = "2d"
+MINUTES = 3 * 1440
+IDLE = (2 * 1440 + 200, 2 * 1440 + 260)  # no traffic at all in these minutes (day 3's night)
+
+
+def per_step(kind: str) -> list[int]:
+    """Increments of each step (index i: the step ending at minute (i+1) * STEP)."""
+    out = []
+    for i in range(MINUTES // STEP):
+        m = i * STEP
+        if IDLE[0] <= m < IDLE[1]:
+            out.append(0)
+        else:
+            out.append((DAY if DAY_START <= m % 1440 < DAY_END else NIGHT)[kind])
+    return out
+
+
+def two_day(slo: SLO) -> SLO:
+    """The SLO on a 2d catalog with the workbook's short windows: a 3-day scenario that promtool runs fast (the
+    week and month tiles are covered by the unit tests and `make bench-rules`)."""
+    spec = {"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows", "spec": {"sloPeriod": PERIOD, **WINDOWS}}
+    catalog, errors = parse_alert_windows(spec, "<test>")
+    assert catalog is not None, errors
+    return dataclasses.replace(slo, windows=catalog)
+
+
+WINDOWS = {
+    "page": {
+        "quick": {"errorBudgetPercent": 2, "shortWindow": "5m", "longWindow": "1h"},
+        "slow": {"errorBudgetPercent": 5, "shortWindow": "30m", "longWindow": "6h"},
+    },
+    "ticket": {
+        "quick": {"errorBudgetPercent": 10, "shortWindow": "2h", "longWindow": "1d"},
+        "slow": {"errorBudgetPercent": 10, "shortWindow": "6h", "longWindow": "1d"},
+    },
+}
+
+
+def series_values(increments: list[int]) -> str:
+    """promtool's expanding notation, one term per constant stretch (``a+bxn``)."""
+    terms: list[str] = []
+    value, start = 0, 0
+    while start < len(increments):
+        end = start
+        while end < len(increments) and increments[end] == increments[start]:
+            end += 1
+        step, count = increments[start], end - start
+        first = value if not terms else value + step
+        terms.append(f"{first}+{step}x{count if not terms else count - 1}")
+        value += step * count
+        start = end
+    return " ".join(terms)
+
+
+def truth(at_minute: int, window_minutes: int) -> float | None:
+    """Errors over requests of the samples in ``(at - window, at]``: the traffic-weighted error ratio."""
+    errors, total = per_step("errors"), per_step("total")
+    lo, hi = max(0, at_minute - window_minutes) // STEP, at_minute // STEP
+    t = sum(total[lo:hi])
+    return sum(errors[lo:hi]) / t if t else None
+
+
+def rule_file(path: Path, slo: SLO, exact: bool) -> Path:
+    options = CompileOptions()
+    sli = exact_sli_groups(slo, options) if exact else [sli_recordings(slo, options)]
+    alerts = slo_alerts(slo, options)
+    assert alerts is not None
+    # One group: promtool (like Prometheus) orders groups arbitrarily, so an alert group may read the SLI of the
+    # previous evaluation in one run and of this one in the next; within a group the order is fixed.
+    rules = [r for g in (*sli, meta_recordings(slo, options, "cli-gen-prom"), alerts) for r in g.rules]
+    path.write_text(dump({"groups": groups_dict([RuleGroup(sli[0].name, tuple(rules))])}))
+    return path
+
+
+def within(expr: str, target: float, labels: str) -> dict[str, Any]:
+    return {"expr": f"abs({expr} / {target!r} - 1) < bool 0.005", "exp_samples": [{"labels": labels, "value": 1}]}
+
+
+def skew_test(slo: SLO) -> dict[str, Any]:
+    """3 days of 5m samples, evaluated every 5m, checked at three moments of the last day."""
+    ids = f'sloth_id="{slo.id}", sloth_service="{slo.service}", sloth_slo="{slo.name}"'
+    checks: list[dict[str, Any]] = []
+    for at in (2 * 1440 + 14 * 60 + 5, 2 * 1440 + 20 * 60, MINUTES):  # afternoon, night, after the idle stretch
+        for window in ("1h", "6h", "1d", PERIOD):
+            expected = truth(at, parse_duration(window) // 60)
+            assert expected is not None
+            labels = f'{{{ids}, sloth_window="{window}", team="t"}}'
+            checks.append(
+                {"eval_time": f"{at}m", **within(f"slo:sli_error:ratio_rate{window}{{{ids}}}", expected, labels)}
+            )
+    period = truth(MINUTES, parse_duration(PERIOD) // 60)
+    assert period is not None
+    remaining = 1 - period / slo.error_budget_ratio  # the metadata rules, unchanged, on the tiled period SLI
+    checks.append(
+        {
+            "eval_time": f"{MINUTES}m",
+            "expr": f"abs(slo:period_error_budget_remaining:ratio{{{ids}}} - {remaining!r}) < bool 0.005",
+            "exp_samples": [{"labels": f'{{{ids}, sloth_window="{PERIOD}", team="t"}}', "value": 1}],
+        }
+    )
+    idle_at = IDLE[0] + 30
+    checks += [
+        # no traffic: no sample (not NaN) for the 5m SLI; the longer windows still have one
+        {"eval_time": f"{idle_at}m", "expr": f"slo:sli_error:ratio_rate5m{{{ids}}}", "exp_samples": []},
+    ]
+    for name in [f"slo:sli_error:ratio_rate{w}" for w in ("5m", "30m", "1h", "6h", "1d", PERIOD)] + [
+        "slo:current_burn_rate:ratio",
+        "slo:period_burn_rate:ratio",
+        "slo:period_error_budget_remaining:ratio",
+    ]:  # x != x only for NaN
+        checks.append({"eval_time": f"{idle_at}m", "expr": f"{name}{{{ids}}} != {name}{{{ids}}}", "exp_samples": []})
+    return {
+        "name": "day/night skew: every window and the period equal the traffic-weighted truth",
+        "interval": f"{STEP}m",
+        "input_series": [
+            {"series": 'http_requests_total{job="shop", code="200"}', "values": series_values(_ok())},
+            {"series": 'http_requests_total{job="shop", code="500"}', "values": series_values(per_step("errors"))},
+        ],
+        "promql_expr_test": checks,
+    }
+
+
+def _ok() -> list[int]:
+    return [t - e for t, e in zip(per_step("total"), per_step("errors"), strict=True)]
+
+
+def burst_test(slo: SLO) -> tuple[dict[str, Any], int]:
+    """Steady traffic without errors for 3h, then every request fails: the page alert fires in the first minute
+    whose 1h window exceeds the page-quick threshold (the 5m window is at 100% by then; the 6h one, 9m of errors in
+    3h9m, is still below the page-slow threshold)."""
+    quick = slo.windows.page_quick
+    limit = quick.burn_factor * slo.error_budget_ratio
+    start = 180
+    fire = next(m for m in range(1, 61) if m / 60 > limit)
+    ids = f'sloth_id="{slo.id}"'
+    alerts = f'ALERTS{{alertname="{slo.alerting.name}", {ids}, alertstate="firing", sloth_severity="page"}}'
+    test = {
+        "name": f"error burst: the page alert fires {fire}m after it starts",
+        "interval": "1m",
+        "input_series": [
+            {"series": 'http_requests_total{job="shop", code="200"}', "values": f"0+100x{start} {start * 100}+0x60"},
+            {"series": 'http_requests_total{job="shop", code="500"}', "values": f"0+0x{start} 100+100x59"},
+        ],
+        "promql_expr_test": [
+            {"eval_time": f"{start + fire - 1}m", "expr": f"count({alerts})", "exp_samples": []},
+            {
+                "eval_time": f"{start + fire}m",
+                "expr": f"count({alerts})",
+                "exp_samples": [{"labels": "{}", "value": 1}],
+            },
+        ],
+    }
+    return test, fire
+
+
+def missing_errors_test(slo: SLO) -> dict[str, Any]:
+    """The error series was never created: zero errors, a ratio of 0 on every window, not an absent SLI."""
+    ids = f'sloth_id="{slo.id}", sloth_service="{slo.service}", sloth_slo="{slo.name}"'
+    checks = [
+        {
+            "eval_time": "3h",
+            "expr": f"slo:sli_error:ratio_rate{w}{{{ids}}}",
+            "exp_samples": [
+                {"labels": f'slo:sli_error:ratio_rate{w}{{{ids}, sloth_window="{w}", team="t"}}', "value": 0}
+            ],
+        }
+        for w in ("5m", "1h", "2h", "30d")
+    ]
+    return {
+        "name": "no error series at all: zero errors",
+        "interval": "1m",
+        "input_series": [{"series": 'http_requests_total{job="shop", code="200"}', "values": "0+10x200"}],
+        "promql_expr_test": checks,
+    }
+
+
+def promtool_test(
+    tmp_path: Path, rules: Path, interval: str, tests: list[dict[str, Any]]
+) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / f"{rules.stem}_{interval}_test.yaml"
+    path.write_text(dump({"rule_files": [rules.name], "evaluation_interval": interval, "tests": tests}))
+    assert PROMTOOL is not None
+    return subprocess.run(
+        [PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@needs_promtool
+def test_tiled_windows_are_exact_under_skew_and_the_default_period_is_not(slos: dict[str, SLO], tmp_path: Path) -> None:
+    slo = two_day(slos["checkout"])
+    exact = promtool_test(tmp_path, rule_file(tmp_path / "exact.yaml", slo, exact=True), "5m", [skew_test(slo)])
+    assert exact.returncode == 0, exact.stdout + exact.stderr
+    control = promtool_test(tmp_path, rule_file(tmp_path / "default.yaml", slo, exact=False), "5m", [skew_test(slo)])
+    assert control.returncode != 0
+    failed = control.stderr + control.stdout
+    assert f"ratio_rate{PERIOD}" in failed  # the averaged period SLI is off...
+    for window in ("1h", "6h", "1d"):  # ...while the raw windows of the default are exact too
+        assert f"ratio_rate{window}{{" not in failed
+
+
+@needs_promtool
+def test_page_alert_fires_at_the_same_minute_as_today_and_zero_traffic_is_not_nan(
+    slos: dict[str, SLO], tmp_path: Path
+) -> None:
+    slo = slos["checkout"]
+    burst, fire = burst_test(slo)
+    assert 1 < fire < 60
+    for exact in (True, False):
+        name = "exact" if exact else "default"
+        result = promtool_test(tmp_path, rule_file(tmp_path / f"{name}.yaml", slo, exact), "1m", [burst])
+        assert result.returncode == 0, name + result.stdout + result.stderr
+    result = promtool_test(tmp_path, rule_file(tmp_path / "exact.yaml", slo, True), "1m", [missing_errors_test(slo)])
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_base_tile_is_five_minutes() -> None:
+    assert format_duration(BASE_TILE) == "5m"
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+KINDS_UNDER_TEST = ("volatility-api-api-errors", "volatility-consumer-prediction-freshness")  # events, timeslice
+
+
+@needs_promtool
+def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> None:
+    """The committed promtool tests of the repo's SLOs (one events and one timeslice SLO, to stay fast), run against
+    the SLO's tiled SLI group with the unchanged metadata and alert rules: the tiles stay silent where the tests feed
+    the SLI series directly, and every tier still fires."""
+    import yaml
+
+    options = CompileOptions()
+    slos = {slo.id: slo for slo in load_specs(str(REPO / "slo")).slos}
+    for slo_id in KINDS_UNDER_TEST:
+        slo = slos[slo_id]
+        alerts = slo_alerts(slo, options)
+        assert alerts is not None
+        groups = [*exact_sli_groups(slo, options), meta_recordings(slo, options, "cli-gen-prom"), alerts]
+        (tmp_path / "rules.yaml").write_text(dump({"groups": groups_dict(groups)}))
+        body = yaml.safe_load((REPO / "alerts" / "tests" / f"{slo.service}_test.yaml").read_text())
+        body["rule_files"] = ["rules.yaml"]
+        body["tests"] = [t for t in body["tests"] if t["name"].startswith(f"{slo_id}:")]
+        assert len(body["tests"]) >= 10
+        (tmp_path / "generated_test.yaml").write_text(dump(body))
+        assert PROMTOOL is not None
+        result = subprocess.run(
+            [PROMTOOL, "test", "rules", str(tmp_path / "generated_test.yaml")],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, slo_id + result.stdout + result.stderr
