@@ -236,8 +236,8 @@ def _check_duplicates(
     files: Sequence[SpecFile], errors: list[SpecError], slo_duplicates: Literal["files", "all", "ignore"] = "files"
 ) -> None:
     """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run, and the
-    rule groups of one output file must have distinct names whatever ``slo_duplicates`` says (promtool rejects a
-    file that repeats one)."""
+    rule groups of one output file must have distinct names (promtool rejects a file that repeats one) unless the
+    run ignores duplicates, as Sloth's ``--ignore-slo-duplicates`` and its ``generate`` do."""
     slo_ids: dict[str, tuple[Source, int]] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
@@ -254,7 +254,8 @@ def _check_duplicates(
                     across_runs = slo_duplicates != "ignore" and (
                         not same_file or (slo_duplicates == "all" and first.line != slo.source.line)
                     )
-                    if (same_file and first_doc != doc_index) or across_runs:
+                    one_file = same_file and first_doc != doc_index and slo_duplicates != "ignore"
+                    if one_file or across_runs:
                         where = f"{first.path}:{first.line}" if not same_file else f"line {first.line}"
                         errors.append(
                             SpecError(

@@ -12,6 +12,7 @@ from codegen.conventions import promtool_test_header
 from codegen.dashboards import build_dashboards
 from codegen.dashboards.grafana import to_json
 from codegen.docs import render_dashboards_page, render_slo_doc
+from codegen.errors import printable
 from codegen.model import SpecSet
 from codegen.rule_tests import render_rule_tests
 from codegen.rulefiles import render_rule_file
@@ -46,8 +47,9 @@ class Outputs:
 
 
 def _source_label(layout: Layout, relative: str) -> str:
+    """The spec's path as generated headers name it; escaped, so a file name cannot break out of its line."""
     root = PurePosixPath(Path(layout.input_root).as_posix())
-    return str(root / relative) if layout.input_is_dir else str(root)
+    return printable(str(root / relative) if layout.input_is_dir else str(root))
 
 
 def rule_path(layout: Layout, relative: str) -> str:
