@@ -276,8 +276,9 @@ def test_exit_0_means_promtool_accepts_and_failure_means_a_clear_error_and_no_fi
         assert not out.exists(), "a failed run wrote files"
         lines = err.strip().splitlines()
         assert lines and lines[-1].startswith("slogen: "), err
-        for line in lines[:-1]:  # error: <file>:<line>: [slo "x"] field <path>: <message>
-            assert line.startswith("error: ") and ("/slo/" in line or line.startswith("error: --")), line
+        for line in lines[:-1]:  # error|warning: <file>:<line>: [slo "x"] field <path>: <message>
+            kind = "warning: " if line.startswith("warning: ") else "error: "
+            assert line.startswith(kind) and ("/slo/" in line or line.startswith(f"{kind}--")), line
             assert " field " in line or any(k in line for k in FILE_LEVEL), line
 
 
