@@ -47,6 +47,11 @@ CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SLO_INFO = "sloth_slo_info"
+# codegen.exact_rules' tiles (+ duration, e.g. slo:sli_errors:tile1h): our own series, keyed by sloth_id alone
+TILE_ERRORS = "slo:sli_errors:tile"
+TILE_TOTAL = "slo:sli_total:tile"
+SMOOTH_ERRORS = "slo:sli_errors:smooth"
+SMOOTH_TOTAL = "slo:sli_total:smooth"
 NUMERATOR_CORRECTION_PREFIX = "slo:numerator_correction:ratio"  # contrib denominator_corrected_rules, per window
 
 # --- groups ---------------------------------------------------------------------------------------------------

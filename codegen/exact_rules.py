@@ -43,20 +43,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from codegen import conventions as c
+from codegen.compiler import compile_slo
+from codegen.conventions import render_window
 from codegen.durations import format_duration
-from codegen.model import SLO, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI, render_window
-from codegen.plan import Labels, RecordingRule, Rule, RuleGroup
-from codegen.rules import INSTANT_RECORD, id_labels, id_selector, merge, sli_ratio_expr, sli_recordings, slo_labels
+from codegen.lowering import error_ratio, event_templates, instant_indicator, instant_selector, nan_safe_error_ratio
+from codegen.model import SLO, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.plan import Labels, RecordingRule, Rule, RuleGroup, SLOPlan
+from codegen.slo_plugins.chain import Chain
+from codegen.slo_plugins.labels import merge
+from codegen.slo_plugins.registry import builtin_registry
 
 BASE_TILE = 300  # seconds: the 5m tile every window is built from
 HOUR, DAY = 3600, 86400
 EXACT_LADDER: tuple[int, ...] = (BASE_TILE, HOUR)
 SMOOTH_LADDER: tuple[int, ...] = (HOUR, 6 * HOUR, DAY, 7 * DAY)  # each a multiple of the one before
 SMOOTH_FROM = DAY  # windows at least this long use the smooth family
-ERRORS_TILE = "slo:sli_errors:tile"  # + duration, e.g. slo:sli_errors:tile1h
-TOTAL_TILE = "slo:sli_total:tile"
-ERRORS_SMOOTH = "slo:sli_errors:smooth"
-TOTAL_SMOOTH = "slo:sli_total:smooth"
+ERRORS_TILE = c.TILE_ERRORS  # + duration, e.g. slo:sli_errors:tile1h
+TOTAL_TILE = c.TILE_TOTAL
+ERRORS_SMOOTH = c.SMOOTH_ERRORS
+TOTAL_SMOOTH = c.SMOOTH_TOTAL
 BASE_RANGE = "4m59s"  # 5m of evaluations at any interval dividing 5m, closed or left-open ranges alike
 SMOOTH_RANGE = "59m59s"  # 1h of evaluations, likewise
 
@@ -118,7 +124,7 @@ def _term(selector: str, tile: Tile) -> str:
 
 def tile_selector(slo: SLO) -> str:
     """Tiles are ours: ``sloth_id`` alone identifies the SLO (IDs are unique in a run) and keeps the text short."""
-    return f'{{sloth_id="{slo.id}"}}'
+    return f'{{{c.LABEL_ID}="{slo.id}"}}'
 
 
 def tiles_sum(prefix: str, slo: SLO, tiles: list[Tile]) -> str:
@@ -137,15 +143,16 @@ def base_tiles(slo: SLO) -> tuple[str, str]:
     """Expressions of the 5m error and total tiles, the only ones that read raw data; both always return a sample."""
     sli = slo.sli
     five = format_duration(BASE_TILE)
-    if isinstance(sli, EventsSLI | LatencySLI):
-        error = render_window(sli.error_query, five).strip()
-        total = render_window(sli.total_query, five).strip()
+    templates = event_templates(sli) if isinstance(sli, EventsSLI | LatencySLI) else None
+    if templates is not None:
+        error = render_window(templates[0], five).strip()
+        total = render_window(templates[1], five).strip()
         return (
             f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
             f"({total})\nor on() vector(0)\n",
         )
     if isinstance(sli, TimesliceSLI):
-        instant = f"{INSTANT_RECORD}{id_selector(slo)}"
+        instant = instant_selector(slo)
         return (
             f"sum_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
             f"count_over_time({instant}[{BASE_RANGE}]) or on() vector(0)",
@@ -166,7 +173,7 @@ def window_expr(slo: SLO, window: int, is_period: bool) -> str:
     """
     planned = plan_window(window)
     if planned is None or (isinstance(slo.sli, RawSLI) and not is_period):
-        return sli_ratio_expr(slo, format_duration(window), compat=False)
+        return nan_safe_error_ratio(slo, format_duration(window)) or error_ratio(slo, format_duration(window))
     return ratio_expr(slo, *planned)
 
 
@@ -211,11 +218,11 @@ def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = N
     makes the day and 3-day windows of sparse services 3-10x more exact for twice the (small) cost.
     """
     if options.sloth_compat:
-        return [sli_recordings(slo, options)]
-    labels: Labels = merge(slo_labels(slo, options), id_labels(slo))
+        return [sloth_plan(slo, options).sli_recordings]
+    labels: Labels = merge(slo.labels, options.extra_labels, c.id_labels(slo.service, slo.name))
     rules: list[Rule] = []
     if isinstance(slo.sli, TimesliceSLI):
-        rules.append(RecordingRule(INSTANT_RECORD, slo.sli.bad_indicator(), labels, role="sli_instant"))
+        rules.append(RecordingRule(c.SLI_INSTANT, instant_indicator(slo.sli), labels, role="sli_instant"))
     errors, total = base_tiles(slo)
     rules.append(RecordingRule(tile_record(TOTAL_TILE, BASE_TILE), total, labels))
     rules.append(RecordingRule(tile_record(ERRORS_TILE, BASE_TILE), errors, labels))
@@ -224,9 +231,9 @@ def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = N
         window = format_duration(seconds)
         rules.append(
             RecordingRule(
-                f"slo:sli_error:ratio_rate{window}",
+                c.sli_error_record(window),
                 window_expr(slo, seconds, is_period=False),
-                merge(labels, (("sloth_window", window),)),
+                merge(labels, ((c.LABEL_WINDOW, window),)),
                 role="sli",
                 window=window,
             )
@@ -234,11 +241,16 @@ def exact_sli_groups(slo: SLO, options: CompileOptions, interval: str | None = N
     period = format_duration(slo.period)
     rules.append(
         RecordingRule(
-            f"slo:sli_error:ratio_rate{period}",
+            c.sli_error_record(period),
             window_expr(slo, slo.period, is_period=True),
-            merge(labels, (("sloth_window", period),)),
+            merge(labels, ((c.LABEL_WINDOW, period),)),
             role="sli_period",
             window=period,
         )
     )
-    return [RuleGroup(f"sloth-slo-sli-recordings-{slo.id}", tuple(rules), interval)]
+    return [RuleGroup(c.sli_group(slo.id), tuple(rules), interval)]
+
+
+def sloth_plan(slo: SLO, options: CompileOptions) -> SLOPlan:
+    """``slo`` through the default plugin chain: the groups the tiled SLI group replaces or sits beside."""
+    return compile_slo(slo, slo.spec_kind, Chain(builtin_registry(), options))

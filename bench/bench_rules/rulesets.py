@@ -13,11 +13,12 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen.exact_rules import exact_sli_groups
+from codegen.compiler import CompiledDocument
+from codegen.exact_rules import exact_sli_groups, sloth_plan
 from codegen.model import SLO, CompileOptions
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, Rule, RuleGroup
-from codegen.rules import document_groups, meta_recordings, slo_alerts
+from codegen.rules import document_groups
 
 from .traffic import Service
 
@@ -28,6 +29,17 @@ LABEL = {
     "exact": "tiled (new default)",
     "exact30": "tiled, SLI group every 30 s",
 }
+
+
+def meta_recordings(slo: SLO, options: CompileOptions, mode: str) -> RuleGroup:
+    """The default chain's metadata group (``mode`` is the spec's; kept for the callers' shape)."""
+    return sloth_plan(slo, options).meta_recordings
+
+
+def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
+    """The default chain's alert group, None when it has no rules."""
+    alerts = sloth_plan(slo, options).alerts
+    return alerts if alerts.rules else None
 
 
 def spec_text(set_name: str, services: list[Service]) -> str:
@@ -69,7 +81,8 @@ def build(set_name: str, services: list[Service]) -> RuleSet:
             ]
     else:
         options = CompileOptions(sloth_compat=set_name == "sloth")
-        for group in document_groups(doc, options):
+        compiled = CompiledDocument(doc, tuple(sloth_plan(slo, options) for slo in doc.slos))
+        for group in document_groups(compiled, options):
             owner = next(name for name in slos if group.name.endswith(f"-{set_name}-{name}"))
             groups.setdefault(owner, []).append(group)
     return RuleSet(set_name, groups, slos)

@@ -27,12 +27,12 @@ from codegen.exact_rules import (
     exact_sli_groups,
     needed_levels,
     plan_window,
+    sloth_plan,
 )
 from codegen.model import SLO, CompileOptions
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, RuleGroup
 from codegen.rulefiles import groups_dict
-from codegen.rules import meta_recordings, sli_recordings, slo_alerts
 from codegen.windows import parse_alert_windows
 from codegen.yamlfmt import dump
 
@@ -67,6 +67,22 @@ slos:
       timeslice: {query: 'lag_seconds{job="c"}', bad_when: "> 30", missing_is_bad: true, up_query: 'up{job="c"}'}
     alerting: {name: LagBurn}
 """
+
+
+def sli_recordings(slo: SLO, options: CompileOptions) -> RuleGroup:
+    """The default chain's SLI recording group (what the tiled group replaces)."""
+    return sloth_plan(slo, options).sli_recordings
+
+
+def meta_recordings(slo: SLO, options: CompileOptions, mode: str) -> RuleGroup:
+    """The default chain's metadata group (``mode`` is the spec's; kept for the callers' shape)."""
+    return sloth_plan(slo, options).meta_recordings
+
+
+def slo_alerts(slo: SLO, options: CompileOptions) -> RuleGroup | None:
+    """The default chain's alert group, None when it has no rules."""
+    alerts = sloth_plan(slo, options).alerts
+    return alerts if alerts.rules else None
 
 
 @pytest.fixture(scope="module")
