@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SLOGEN := $(BIN)/slogen
 SLO_DIR := slo
-GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md
+GEN_FLAGS := -i $(SLO_DIR) -o alerts --tests-out alerts/tests --dashboards-out dashboards --docs-out docs/slo.md \
+             --dashboards-docs-out docs/dashboards.md
 
 .PHONY: venv generate generate-check validate test test-fast promtool-test lint bench bench-rules docs \
         install-system-deps train drift stack stack-down snapshot import-dashboards clean install-browser dotenv

@@ -18,17 +18,17 @@ from codegen import __version__
 from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
 from codegen.compiler import compile_specs
 from codegen.conventions import RESERVED_LABELS
-from codegen.errors import SpecError, SpecErrors
+from codegen.errors import SpecError, SpecErrors, printable
 from codegen.fields import LABEL_KEY_RE
-from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url, printable
+from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url
 from codegen.grafana_import import import_dashboards, load_dashboards
 from codegen.model import CompileOptions
 from codegen.parse import load_specs
-from codegen.pipeline import STDOUT, Layout, cyclic_gc_off, render_compiled
+from codegen.pipeline import STDOUT, Layout, OutputConflict, cyclic_gc_off, render_compiled
 from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
-from codegen.writer import write_outputs
+from codegen.writer import WriteError, write_outputs
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
 
@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--tests-out", help="directory for generated promtool tests")
     gen.add_argument("--dashboards-out", help="directory for generated Grafana dashboards (JSON)")
     gen.add_argument("--docs-out", help="path of the generated SLO document (Markdown)")
+    gen.add_argument("--dashboards-docs-out", help="path of the generated page describing the dashboards (Markdown)")
     gen.add_argument("--disable-alerts", action="store_true", help="do not generate alert rules")
     gen.add_argument("--disable-recordings", action="store_true", help="do not generate recording rules")
     gen.add_argument(
@@ -237,6 +238,46 @@ def _import_dashboards(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _overlaps(a: str, b: str) -> bool:
+    """Whether two paths are one, or one holds the other, once symbolic links are resolved."""
+    real_a, real_b = Path(os.path.realpath(a)), Path(os.path.realpath(b))
+    return real_a == real_b or real_a in real_b.parents or real_b in real_a.parents
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """Flags that would make slogen overwrite or later re-read its own input, or write tests for no rule file."""
+    inputs = [("-i", args.input)]
+    if args.slo_period_windows_path:
+        inputs.append(("--slo-period-windows-path", args.slo_period_windows_path))
+    if args.command != "generate":
+        return None
+    if args.out == STDOUT and args.tests_out:
+        return "--tests-out needs a rule file to test: give -o FILE or -o DIR, not stdout"
+    outputs = [
+        (flag, value)
+        for flag, value in (
+            ("-o", None if args.out == STDOUT else args.out),
+            ("--tests-out", args.tests_out),
+            ("--dashboards-out", args.dashboards_out),
+            ("--docs-out", args.docs_out),
+            ("--dashboards-docs-out", args.dashboards_docs_out),
+        )
+        if value
+    ]
+    for out_flag, out in outputs:
+        for in_flag, source in inputs:
+            if _overlaps(out, source):
+                return (
+                    f"{out_flag} {out} and {in_flag} {source} overlap: an output may not be an input, be inside one, "
+                    "or hold one"
+                )
+    return None
+
+
+def _error(message: str) -> None:
+    print(printable(message), file=sys.stderr)
+
+
 def _slo_duplicates(command: str, sloth_compat: bool, inputs: SlothInputs) -> Literal["files", "all", "ignore"]:
     """Sloth's generate never compares SLO IDs across documents; its validate does unless told to ignore them."""
     if inputs.ignore_slo_duplicates or (command == "generate" and sloth_compat):
@@ -274,8 +315,22 @@ def _print_warnings(warnings: Sequence[SpecError]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    with cyclic_gc_off():
-        return _main(argv)
+    """The entry point: whatever happens, one line on stderr and an exit code, never a traceback."""
+    try:
+        with cyclic_gc_off():
+            return _main(argv)
+    except KeyboardInterrupt:
+        _error("slogen: interrupted; nothing was changed")
+        return 130
+    except BrokenPipeError:  # `slogen generate ... | head`: the reader left; say nothing more on stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_INVALID
+    except Exception as exc:  # the last resort: every known failure is handled below with its own message
+        if os.environ.get("SLOGEN_DEBUG"):
+            raise
+        _error(f"slogen: internal error: {type(exc).__name__}: {exc}")
+        return EXIT_INVALID
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -293,14 +348,14 @@ def _main(argv: Sequence[str] | None) -> int:
         disable_recordings=getattr(args, "disable_recordings", False),
         runbook_base_url=getattr(args, "runbook_base_url", CompileOptions.runbook_base_url),
     )
+    problem = _usage_problem(args)
+    if problem:
+        _error(f"slogen: {problem}")
+        return EXIT_USAGE
     input_is_dir = Path(args.input).is_dir()
-    if args.command == "generate" and input_is_dir and args.out != STDOUT:
-        if Path(args.out).resolve() == Path(args.input).resolve():
-            print("slogen: the output directory must differ from the input directory", file=sys.stderr)
-            return EXIT_USAGE
-        if Path(args.out).is_file():
-            print("slogen: a directory input needs a directory output (-o DIR)", file=sys.stderr)
-            return EXIT_USAGE
+    if args.command == "generate" and input_is_dir and args.out != STDOUT and Path(args.out).is_file():
+        _error("slogen: a directory input needs a directory output (-o DIR)")
+        return EXIT_USAGE
     warnings: list[SpecError] = []
     try:
         inputs = sloth_inputs(args)
@@ -309,10 +364,10 @@ def _main(argv: Sequence[str] | None) -> int:
         registry = _registry(plugins)
         sli_plugins = _sli_plugins(plugins)
     except SlothFlagError as exc:
-        print(f"slogen: {exc}", file=sys.stderr)
+        _error(f"slogen: {exc}")
         return EXIT_USAGE
     except PluginFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(f"error: {exc}")
         return EXIT_INVALID
     try:
         specs = load_specs(
@@ -329,8 +384,8 @@ def _main(argv: Sequence[str] | None) -> int:
     except SpecErrors as exc:
         _print_warnings(warnings)
         for error in exc.errors:
-            print(f"error: {error}", file=sys.stderr)
-        print(f"slogen: {len(exc.errors)} error(s); nothing was written", file=sys.stderr)
+            _error(f"error: {error}")
+        _error(f"slogen: {len(exc.errors)} error(s); nothing was written")
         return EXIT_INVALID
     _print_warnings(warnings)
     if args.command == "validate":
@@ -343,24 +398,40 @@ def _main(argv: Sequence[str] | None) -> int:
         tests_out=args.tests_out,
         dashboards_out=args.dashboards_out,
         docs_out=args.docs_out,
+        dashboards_docs_out=args.dashboards_docs_out,
     )
-    outputs = render_compiled(compiled, layout)
-    if outputs.stdout is not None:
-        sys.stdout.write(outputs.stdout)
+    try:
+        outputs = render_compiled(compiled, layout)
+    except OutputConflict as exc:
+        _error(f"slogen: {exc}; choose different output paths")
+        return EXIT_USAGE
+    for spec_file in specs.files:  # a spec reached through a link into an output directory
+        for path in outputs.files:
+            if _overlaps(path, spec_file.path):
+                _error(f"slogen: output {path} and input {spec_file.path} overlap (a symbolic link?)")
+                return EXIT_USAGE
     managed = [Path(p) for p in (args.tests_out, args.dashboards_out) if p]
     if input_is_dir and args.out != STDOUT:
         managed.append(Path(args.out))
-    report = write_outputs({Path(k): v for k, v in outputs.files.items()}, managed, check=args.check)
+    try:
+        report = write_outputs({Path(k): v for k, v in outputs.files.items()}, managed, check=args.check)
+    except WriteError as exc:
+        _error(f"slogen: {exc}")
+        return EXIT_INVALID
+    for path in report.kept:
+        _error(f"warning: kept {path}: changed since slogen wrote it, so it is no longer slogen's; delete it by hand")
     if args.check:
         if report.stale:
             for path in report.stale:
-                print(f"stale: {path}", file=sys.stderr)
-            print("slogen: generated files are out of date; run `make generate`", file=sys.stderr)
+                _error(f"stale: {path}")
+            _error("slogen: generated files are out of date; run `make generate`")
             return EXIT_STALE
         print(f"{len(report.unchanged)} generated file(s) up to date")
         return EXIT_OK
+    if outputs.stdout is not None:  # after the files: a failed write prints nothing
+        sys.stdout.write(outputs.stdout)
     for path in report.written:
-        print(f"wrote {path}", file=sys.stderr)
+        _error(f"wrote {path}")
     for path in report.removed:
-        print(f"removed stale {path}", file=sys.stderr)
+        _error(f"removed stale {path}")
     return EXIT_OK

@@ -12,8 +12,12 @@ _UNITS: dict[str, int] = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 360
 _DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
+# Prometheus holds durations as int64 nanoseconds; beyond this promtool says "duration out of range".
+MAX_SECONDS = (2**63 - 1) // 10**9
+
+
 class DurationError(ValueError):
-    """A string that is not a Prometheus duration (or is zero)."""
+    """A string that is not a Prometheus duration (or is zero, or longer than Prometheus can hold)."""
 
 
 def parse_duration(text: str) -> int:
@@ -21,7 +25,11 @@ def parse_duration(text: str) -> int:
     match = _DURATION_RE.match(text.strip()) if isinstance(text, str) else None
     if not match or not text.strip():
         raise DurationError(f"invalid duration {text!r}: expected e.g. 5m, 1h, 30d, 4w")
+    if any(value and len(value) > 20 for value in match.groups()):
+        raise DurationError(f"invalid duration {text.strip()[:40]!r}: duration out of range")
     seconds = sum(int(value) * mult for value, mult in zip(match.groups(), _UNITS.values(), strict=True) if value)
+    if seconds > MAX_SECONDS:
+        raise DurationError(f"invalid duration {text!r}: duration out of range (Prometheus' limit is about 292y)")
     if seconds <= 0:
         raise DurationError(f"invalid duration {text!r}: must be greater than zero")
     return seconds

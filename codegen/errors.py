@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+
+# Escaped wherever user text reaches a terminal: C0/C1 controls (ANSI escapes, carriage returns), line and
+# paragraph separators, bidi overrides ("Trojan source"), and lone surrogates (which cannot even be encoded).
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that could move the cursor, hide text or fail to encode written as an escape."""
+    if text.isprintable() and text.isascii():
+        return text
+    out: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI:
+            code = ord(char)
+            out.append(
+                {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+                or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+            )
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 @dataclass(frozen=True, order=True)
@@ -19,7 +42,7 @@ class SpecError:
         where = f"{self.path}:{self.line}" if self.line else self.path
         slo = f' slo "{self.slo}"' if self.slo else ""
         field = f" field {self.field}" if self.field else ""
-        return f"{where}:{slo}{field}: {self.message}"
+        return printable(f"{where}:{slo}{field}: {self.message}")
 
 
 class SpecErrors(Exception):

@@ -26,6 +26,9 @@ NAME_RULE = "name must start and end with an alphanumeric and can only contain a
 SEVERITIES = ("critical", "warning", "info")
 # Kubernetes object labels and annotations: an optional DNS prefix and a name (app.kubernetes.io/name).
 K8S_KEY_RE = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+# Kubernetes object names: a DNS-1123 subdomain (metadata.name) or label (metadata.namespace).
+DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def camel(snake: str) -> str:
@@ -156,9 +159,10 @@ class Fields:
 
 
 def stringify(value: Any) -> str:
+    """A scalar as label text: numbers as the spec wrote them (``1.10``, not ``1.1``), as Sloth keeps them."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(getattr(value, "yaml_text", value))
 
 
 def dotted(path: FieldPath) -> str:

@@ -1,4 +1,11 @@
-"""Read spec files into plain data plus a map from field path to source line, for precise error messages."""
+"""Read spec files into plain data plus a map from field path to source line, for precise error messages.
+
+Hostile YAML gets an error, never a traceback or a stall: alias expansion is bounded (billion laughs), nesting is
+bounded (libyaml stops at 1000 levels, we at ``MAX_DEPTH``), only the core tags are accepted, strings must be
+encodable (no lone surrogates), and every unreadable file or directory under the input is an error, not skipped.
+Floats follow YAML 1.2 as Sloth does (``99.9e0`` and ``1e-5`` are numbers); numbers keep their source text so
+that a label value ``1.10`` stays ``1.10``.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +18,29 @@ from typing import Any
 
 import yaml
 
-from codegen.errors import SpecError
+from codegen.errors import SpecError, printable
 
 FieldPath = tuple[str | int, ...]
+
+MAX_DEPTH = 64  # specs nest about 10 levels; deeper is an attack or a mistake
+MAX_ALIAS_NODES = 10_000  # nodes constructed through aliases, per file
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+_CORE = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+class YamlInt(int):
+    """An int that remembers how the spec wrote it (``0x1F``, ``1_000``)."""
+
+    yaml_text: str
+
+
+class YamlFloat(float):
+    """A float that remembers how the spec wrote it (``1.10``, ``99.9e0``)."""
+
+    yaml_text: str
 
 
 @dataclass
@@ -45,7 +72,15 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 
 
 
 class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
-    """The composer for spec files; duplicate keys are rejected in ``_construct`` (Sloth keeps the last one)."""
+    """The composer for spec files; duplicate keys, tags, depth and aliases are policed in ``_Builder``."""
+
+
+# YAML 1.2 core-schema floats that YAML 1.1 reads as strings: an exponent without a dot or without a sign.
+_StrictLoader.add_implicit_resolver(
+    _CORE + "float",
+    re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 
 
 class _SlothLoader(_StrictLoader):
@@ -60,34 +95,108 @@ _SlothLoader.add_implicit_resolver(
 )
 
 
-def _construct(
-    node: yaml.Node, doc: Document, path: FieldPath, errors: list[SpecError], scalars: yaml.SafeLoader
-) -> Any:
-    doc.lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _Abort(Exception):
+    """A problem after which the rest of the document cannot be trusted (alias bomb, nesting)."""
+
+    def __init__(self, error: SpecError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Builder:
+    """Turns one composed document into Python data, recording lines and policing what YAML allows."""
+
+    def __init__(self, doc: Document, errors: list[SpecError], scalars: yaml.SafeLoader) -> None:
+        self.doc = doc
+        self.errors = errors
+        self.scalars = scalars
+        self.seen: set[int] = set()
+        self.alias_nodes = 0
+
+    def error(self, node: yaml.Node, path: FieldPath, message: str) -> None:
+        self.errors.append(SpecError(self.doc.path, node.start_mark.line + 1, None, _dotted(path), message))
+
+    def build(self, node: yaml.Node, path: FieldPath, depth: int = 0, aliased: bool = False) -> Any:
+        if depth > MAX_DEPTH:
+            raise _Abort(
+                SpecError(
+                    self.doc.path, node.start_mark.line + 1, None, "", f"YAML nested deeper than {MAX_DEPTH} levels"
+                )
+            )
+        if id(node) in self.seen:  # composed graphs share a node for every alias of it
+            aliased = True
+        self.seen.add(id(node))
+        if aliased:
+            self.alias_nodes += 1
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise _Abort(
+                    SpecError(
+                        self.doc.path,
+                        node.start_mark.line + 1,
+                        None,
+                        "",
+                        f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
+                    )
+                )
+        self.doc.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path, depth, aliased)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _CORE + "seq":
+                self.error(node, path, f"YAML tag {node.tag!r} is not supported")
+            return [self.build(item, (*path, i), depth + 1, aliased) for i, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int, aliased: bool) -> dict[Any, Any]:
+        if node.tag != _CORE + "map":
+            self.error(node, path, f"YAML tag {node.tag!r} is not supported")
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":merge"):
-                errors.append(
-                    SpecError(
-                        doc.path, key_node.start_mark.line + 1, None, _dotted(path), "YAML merge keys are not supported"
-                    )
-                )
+                self.error(key_node, path, "YAML merge keys are not supported")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error(key_node, path, "a mapping key must be a plain value, not a mapping or a list")
+                continue
+            key = self._scalar(key_node, path)
+            try:
+                hash(key)
+            except TypeError:  # pragma: no cover - scalars are hashable
                 continue
             if key in out:
-                errors.append(
-                    SpecError(
-                        doc.path, key_node.start_mark.line + 1, None, _dotted((*path, key)), f"duplicate key {key!r}"
-                    )
-                )
+                self.error(key_node, (*path, key), f"duplicate key {key!r}")
             child = (*path, key)
-            out[key] = _construct(value_node, doc, child, errors, scalars)
-            doc.lines[child] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, child, depth + 1, aliased)
+            self.doc.lines[child] = key_node.start_mark.line + 1
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, doc, (*path, i), errors, scalars) for i, item in enumerate(node.value)]
-    return scalars.construct_object(node, deep=True)
+
+    def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            self.error(node, path, f"YAML tag {node.tag!r} is not supported")
+            return None
+        try:
+            value = self.scalars.construct_object(node, deep=True)
+        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
+            problem = getattr(exc, "problem", None) or str(exc)
+            self.error(node, path, f"invalid {node.tag.rsplit(':', 1)[-1]} value {node.value[:40]!r}: {problem}")
+            return None
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    self.error(node, path, "invalid text: a lone surrogate (\\ud800-\\udfff) is not Unicode")
+                    return None
+            return value
+        if isinstance(value, float) and not isinstance(value, bool):
+            number = YamlFloat(value)
+            number.yaml_text = node.value
+            return number
+        if isinstance(value, int) and not isinstance(value, bool):
+            whole = YamlInt(value)
+            whole.yaml_text = node.value
+            return whole
+        return value
 
 
 def _dotted(path: FieldPath) -> str:
@@ -95,6 +204,13 @@ def _dotted(path: FieldPath) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _is_empty(node: yaml.Node | None) -> bool:
+    """``---`` with nothing (or a comment) after it: Sloth skips such documents, so do we."""
+    return node is None or (
+        isinstance(node, yaml.ScalarNode) and node.tag == _CORE + "null" and node.value in ("", "~")
+    )
 
 
 def load_text(text: str, path: str, sloth_compat: bool = False) -> tuple[list[Document], list[SpecError]]:
@@ -109,39 +225,105 @@ def load_text(text: str, path: str, sloth_compat: bool = False) -> tuple[list[Do
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         return [], [SpecError(path, line, None, "", f"invalid YAML: {problem}")]
+    except RecursionError:  # the pure-Python composer, without libyaml
+        return [], [SpecError(path, None, None, "", f"YAML nested deeper than {MAX_DEPTH} levels")]
     scalars = loader("")
-    for index, node in enumerate(nodes):
-        if node is None:
-            continue
-        doc = Document(path, index, None)
-        doc.data = _construct(node, doc, (), errors, scalars)
-        documents.append(doc)
-    scalars.dispose()
+    try:
+        for index, node in enumerate(nodes):
+            if _is_empty(node):
+                continue
+            doc = Document(path, index, None)
+            builder = _Builder(doc, errors, scalars)
+            try:
+                doc.data = builder.build(node, ())
+            except _Abort as exc:
+                return [], [*errors, exc.error]
+            documents.append(doc)
+    finally:
+        scalars.dispose()
     return documents, errors
+
+
+def load_yaml_file(path: Path, sloth_compat: bool = False) -> tuple[list[Document], list[SpecError]]:
+    """Read and parse one file: unreadable, non-UTF-8 or hostile content is an error naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return [], [SpecError(str(path), None, None, "", f"not UTF-8 text (byte {exc.start})")]
+    except OSError as exc:
+        return [], [SpecError(str(path), None, None, "", f"cannot read: {exc.strerror or exc}")]
+    return load_text(text, str(path), sloth_compat)
 
 
 PathFilter = Callable[[str], bool]
 """Decides whether a discovered spec path (the input joined with the file's relative path) is read."""
 
 
-def discover(input_path: str, path_filter: PathFilter | None = None) -> tuple[list[tuple[Path, str]], list[SpecError]]:
-    """A file, or a directory read recursively for ``.yml``/``.yaml`` (any case, as Sloth), sorted so output
-    order is stable; ``path_filter`` (``-e``/``-n``) sees each path as Sloth's walk spells it."""
+def discover(
+    input_path: str, path_filter: PathFilter | None = None, suffixes: tuple[str, ...] = SPEC_SUFFIXES
+) -> tuple[list[tuple[Path, str]], list[SpecError]]:
+    """A file, or a directory read recursively for ``suffixes`` in any case, as Sloth (sorted, so output order is
+    stable); ``path_filter`` (``-e``/``-n``) sees each path as Sloth's walk spells it.
+
+    Nothing under the input is skipped silently: an unreadable directory, a dangling link named like a spec, or a
+    name with control characters (it would reach generated headers) is an error. Linked directories are followed
+    once; a loop is an error.
+    """
     root = Path(input_path)
+    if _CONTROL.search(input_path):
+        return [], [SpecError(printable(input_path), None, None, "", "control characters in a file name")]
     if root.is_file():
         if path_filter is not None and not path_filter(input_path):  # Go's walk reports a file root as given
             return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
         return [(root, root.name)], []
-    if root.is_dir():
-        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
-        if not files:
-            return [], [SpecError(str(root), None, None, "", "no .yaml/.yml spec files found")]
-        if path_filter is not None:
-            files = [p for p in files if path_filter(walk_path(input_path, p.relative_to(root).as_posix()))]
-            if not files:
-                return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
-        return [(p, p.relative_to(root).as_posix()) for p in files], []
-    return [], [SpecError(str(root), None, None, "", "input does not exist")]
+    if not root.is_dir():
+        if root.is_symlink():
+            return [], [SpecError(str(root), None, None, "", "input is a dangling symbolic link")]
+        return [], [SpecError(str(root), None, None, "", "input does not exist")]
+    found: list[tuple[Path, str]] = []
+    errors: list[SpecError] = []
+    visited: set[str] = set()
+
+    def walk(directory: Path, relative: str) -> None:
+        real = os.path.realpath(directory)
+        if real in visited:
+            errors.append(SpecError(str(directory), None, None, "", "directory reached twice (a symbolic link loop?)"))
+            return
+        visited.add(real)
+        try:
+            with os.scandir(directory) as entries:
+                listing = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            errors.append(SpecError(str(directory), None, None, "", f"cannot read directory: {exc.strerror or exc}"))
+            return
+        for entry in listing:
+            path = directory / entry.name
+            rel = f"{relative}{entry.name}"
+            try:
+                is_dir = entry.is_dir()
+                is_file = entry.is_file()
+            except OSError as exc:
+                errors.append(SpecError(str(path), None, None, "", f"cannot read: {exc.strerror or exc}"))
+                continue
+            if _CONTROL.search(entry.name) and (is_dir or entry.name.lower().endswith(suffixes)):
+                errors.append(SpecError(printable(str(path)), None, None, "", "control characters in a file name"))
+                continue
+            if is_dir:
+                walk(path, rel + "/")
+            elif entry.name.lower().endswith(suffixes):
+                if is_file:
+                    found.append((path, rel))
+                elif entry.is_symlink():
+                    errors.append(SpecError(str(path), None, None, "", "dangling symbolic link"))
+
+    walk(root, "")
+    if not found and not errors:
+        errors.append(SpecError(str(root), None, None, "", f"no {'/'.join(suffixes)} spec files found"))
+    if found and path_filter is not None:
+        found = [(p, rel) for p, rel in found if path_filter(walk_path(input_path, rel))]
+        if not found and not errors:
+            return [], [SpecError(str(root), None, None, "", "0 slo specs have been discovered (all filtered)")]
+    return sorted(found, key=lambda item: tuple(item[1].split("/"))), errors
 
 
 def walk_path(input_path: str, relative: str) -> str:
@@ -155,12 +337,8 @@ def load_files(
     found, errors = discover(input_path, path_filter)
     loaded: list[LoadedFile] = []
     for path, relative in found:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            errors.append(SpecError(str(path), None, None, "", f"cannot read: {exc}"))
-            continue
-        documents, errs = load_text(text, str(path), sloth_compat)
+        documents, errs = load_yaml_file(path, sloth_compat)
         errors.extend(errs)
-        loaded.append(LoadedFile(str(path), relative, documents))
+        if not errs or documents:
+            loaded.append(LoadedFile(str(path), relative, documents))
     return loaded, errors

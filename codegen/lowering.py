@@ -7,6 +7,7 @@ call these functions.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import assert_never
 
@@ -14,6 +15,11 @@ from codegen.conventions import SLI_INSTANT, id_selector, render_window
 from codegen.model import SLI, SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
 
 PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
+
+
+def parenthesize(expr: str) -> str:
+    """A user expression as one operand: ``a or b < bool 1`` compares only ``b``; ``(a or b) < bool 1`` does not."""
+    return f"({expr.strip()})"
 
 
 def number(value: float) -> str:
@@ -27,6 +33,8 @@ def number(value: float) -> str:
 
 def le_matcher(sli: LatencySLI) -> str:
     """Match the bucket whichever client formatted it (Go writes ``1``, Python and Prometheus 3 ``1.0``)."""
+    if math.isinf(sli.threshold):
+        return 'le="+Inf"'  # every observation: Prometheus' own spelling of the last bucket
     if float(sli.threshold).is_integer():
         whole = int(sli.threshold)
         return f'le=~"{whole}|{whole}\\\\.0"'
@@ -53,9 +61,9 @@ def condition(sli: TimesliceSLI) -> str:
 
 def instant_indicator(sli: TimesliceSLI) -> str:
     """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
-    expr = f"max({sli.query} {sli.operator} bool {number(sli.threshold)})"
+    expr = f"max({parenthesize(sli.query)} {sli.operator} bool {number(sli.threshold)})"
     if sli.missing_is_bad and sli.up_query:
-        expr = f"({expr} or on() (max({sli.up_query}) * 0 + 1))"
+        expr = f"({expr} or on() (max({parenthesize(sli.up_query)}) * 0 + 1))"
     return expr
 
 

@@ -11,10 +11,20 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from codegen.conventions import K8S_SPEC, threshold_group
 from codegen.dashboard_spec import dashboard_uid_errors, is_dashboard_document, parse_dashboard_document
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError, SpecErrors
-from codegen.fields import K8S_KEY_RE, LABEL_KEY_RE, NAME_RE, NAME_RULE, Fields, merge_labels
+from codegen.fields import (
+    DNS_LABEL_RE,
+    DNS_SUBDOMAIN_RE,
+    K8S_KEY_RE,
+    LABEL_KEY_RE,
+    NAME_RE,
+    NAME_RULE,
+    Fields,
+    merge_labels,
+)
 from codegen.loader import Document, FieldPath, LoadedFile, PathFilter, load_files
 from codegen.model import (
     SLO,
@@ -74,9 +84,22 @@ def _parse_k8s(
         return None
     meta = ctx.mapping(top["metadata"], ("metadata",), ["name", "namespace", "labels", "annotations"], required=True)
     name = ctx.string(meta["name"], ("metadata", "name"), required=True)
+    if name and (len(name) > 253 or not DNS_SUBDOMAIN_RE.match(name)):
+        ctx.err(
+            ("metadata", "name"),
+            f"invalid Kubernetes name {name[:80]!r}: a DNS subdomain (RFC 1123) is lowercase letters, digits, "
+            "'-' and '.', starts and ends with a letter or digit, at most 253 characters",
+        )
+    namespace = ctx.string(meta["namespace"], ("metadata", "namespace"))
+    if namespace and (len(namespace) > 63 or not DNS_LABEL_RE.match(namespace)):
+        ctx.err(
+            ("metadata", "namespace"),
+            f"invalid Kubernetes namespace {namespace[:80]!r}: a DNS label (RFC 1123) is lowercase letters, digits "
+            "and '-', starts and ends with a letter or digit, at most 63 characters",
+        )
     k8s = K8sMeta(
         name=name,
-        namespace=ctx.string(meta["namespace"], ("metadata", "namespace")) or None,
+        namespace=namespace or None,
         labels=ctx.labels(meta["labels"], ("metadata", "labels"), key_re=K8S_KEY_RE),
         annotations=ctx.labels(meta["annotations"], ("metadata", "annotations"), "annotation", key_re=K8S_KEY_RE),
     )
@@ -212,28 +235,53 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
 def _check_duplicates(
     files: Sequence[SpecFile], errors: list[SpecError], slo_duplicates: Literal["files", "all", "ignore"] = "files"
 ) -> None:
-    """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run."""
-    slo_ids: dict[str, Source] = {}
+    """SLO IDs (see ``ParseSettings.slo_duplicates``) and alert names must be unique across the whole run, and the
+    rule groups of one output file must have distinct names (promtool rejects a file that repeats one) unless the
+    run ignores duplicates, as Sloth's ``--ignore-slo-duplicates`` and its ``generate`` do."""
+    slo_ids: dict[str, tuple[Source, int]] = {}
     alert_owner: dict[str, str] = {}
     for spec_file in files:
-        for doc in spec_file.documents:
-            for slo in doc.slos:
-                first = slo_ids.get(slo.id)
-                if first is not None and first != slo.source and slo_duplicates != "ignore":
-                    if first.path != slo.source.path or (slo_duplicates == "all" and first.line != slo.source.line):
+        threshold_groups: dict[str, int] = {}
+        for doc_index, doc in enumerate(spec_file.documents):
+            prefix = "spec." if doc.kind == K8S_SPEC else ""
+            for index, slo in enumerate(doc.slos):
+                seen = slo_ids.get(slo.id)
+                if seen is None:
+                    slo_ids[slo.id] = (slo.source, doc_index)
+                elif seen[0] != slo.source:
+                    first, first_doc = seen
+                    same_file = first.path == slo.source.path
+                    across_runs = slo_duplicates != "ignore" and (
+                        not same_file or (slo_duplicates == "all" and first.line != slo.source.line)
+                    )
+                    one_file = same_file and first_doc != doc_index and slo_duplicates != "ignore"
+                    if one_file or across_runs:
+                        where = f"{first.path}:{first.line}" if not same_file else f"line {first.line}"
                         errors.append(
                             SpecError(
                                 slo.source.path,
                                 slo.source.line,
                                 slo.name,
-                                "name",
-                                f'SLO duplicated: ID "{slo.id}" already exists in {first.path}:{first.line}',
+                                f"{prefix}slos[{index}].name",
+                                f'SLO duplicated: ID "{slo.id}" already exists in {where}',
                             )
                         )
-                else:
-                    slo_ids[slo.id] = slo.source
                 if slo.alerting.enabled and slo.alerting.name:
                     alert_owner.setdefault(slo.alerting.name, slo.id)
+            if doc.threshold_alerts and doc.k8s is None:
+                group = threshold_group(doc.service)
+                if group in threshold_groups:
+                    errors.append(
+                        SpecError(
+                            doc.source.path,
+                            doc.threshold_alerts[0].source.line,
+                            None,
+                            "threshold_alerts",
+                            f"rule group {group} is already made by document {threshold_groups[group] + 1} of this "
+                            "file: keep the threshold alerts of one service in one document",
+                        )
+                    )
+                threshold_groups.setdefault(group, doc_index)
             for alert in doc.threshold_alerts:
                 owner = alert_owner.get(alert.name)
                 if owner is not None:

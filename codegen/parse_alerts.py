@@ -4,13 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from codegen.durations import format_duration, parse_duration
 from codegen.fields import ALERT_NAME_RE, SEVERITIES, Fields
+from codegen.gotemplate import check_template
 from codegen.loader import FieldPath
 from codegen.model import Alerting, AlertOptions, NoDataAlert, Source, ThresholdAlert
 from codegen.promql import check_expression
 
 # ---------------------------------------------------------------------------------------------------------------
 # Alerts
+
+
+# The generated promtool tests step through an SLO alert's ``for`` one minute at a time (3d took 2.5 minutes of
+# promtool); burn-rate alerts wait minutes, not days, so longer is refused rather than left unproven.
+MAX_ALERT_FOR = parse_duration("6h")
+
+
+def _alert_for(ctx: Fields, value: Any, path: FieldPath) -> str | None:
+    text = ctx.duration(value, path)
+    if text is not None and parse_duration(text) > MAX_ALERT_FOR:
+        ctx.err(path, f"for: {text} is longer than {format_duration(MAX_ALERT_FOR)}, the longest slogen proves")
+        return None
+    return text
+
+
+def _templated(ctx: Fields, value: Any, path: FieldPath, what: str = "label") -> tuple[tuple[str, str], ...]:
+    """Alert labels and annotations: Prometheus parses each value as a Go template when it loads the rules."""
+    pairs = ctx.labels(value, path, what)
+    for key, text in pairs:
+        problem = check_template(text)
+        if problem:
+            ctx.err((*path, key), problem)
+    return pairs
 
 
 def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
@@ -31,14 +56,14 @@ def parse_alerting(ctx: Fields, value: Any, path: FieldPath) -> Alerting:
     nd = ctx.mapping(al["no_data_alert"], nd_path, ["disable", "for", "labels", "annotations"])
     no_data = NoDataAlert(
         disabled=ctx.boolean(nd["disable"], (*nd_path, "disable")),
-        for_=ctx.duration(nd["for"], (*nd_path, "for")) or "10m",
-        labels=ctx.labels(nd["labels"], (*nd_path, "labels")),
-        annotations=ctx.labels(nd["annotations"], (*nd_path, "annotations"), "annotation"),
+        for_=_alert_for(ctx, nd["for"], (*nd_path, "for")) or "10m",
+        labels=_templated(ctx, nd["labels"], (*nd_path, "labels")),
+        annotations=_templated(ctx, nd["annotations"], (*nd_path, "annotations"), "annotation"),
     )
     return Alerting(
         name=name,
-        labels=ctx.labels(al["labels"], (*path, "labels")),
-        annotations=ctx.labels(al["annotations"], (*path, "annotations"), "annotation"),
+        labels=_templated(ctx, al["labels"], (*path, "labels")),
+        annotations=_templated(ctx, al["annotations"], (*path, "annotations"), "annotation"),
         page=page,
         ticket=ticket,
         no_data=no_data,
@@ -49,9 +74,9 @@ def _parse_alert_options(ctx: Fields, value: Any, path: FieldPath) -> AlertOptio
     opts = ctx.mapping(value, path, ["disable", "labels", "annotations", "for"])
     return AlertOptions(
         disabled=ctx.boolean(opts["disable"], (*path, "disable")),
-        labels=ctx.labels(opts["labels"], (*path, "labels")),
-        annotations=ctx.labels(opts["annotations"], (*path, "annotations"), "annotation"),
-        for_=ctx.duration(opts["for"], (*path, "for")),
+        labels=_templated(ctx, opts["labels"], (*path, "labels")),
+        annotations=_templated(ctx, opts["annotations"], (*path, "annotations"), "annotation"),
+        for_=_alert_for(ctx, opts["for"], (*path, "for")),
     )
 
 
@@ -76,10 +101,10 @@ def parse_threshold_alerts(ctx: Fields, value: Any) -> tuple[ThresholdAlert, ...
         severity = ctx.string(fields["severity"], (*here, "severity")) or "warning"
         if severity not in SEVERITIES:
             ctx.err((*here, "severity"), f"severity must be one of {', '.join(SEVERITIES)}")
-        annotations = ctx.labels(fields["annotations"], (*here, "annotations"), "annotation")
+        annotations = _templated(ctx, fields["annotations"], (*here, "annotations"), "annotation")
         if not dict(annotations).get("summary"):
             ctx.err((*here, "annotations"), "a summary annotation is required")
-        labels = ctx.labels(fields["labels"], (*here, "labels"))
+        labels = _templated(ctx, fields["labels"], (*here, "labels"))
         if "severity" in dict(labels):
             ctx.err((*here, "labels", "severity"), "set severity with the severity field, not a label")
         for_ = ctx.duration(fields["for"], (*here, "for"))

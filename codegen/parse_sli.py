@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.conventions import WINDOW_TEMPLATE_RE
+from codegen.conventions import WINDOW_TEMPLATE_RE, render_window
 from codegen.fields import CONDITION_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
 from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
-from codegen.promql import check_expression, check_template
+from codegen.promql import check_template
+from codegen.promql_check import check_composable, check_instant_vector, parse_matchers
 from codegen.sli_plugins import SLIPlugin, SLIPluginError
 from codegen.sli_plugins.golang import yaml_scalar_string
 
@@ -78,7 +79,17 @@ def query_template(ctx: Fields, value: Any, path: FieldPath, what: str) -> str:
     if problem:
         ctx.err(path, f"{what} expression: invalid PromQL: {problem}")
         return ""
+    problem = _composition_problem(render_window(text, "1m"))
+    if problem:
+        ctx.err(path, f"{what} expression: {problem}")
+        return ""
     return text
+
+
+def _composition_problem(expr: str) -> str | None:
+    """slogen embeds SLI queries in ``(...)``, ``max(...)``, ``or`` and ``absent(...)``: they must be instant
+    vectors that survive the parentheses."""
+    return check_instant_vector(expr) or check_composable(expr)
 
 
 def _parse_plugin(ctx: Fields, value: Any, path: FieldPath, call: PluginCall | None) -> RawSLI | None:
@@ -144,9 +155,12 @@ def _parse_latency(ctx: Fields, value: Any, path: FieldPath) -> LatencySLI | Non
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
         ctx.err((*path, "threshold"), "threshold must be a positive number (seconds, a histogram bucket boundary)")
         threshold = 0.0
-    matchers = ctx.string(lat["matchers"], (*path, "matchers")).strip().strip("{}").strip()
-    if matchers and check_expression(f"metric{{{matchers}}}"):
-        ctx.err((*path, "matchers"), f'invalid label matchers {matchers!r}: expected e.g. job="api"')
+    written = ctx.string(lat["matchers"], (*path, "matchers")).strip()
+    if written.startswith("{") and written.endswith("}"):
+        written = written[1:-1]
+    matchers, problem = parse_matchers(written)
+    if problem:
+        ctx.err((*path, "matchers"), f'invalid label matchers {written!r}: {problem} (expected e.g. job="api")')
     buckets: tuple[float, ...] | None = None
     if lat["buckets"] is not None:
         raw = lat["buckets"]
@@ -179,7 +193,7 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
     if query:
         if WINDOW_TEMPLATE_RE.search(query):
             ctx.err((*path, "query"), "a timeslice query is an instant gauge expression: drop {{.window}}")
-        elif problem := check_expression(query):
+        elif problem := _composition_problem(query):
             ctx.err((*path, "query"), f"invalid PromQL: {problem}")
     condition = ctx.string(ts["bad_when"], (*path, ctx.key("bad_when")), required=True)
     match = CONDITION_RE.match(condition) if condition else None
@@ -192,7 +206,7 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
     up_query = ctx.string(ts["up_query"], (*path, ctx.key("up_query"))) or None
     if missing_is_bad and not up_query:
         ctx.err((*path, ctx.key("up_query")), 'required when missing_is_bad is true (e.g. up{job="api"})')
-    if up_query and (problem := check_expression(up_query)):
+    if up_query and (problem := _composition_problem(up_query)):
         ctx.err((*path, ctx.key("up_query")), f"invalid PromQL: {problem}")
     if len(ctx.errors) > before or match is None:
         return None

@@ -15,6 +15,7 @@ from codegen.conventions import promtool_test_header
 from codegen.dashboards import build_dashboards
 from codegen.dashboards.grafana import to_json
 from codegen.docs import render_dashboards_page, render_slo_doc
+from codegen.errors import printable
 from codegen.model import SpecSet
 from codegen.rule_tests import render_rule_tests
 from codegen.rulefiles import render_rule_file
@@ -33,13 +34,18 @@ class Layout:
     tests_out: str | None = None
     dashboards_out: str | None = None
     docs_out: str | None = None
+    dashboards_docs_out: str | None = None
+
+
+class OutputConflict(ValueError):
+    """Two outputs of one run would be the same file (``x_test.yaml`` mirrored beside the tests of ``x.yaml``)."""
 
 
 @dataclass
 class Outputs:
     """What a run generates: files by path, and what goes to standard output (rules with ``-o -``)."""
 
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=lambda: _Files())
     stdout: str | None = None
 
 
@@ -58,8 +64,9 @@ def cyclic_gc_off() -> Iterator[None]:
 
 
 def _source_label(layout: Layout, relative: str) -> str:
+    """The spec's path as generated headers name it; escaped, so a file name cannot break out of its line."""
     root = PurePosixPath(Path(layout.input_root).as_posix())
-    return str(root / relative) if layout.input_is_dir else str(root)
+    return printable(str(root / relative) if layout.input_is_dir else str(root))
 
 
 def rule_path(layout: Layout, relative: str) -> str:
@@ -73,8 +80,18 @@ def test_path(layout: Layout, relative: str) -> str | None:
     return posixpath.join(Path(layout.tests_out).as_posix(), f"{stem}_test.yaml")
 
 
+class _Files(dict[str, str]):
+    """Output path -> content; a second output for one path is a conflict, not a silent overwrite."""
+
+    def __setitem__(self, path: str, content: str) -> None:
+        key = posixpath.normpath(path)
+        if key in self:
+            raise OutputConflict(f"two outputs of this run would both be written to {path}")
+        super().__setitem__(key, content)
+
+
 def render_compiled(compiled: CompiledSpecs, layout: Layout) -> Outputs:
-    """Every generated file of the run from the compiled plans."""
+    """Every generated file of the run from the compiled plans; raises ``OutputConflict``."""
     outputs = Outputs()
     stdout: list[str] = []
     options = compiled.options
@@ -94,7 +111,7 @@ def render_compiled(compiled: CompiledSpecs, layout: Layout) -> Outputs:
                 outputs.files[tests_at] = promtool_test_header(_source_label(layout, spec_file.relative)) + tests
     if stdout:
         outputs.stdout = "---\n".join(stdout)
-    if layout.dashboards_out is not None or layout.docs_out is not None:
+    if layout.dashboards_out is not None or layout.docs_out is not None or layout.dashboards_docs_out is not None:
         boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
         if layout.dashboards_out is not None:
             directory = Path(layout.dashboards_out).as_posix()
@@ -103,10 +120,10 @@ def render_compiled(compiled: CompiledSpecs, layout: Layout) -> Outputs:
         if layout.docs_out is not None:
             docs_at = Path(layout.docs_out).as_posix()
             outputs.files[docs_at] = render_slo_doc(compiled, layout.input_root)
-            if boards:
-                outputs.files[posixpath.join(posixpath.dirname(docs_at), "dashboards.md")] = render_dashboards_page(
-                    boards, layout.dashboards_out
-                )
+        if layout.dashboards_docs_out is not None and boards:
+            outputs.files[Path(layout.dashboards_docs_out).as_posix()] = render_dashboards_page(
+                boards, layout.dashboards_out
+            )
     return outputs
 
 

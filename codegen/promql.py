@@ -43,5 +43,6 @@ def absent_labels(expr: str) -> dict[str, str]:
     if not isinstance(parsed, promql_parser.VectorSelector):
         return {}
     equal = [m for m in parsed.matchers.matchers if m.op == promql_parser.MatchOp.Equal and m.name != "__name__"]
+    equal = [m for m in equal if m.value]  # label="" matches a missing label; absent() makes no empty labels
     names = [m.name for m in equal]
     return {m.name: m.value for m in equal if names.count(m.name) == 1}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,14 @@ from codegen.model import SLO, AlertTier, CompileOptions, Severity
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
 from codegen.promql import absent_labels
+from codegen.promql_check import string_literal
 from codegen.yamlfmt import dump
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
-_LABEL_TEMPLATE = re.compile(r"{{\s*(?:\$labels|\.Labels)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*}}")
+_PREDICTABLE_ACTION = re.compile(
+    r'{{ *(?:(?:\$labels|\.Labels)\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)|"(?P<quoted>(?:[^"\\\n]|\\[\\"])*)") *}}'
+    r"|{{/\*(?s:.*?)\*/}}"  # a comment prints nothing
+)
 
 
 @dataclass(frozen=True)
@@ -92,9 +97,30 @@ def scenario_groups(slo: SLO) -> list[ScenarioGroup]:
 
 
 def expand(template: str, labels: dict[str, str]) -> str | None:
-    """Expand ``{{$labels.x}}``; None when the template uses anything we cannot predict (``$value``...)."""
-    text = _LABEL_TEMPLATE.sub(lambda m: labels.get(m.group(1), "<no value>"), template)
-    return None if "{{" in text else text
+    """Expand ``{{$labels.x}}`` and ``{{"literal"}}``; None when the template uses anything we cannot predict
+    (``$value``, functions, trim markers...)."""
+    out: list[str] = []
+    position = 0
+    for match in _PREDICTABLE_ACTION.finditer(template):
+        text = template[position : match.start()]
+        if "{{" in text:
+            return None
+        out.append(text)
+        label, quoted = match.group("label"), match.group("quoted")
+        if label is not None and label not in labels:
+            return None  # "<no value>" or "" depending on Prometheus' missingkey option: not predictable
+        if label is not None:
+            out.append(labels[label])
+        elif quoted is not None:
+            out.append(_go_unquote(quoted))
+        position = match.end()
+    rest = template[position:]
+    return None if "{{" in rest else "".join(out) + rest
+
+
+def _go_unquote(body: str) -> str:
+    """The value of a Go double-quoted string body holding only ``\\`` and ``\"`` escapes (what we emit)."""
+    return re.sub(r'\\([\\"])', r"\1", body)
 
 
 def _fmt(value: float) -> str:
@@ -103,20 +129,28 @@ def _fmt(value: float) -> str:
 
 
 def _series_name(plan: SLOPlan, window: int) -> str | None:
-    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels)."""
+    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels, values escaped)."""
     rule = plan.sli_rule(format_duration(window))
     if rule is None:
         return None
-    body = ", ".join(f'{k}="{v}"' for k, v in rule.labels)
+    body = ", ".join(f"{k}={string_literal(v)}" for k, v in rule.labels)
     return f"{rule.record}{{{body}}}"
 
 
 def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
-    labels = {**output_labels, **dict(rule.labels)}
+    labels = dict(output_labels)
+    for key, value in rule.labels:  # alert label values are templates too
+        expanded_label = expand(value, output_labels)
+        if expanded_label is None:
+            return None
+        if expanded_label:
+            labels[key] = expanded_label
+        else:  # Prometheus drops a label whose value expands to nothing
+            labels.pop(key, None)
     annotations: dict[str, str] = {}
     for key, value in rule.annotations:
         expanded = expand(value, output_labels)
-        if expanded is None:
+        if not expanded:
             return None
         annotations[key] = expanded
     return {"exp_labels": labels, "exp_annotations": annotations}
@@ -135,7 +169,9 @@ def _phased_values(group: ScenarioGroup, window: int, samples: int) -> str:
     return " ".join(f"{_fmt(value)}x{count - 1}" for value, count in runs)
 
 
-def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
+def slo_tests(
+    plan: SLOPlan, no_data_peers: Mapping[str, Sequence[tuple[SLOPlan, AlertingRule]]] | None = None
+) -> list[dict[str, Any]]:
     """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert."""
     slo = plan.slo
     burn_rules = plan.burn_alerts()  # by tier, whatever their sloth_severity label says
@@ -184,24 +220,50 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
         tests.append(test)
     no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
-        at = parse_duration(no_data.for_) + 2 * INTERVAL
-        exp = _expected_alerts(no_data, absent_labels(no_data.expr))
-        tests.append(
-            {
-                "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
-                "interval": format_duration(INTERVAL),
-                "input_series": [],
-                "alert_rule_test": [
-                    {
-                        "eval_time": format_duration(parse_duration(no_data.for_) // 2),
-                        "alertname": no_data.alert,
-                        "exp_alerts": [],
-                    },
-                    {"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": [exp] if exp else []},
-                ],
-            }
-        )
+        peers = (no_data_peers or {}).get(no_data.alert) or [(plan, no_data)]
+        tests.append(no_data_test(slo, no_data, peers))
     return tests
+
+
+def no_data_test(slo: SLO, no_data: AlertingRule, peers: Sequence[tuple[SLOPlan, AlertingRule]]) -> dict[str, Any]:
+    """Without any input every no-data alert of the rule file fires once its ``for`` has passed: the expected
+    alerts at each eval time are this SLO's and those of its ``peers`` (SLOs sharing the alert name)."""
+    checks: list[dict[str, Any]] = []
+    expressions: list[dict[str, Any]] = []
+    for at in (parse_duration(no_data.for_ or "0s") // 2, parse_duration(no_data.for_ or "0s") + 2 * INTERVAL):
+        firing = [rule for _, rule in peers if parse_duration(rule.for_ or "0s") <= at]
+        expected = [_expected_alerts(rule, absent_labels(rule.expr)) for rule in firing]
+        if any(e is None for e in expected):  # unpredictable annotations: count the ALERTS series instead
+            expressions.append(
+                {
+                    "eval_time": format_duration(at),
+                    "expr": f"count(ALERTS{{alertname={string_literal(no_data.alert)}, alertstate=\"firing\"}}) "
+                    "or vector(0)",
+                    "exp_samples": [{"labels": "{}", "value": len(firing)}],
+                }
+            )
+        else:
+            checks.append({"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": expected})
+    test: dict[str, Any] = {
+        "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
+        "interval": format_duration(INTERVAL),
+        "input_series": [],
+    }
+    if checks:
+        test["alert_rule_test"] = checks
+    if expressions:
+        test["promql_expr_test"] = expressions
+    return test
+
+
+def _no_data_rules(plans: Sequence[SLOPlan]) -> dict[str, list[tuple[SLOPlan, AlertingRule]]]:
+    """No-data alerts of one rule file by alert name (SLOs may share an alert name, as in Sloth)."""
+    found: dict[str, list[tuple[SLOPlan, AlertingRule]]] = {}
+    for plan in plans:
+        rule = plan.no_data_alert()
+        if rule is not None and rule.for_:
+            found.setdefault(rule.alert, []).append((plan, rule))
+    return found
 
 
 def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
@@ -212,7 +274,9 @@ def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file
     loaded = [d for d in documents if d.document.k8s is None]
     if options.sloth_compat:
         loaded = loaded[:1] if documents and documents[0].document.k8s is None else []
-    tests = [t for doc in loaded for plan in doc.plans for t in slo_tests(plan)]
+    plans = [plan for doc in loaded for plan in doc.plans]
+    peers = _no_data_rules(plans)
+    tests = [t for plan in plans for t in slo_tests(plan, peers)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

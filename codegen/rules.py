@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from codegen import conventions as c
 from codegen.compiler import CompiledDocument
+from codegen.gotemplate import literal as template_literal
 from codegen.model import CompileOptions, SpecDocument, ThresholdAlert
 from codegen.plan import AlertingRule, RuleGroup
 from codegen.slo_plugins.labels import merge
@@ -24,7 +25,7 @@ def threshold_alert_group(doc: SpecDocument, options: CompileOptions) -> RuleGro
 def threshold_rule(alert: ThresholdAlert, options: CompileOptions) -> AlertingRule:
     annotations = dict(alert.annotations)
     annotations.setdefault("description", annotations["summary"])
-    annotations.setdefault("runbook_url", c.runbook_url(options.runbook_base_url, alert.name))
+    annotations.setdefault("runbook_url", template_literal(c.runbook_url(options.runbook_base_url, alert.name)))
     labels = merge(alert.labels, ((c.ROUTING_SEVERITY, alert.severity),))
     return AlertingRule(alert.name, alert.expr, labels, tuple(sorted(annotations.items())), alert.for_)
 

@@ -10,6 +10,7 @@ import yaml
 
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
+from codegen.loader import discover, load_yaml_file
 from codegen.model import AlertTier, TierName, WindowCatalog
 
 _TIERS: tuple[tuple[TierName, str, str], ...] = (
@@ -40,13 +41,16 @@ def load_catalogs(directory: str | None) -> tuple[dict[int, WindowCatalog], list
     if not root.is_dir():
         return {}, [SpecError(str(root), None, None, "", "SLO period windows path is not a directory")]
     catalogs: dict[int, WindowCatalog] = {}
-    errors: list[SpecError] = []
-    for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml")):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            errors.append(SpecError(str(path), None, None, "", f"invalid YAML: {exc}"))
+    found, errors = discover(directory)
+    for path, _ in found:
+        documents, load_errors = load_yaml_file(path)
+        errors.extend(load_errors)
+        if load_errors:
             continue
+        if len(documents) != 1:
+            errors.append(SpecError(str(path), None, None, "", "expected exactly one AlertWindows document"))
+            continue
+        data = documents[0].data
         catalog, errs = parse_alert_windows(data, str(path))
         errors.extend(errs)
         if catalog is not None:
@@ -61,7 +65,7 @@ def load_catalogs(directory: str | None) -> tuple[dict[int, WindowCatalog], list
                     )
                 )
             catalogs[catalog.period] = catalog
-    if not catalogs and not errors:
+    if not catalogs and not errors:  # pragma: no cover - discover reports an empty directory
         errors.append(SpecError(str(root), None, None, "", "no AlertWindows specs found"))
     return catalogs, errors
 

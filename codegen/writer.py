@@ -1,14 +1,34 @@
-"""The only module that touches the output tree: atomic writes, a check mode for CI, stale-file cleanup."""
+"""The only module that touches the output tree: all-or-nothing writes, a check mode for CI, stale-file cleanup.
+
+All or nothing: every changed file is first written (and fsynced) to a temporary file beside its target; only
+when all of them exist are they renamed into place, each old version kept as a hard link until the end. If
+anything fails -- a read-only or full file system, a path whose parent is a file, a target that is a directory --
+the renames done so far are undone, temporary files and directories created by the run are removed, and a
+``WriteError`` says which path failed. Nothing on disk changed.
+
+Only what slogen wrote is ever removed: each managed output directory holds a manifest (``.slogen-manifest``,
+``sha256sum`` format) listing the files slogen wrote there and their hashes. A file is removed as stale only when
+the previous manifest lists it and its content still has the listed hash; a listed file edited since is kept
+(with a warning) and forgotten. Hand-written files are never listed, whatever they say.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import posixpath
+import secrets
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen.conventions import MARKER
+from codegen.conventions import MANIFEST
+
+
+class WriteError(Exception):
+    """A write failed and was rolled back; the message is one line naming the path."""
 
 
 @dataclass
@@ -16,61 +36,237 @@ class WriteReport:
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # stale files edited since slogen wrote them: left alone
     stale: list[str] = field(default_factory=list)  # check mode: files that differ, are missing or are orphaned
 
 
-def _is_generated(path: Path) -> bool:
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Manifests
+
+
+def _manifest_line(digest: str, relative: str) -> str:
+    """One ``sha256sum`` line; names with a backslash or newline use its escaped form (a leading backslash)."""
+    if "\\" in relative or "\n" in relative:
+        return f"\\{digest}  {relative.replace(chr(92), chr(92) * 2).replace(chr(10), chr(92) + 'n')}\n"
+    return f"{digest}  {relative}\n"
+
+
+def render_manifest(entries: Mapping[str, bytes]) -> str:
+    """The manifest of one directory: relative path -> content of every file slogen wrote there."""
+    return "".join(_manifest_line(_digest(data), relative) for relative, data in sorted(entries.items()))
+
+
+def _safe_relative(name: str) -> str | None:
+    """A listed name we may act on: relative, normalised, inside the directory, not the manifest itself."""
+    if not name or name.startswith("/") or "\x00" in name:
+        return None
+    normal = posixpath.normpath(name)
+    if normal != name or normal.startswith("../") or normal in ("..", ".", MANIFEST):
+        return None
+    return normal
+
+
+def read_manifest(directory: Path) -> dict[str, str]:
+    """Relative path -> hash from ``directory``'s manifest; malformed or unsafe lines are ignored (never acted on)."""
+    path = directory / MANIFEST
     try:
-        head = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return MARKER in head.lower()
-
-
-def _orphans(outputs: Mapping[Path, str], managed_dirs: Iterable[Path]) -> list[Path]:
-    """Files we generated earlier (they carry our header) that this run no longer produces."""
-    found: dict[Path, None] = {}
-    for directory in managed_dirs:
-        if not directory.is_dir():
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WriteError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}; nothing was changed") from exc
+    entries: dict[str, str] = {}
+    for line in text.splitlines():
+        escaped = line.startswith("\\")
+        digest, sep, name = line[1:].partition("  ") if escaped else line.partition("  ")
+        if not sep or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             continue
-        for path in sorted(directory.rglob("*")):
-            candidate = path.is_file() and path not in outputs and path.suffix in (".yaml", ".yml", ".json", ".md")
-            if candidate and _is_generated(path):
-                found[path] = None
-    return list(found)
+        if escaped:
+            name = name.replace("\\n", "\n").replace("\\\\", "\\")
+        relative = _safe_relative(name)
+        if relative is not None:
+            entries[relative] = digest
+    return entries
+
+
+def _owner(path: Path, managed: list[Path]) -> Path | None:
+    """The innermost managed directory holding ``path``."""
+    holders = [d for d in managed if d in path.parents]
+    return max(holders, key=lambda d: len(d.parts)) if holders else None
+
+
+def _absolute(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _plan(
+    outputs: Mapping[Path, str], managed_dirs: Iterable[Path]
+) -> tuple[dict[Path, bytes], list[Path], list[Path], dict[Path, Path]]:
+    """Every file to write (manifests included), stale files to remove, edited stale files to keep."""
+    managed = sorted({_absolute(d) for d in managed_dirs})
+    files: dict[Path, bytes] = {}
+    shown: dict[Path, Path] = {}  # absolute -> as the user named it, for messages
+    by_dir: dict[Path, dict[str, bytes]] = {d: {} for d in managed}
+    for path, content in outputs.items():
+        absolute = _absolute(path)
+        data = content.encode("utf-8")
+        files[absolute] = data
+        shown[absolute] = path
+        owner = _owner(absolute, managed)
+        if owner is not None:
+            by_dir[owner][absolute.relative_to(owner).as_posix()] = data
+    orphans: list[Path] = []
+    kept: list[Path] = []
+    for directory in managed:
+        previous = read_manifest(directory)
+        for relative, digest in sorted(previous.items()):
+            candidate = directory / relative
+            if candidate in files or not candidate.is_file() or candidate.is_symlink():
+                continue
+            try:
+                current = candidate.read_bytes()
+            except OSError as exc:
+                raise WriteError(f"cannot read {candidate}: {exc.strerror or exc}; nothing was changed") from exc
+            (orphans if _digest(current) == digest else kept).append(candidate)
+        if by_dir[directory] or previous:
+            manifest = directory / MANIFEST
+            files[manifest] = render_manifest(by_dir[directory]).encode("utf-8")
+            shown[manifest] = manifest
+    return files, orphans, kept, shown
+
+
+def _current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError as exc:
+        raise WriteError(f"cannot read {path}: {exc.strerror or exc}; nothing was changed") from exc
+
+
+def _hidden_name(path: Path, purpose: str) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.{purpose}")
+
+
+class _Transaction:
+    """Staged temp files, renames and removals that can all be undone until ``commit`` returns."""
+
+    def __init__(self) -> None:
+        self.created_dirs: list[Path] = []
+        self.staged: list[tuple[Path, Path]] = []  # temp file, target
+        self.replaced: list[tuple[Path, Path | None]] = []  # target, hard link to its old version
+        self.removed: list[tuple[Path, Path]] = []  # removed file, where it was moved
+        self.current: Path | None = None  # the path being worked on, for the error message
+
+    def make_parents(self, directory: Path) -> None:
+        missing: list[Path] = []
+        for parent in [directory, *directory.parents]:
+            if parent.is_dir():
+                break
+            missing.append(parent)
+        for parent in reversed(missing):
+            os.mkdir(parent)
+            self.created_dirs.append(parent)
+
+    def stage(self, target: Path, data: bytes) -> None:
+        self.current = target
+        self.make_parents(target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        temp = Path(name)
+        self.staged.append((temp, target))
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.chmod(temp, 0o644)
+
+    def commit(self, orphans: list[Path]) -> None:
+        for temp, target in self.staged:
+            self.current = target
+            backup: Path | None = None
+            if os.path.lexists(target) and not target.is_dir():
+                backup = _hidden_name(target, "old")
+                os.link(target, backup, follow_symlinks=False)
+            try:
+                os.replace(temp, target)
+            except BaseException:
+                if backup is not None:
+                    os.unlink(backup)
+                raise
+            self.replaced.append((target, backup))
+        for orphan in orphans:
+            self.current = orphan
+            moved = _hidden_name(orphan, "removed")
+            os.rename(orphan, moved)
+            self.removed.append((orphan, moved))
+
+    def finish(self) -> None:
+        """Success: drop the old versions. A failure here leaves a hidden file, never a wrong one."""
+        for _, backup in self.replaced:
+            if backup is not None:
+                _quietly(os.unlink, backup)
+        for _, moved in self.removed:
+            _quietly(os.unlink, moved)
+
+    def rollback(self) -> None:
+        for orphan, moved in reversed(self.removed):
+            _quietly(os.replace, moved, orphan)
+        for target, backup in reversed(self.replaced):
+            if backup is not None:
+                _quietly(os.replace, backup, target)
+            else:
+                _quietly(os.unlink, target)
+        renamed = {target for target, _ in self.replaced}
+        for temp, target in self.staged:
+            if target not in renamed:
+                _quietly(os.unlink, temp)
+        for directory in reversed(self.created_dirs):
+            _quietly(os.rmdir, directory)
+
+
+def _quietly(action: Callable[..., object], *paths: Path) -> None:
+    """Undo and clean-up steps: one that fails must not stop the others."""
+    with contextlib.suppress(OSError):
+        action(*paths)
 
 
 def write_outputs(outputs: Mapping[Path, str], managed_dirs: Iterable[Path] = (), check: bool = False) -> WriteReport:
-    """Write every file or none: contents go to temp files first, then each is renamed into place."""
+    """Write every changed file and remove the stale ones, or change nothing and raise ``WriteError``."""
     report = WriteReport()
-    changed: dict[Path, str] = {}
-    for path, content in sorted(outputs.items()):
-        current = path.read_text(encoding="utf-8") if path.is_file() else None
-        if current == content:
-            report.unchanged.append(str(path))
+    files, orphans, kept, shown = _plan(outputs, managed_dirs)
+    changed: dict[Path, bytes] = {}
+    for path, data in sorted(files.items()):
+        if _current(path) == data:
+            if path.name != MANIFEST:
+                report.unchanged.append(str(shown[path]))
         else:
-            changed[path] = content
-    orphans = _orphans(outputs, list(managed_dirs))
+            changed[path] = data
+    report.kept = [str(p) for p in kept]
     if check:
-        report.stale = [str(p) for p in changed] + [str(p) for p in orphans]
+        report.stale = [str(shown[p]) for p in changed] + [str(p) for p in orphans]
         return report
-    staged: list[tuple[str, Path]] = []
+    transaction = _Transaction()
     try:
-        for path, content in changed.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(content)
-            os.chmod(tmp, 0o644)
-            staged.append((tmp, path))
-    except BaseException:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-        raise
-    for tmp, path in staged:
-        os.replace(tmp, path)
-        report.written.append(str(path))
-    for orphan in orphans:
-        orphan.unlink()
-        report.removed.append(str(orphan))
+        for target, data in changed.items():
+            transaction.stage(target, data)
+        transaction.commit(orphans)
+    except BaseException as exc:
+        transaction.rollback()
+        if not isinstance(exc, OSError):
+            raise
+        current = transaction.current or Path(exc.filename or "output")
+        where = shown.get(current, current)
+        raise WriteError(f"cannot write {where}: {exc.strerror or exc}; nothing was changed") from exc
+    transaction.finish()
+    report.written = [str(shown[p]) for p in changed if p.name != MANIFEST]
+    report.removed = [str(p) for p in orphans]
     return report

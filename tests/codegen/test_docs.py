@@ -226,7 +226,7 @@ def runbook_anchors() -> set[str]:
 
 def test_every_generated_runbook_url_has_a_section(repo_specs: SpecSet, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    layout = Layout("slo", True, "alerts", "alerts/tests", "dashboards", "docs/slo.md")
+    layout = Layout("slo", True, "alerts", "alerts/tests", "dashboards", "docs/slo.md", "docs/dashboards.md")
     outputs = render_all(load_specs("slo"), layout).files
     base = repo_specs.options.runbook_base_url
     urls: set[str] = set()
@@ -266,7 +266,7 @@ def test_runbook_covers_the_required_topics() -> None:
 
 def test_committed_docs_are_current(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)
-    layout = Layout("slo", True, "alerts", "alerts/tests", "dashboards", "docs/slo.md")
+    layout = Layout("slo", True, "alerts", "alerts/tests", "dashboards", "docs/slo.md", "docs/dashboards.md")
     outputs = render_all(load_specs("slo"), layout).files
     for path in ("docs/slo.md", "docs/dashboards.md"):
         assert (REPO / path).read_text(encoding="utf-8") == outputs[path], f"{path} is stale: run make generate"

@@ -11,6 +11,7 @@ from typing import Any
 
 from codegen import conventions as c
 from codegen.durations import format_duration
+from codegen.gotemplate import literal as template_literal
 from codegen.model import SLO, AlertTier
 from codegen.numbers import go_float
 from codegen.plan import BURN_ROLES, AlertingRule, Rule, SLORules
@@ -24,8 +25,9 @@ SLO_PLUGIN_ID = "slogen.dev/alert_routing/v1"
 
 
 def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
+    """Annotations are Go templates: the text (with the user's description) is printed literally."""
     what = slo.description.rstrip(".") + ". " if slo.description else ""
-    return (
+    return template_literal(
         f"{what}{slo.service}/{slo.name} ({go_float(slo.objective)}% over {format_duration(slo.period)}) "
         f"is burning its error budget faster than {go_float(round(quick.burn_factor, 2))}x over {quick.long} "
         f"and {quick.short}, or {go_float(round(slow.burn_factor, 2))}x over {slow.long} and {slow.short}."
@@ -45,7 +47,7 @@ class AlertRoutingPlugin:
                 if not has_key(annotations, "description"):
                     annotations = with_label(annotations, "description", tier_description(slo, quick, slow))
                 if not has_key(annotations, "runbook_url"):
-                    runbook = c.runbook_url(request.options.runbook_base_url, rule.alert)
+                    runbook = template_literal(c.runbook_url(request.options.runbook_base_url, rule.alert))
                     annotations = with_label(annotations, "runbook_url", runbook)
                 rule = AlertingRule(rule.alert, rule.expr, labels, annotations, rule.for_ or options.for_, rule.role)
             out.append(rule)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from codegen import conventions as c
+from codegen.gotemplate import literal as template_literal
 from codegen.lowering import presence_query
 from codegen.plan import BURN_ROLES, AlertingRule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginRequest, PluginUtils, SLOPlugin
@@ -41,10 +42,12 @@ class NoDataAlertPlugin:
                 ("summary", f"{slo.service} {slo.name} SLO has no data: its SLI metrics are absent."),
                 (
                     "description",
-                    f"absent({presence}) for {no_data.for_}: the exporter is down, not "
-                    "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind.",
+                    template_literal(
+                        f"absent({presence}) for {no_data.for_}: the exporter is down, not "
+                        "scraped, or the metric was renamed. The SLO and its burn-rate alerts are blind."
+                    ),
                 ),
-                ("runbook_url", c.runbook_url(request.options.runbook_base_url, name)),
+                ("runbook_url", template_literal(c.runbook_url(request.options.runbook_base_url, name))),
                 ("title", f"({c.NO_DATA_SEVERITY}) {slo.service} {slo.name} SLO has no data"),
             ),
             no_data.annotations,

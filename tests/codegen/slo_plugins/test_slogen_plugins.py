@@ -48,7 +48,7 @@ def test_timeslice_records_its_indicator_first_and_once() -> None:
     rules = run("slogen.dev/timeslice_sli/v1", target, rules=core(target))
     first = rules.sli_recordings.rules[0]
     assert isinstance(first, RecordingRule) and first.record == SLI_INSTANT and first.role == "sli_instant"
-    assert first.expr == "max(queue_lag_seconds > bool 30)"
+    assert first.expr == "max((queue_lag_seconds) > bool 30)"  # the user query is one operand
     again = run("slogen.dev/timeslice_sli/v1", target, rules=rules)
     assert [r.role for r in again.sli_recordings.rules].count("sli_instant") == 1
     other = slo(VALID)
