@@ -30,7 +30,16 @@ from codegen.dashboard_model import (
 from codegen.dashboards.grafana import Variable
 from codegen.durations import format_duration
 from codegen.lowering import condition
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    NativeLatencySLI,
+    RawSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
 
@@ -82,6 +91,8 @@ def sli_in_words(slo: SLO) -> str:
     match sli:
         case LatencySLI():
             return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}) over all requests"
+        case NativeLatencySLI():
+            return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}, native histogram)"
         case EventsSLI():
             return "error events over total events"
         case RawSLI():
