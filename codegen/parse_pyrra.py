@@ -99,6 +99,9 @@ def parse_pyrra_document(
     if data.get("apiVersion") != PYRRA_API:
         ctx.err(("apiVersion",), f"unsupported apiVersion {data.get('apiVersion')!r}: slogen reads {PYRRA_API}")
         return None
+    if settings.sloth_compat:
+        ctx.err(("kind",), "Sloth does not read Pyrra objects: drop --sloth-compat to compile them")
+        return None
     before = len(errors)
     slos: list[SLO] = []
     if data.get("kind") == LIST_KIND:
