@@ -50,6 +50,7 @@ KIND: Final = "ServiceLevelObjective"
 LIST_KIND: Final = "ServiceLevelObjectiveList"
 PROPAGATION_PREFIX: Final = "pyrra.dev/"
 DEFAULT_NAMESPACE: Final = "default"
+PYRRA_SLO_LABEL: Final = "slo"  # the label Pyrra puts on every alert: the object's name
 DEFAULT_ALERT: Final = "ErrorBudgetBurn"  # Pyrra's alert name when alerting.name is not set
 WINDOWS_ANNOTATION: Final = "slogen.dev/alert-windows"
 WINDOWS_CHOICES: Final = ("pyrra", "slogen")
@@ -178,7 +179,7 @@ def _parse_object(ctx: Fields, raw: Any, here: FieldPath, settings: ParseSetting
             windows = catalog_for(ctx, period, (*spec_path, "window"), settings)
         else:
             windows, fors = pyrra_catalog(period)
-    alerting = _alerting(ctx, spec["alerting"], (*spec_path, "alerting"), fors)
+    alerting = _alerting(ctx, spec["alerting"], (*spec_path, "alerting"), fors, name)
     ctx.slo = None
     if len(ctx.errors) > before or indicator is None or windows is None or objective is None:
         return None
@@ -351,7 +352,9 @@ def _flag(ctx: Fields, value: Any, path: FieldPath, default: bool) -> bool:
     return value
 
 
-def _alerting(ctx: Fields, value: Any, path: FieldPath, fors: dict[str, int]) -> Alerting:
+def _alerting(ctx: Fields, value: Any, path: FieldPath, fors: dict[str, int], slo_name: str) -> Alerting:
+    """Pyrra's switches and severities; every alert carries Pyrra's ``slo`` label, so routes written for Pyrra
+    keep matching (and SLOs sharing the alert name stay distinct rules)."""
     fields = ctx.mapping(value, path, ["disabled", "burnrates", "absent", "name", "absentName", "severities"])
     disabled = _flag(ctx, fields["disabled"], (*path, "disabled"), False)
     burnrates = _flag(ctx, fields["burnrates"], (*path, "burnrates"), True) and not disabled
@@ -379,6 +382,7 @@ def _alerting(ctx: Fields, value: Any, path: FieldPath, fors: dict[str, int]) ->
 
     return Alerting(
         name=name,
+        labels=((PYRRA_SLO_LABEL, slo_name),),
         page=options(page_sev, "page-quick"),
         ticket=options(ticket_sev, "ticket-quick"),
         no_data=NoDataAlert(disabled=not absent, labels=(("severity", absent_sev),) if absent_sev else ()),
