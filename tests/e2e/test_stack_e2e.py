@@ -418,6 +418,7 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
     wait_until(lambda: s.webhook.received("/page", "ApiErrorBudgetBurn")
                and s.webhook.received("/ticket", "HighErrorRate"), 30,
                "page and ticket notifications", lambda: str(s.webhook.notifications)[-2000:])  # fmt: skip
+
     # The grouped SLO (one per endpoint) pages for /predict alone: /health keeps answering 200 meanwhile, so its
     # group has traffic, a zero error ratio and no alert.
     def predict_group_pages() -> bool:
