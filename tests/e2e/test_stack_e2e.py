@@ -421,14 +421,22 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
 
     # The grouped SLO (one per endpoint) pages for /predict alone: /health keeps answering 200 meanwhile, so its
     # group has traffic, a zero error ratio and no alert.
-    def predict_group_pages() -> bool:
-        http_status(f"{api}/health")
-        return s.firing("EndpointErrorBudgetBurn", endpoint="/predict", severity="critical")
+    def grouped_ratios() -> dict[str, float]:
+        http_status(f"{api}/health")  # keeps a second, healthy group in the SLI windows
+        query = f'slo:sli_error:ratio_rate{BASE_WINDOW}{{sloth_slo="api-errors-by-endpoint"}}'
+        return {r.labels["endpoint"]: r.value for r in s.prom.query(query)}
 
-    wait_until(predict_group_pages, 60, "EndpointErrorBudgetBurn (page) for /predict", s.active_alerts)
-    grouped = {r.labels["endpoint"]: r.value for r in s.prom.query(
-        f'slo:sli_error:ratio_rate{BASE_WINDOW}{{sloth_slo="api-errors-by-endpoint"}}')}  # fmt: skip
-    assert grouped.get("/health") == 0.0 and grouped["/predict"] > 0.1, grouped
+    wait_until(
+        lambda: (
+            s.firing("EndpointErrorBudgetBurn", endpoint="/predict", severity="critical")
+            and "/health" in grouped_ratios()
+        ),
+        60,
+        "EndpointErrorBudgetBurn (page) for /predict, /health recorded",
+        s.active_alerts,
+    )
+    grouped = grouped_ratios()
+    assert grouped["/health"] == 0.0 and grouped["/predict"] > 0.1, grouped
     burning = {r.labels.get("endpoint") for r in s.prom.query('ALERTS{alertname="EndpointErrorBudgetBurn"}')}
     assert burning == {"/predict"}, burning
     # Only the error SLOs burn: the API is up and fast, the consumer fresh.
