@@ -49,7 +49,8 @@ class V1Object:
         """An object written inside this one at ``path``."""
         meta = value.get("metadata")
         name = str(meta.get("name", "")) if isinstance(meta, dict) else ""
-        return V1Object(kind, name or f"{self.name}.{'.'.join(str(p) for p in path)}", value, self.doc, (*self.path, *path))
+        name = name or f"{self.name}.{'.'.join(str(p) for p in path)}"
+        return V1Object(kind, name, value, self.doc, (*self.path, *path))
 
 
 @dataclass
@@ -76,8 +77,9 @@ def collect(documents: Iterable[Document], errors: list[SpecError], settings: Pa
     """All objects of the run; a bad envelope (kind, apiVersion, name) or a repeated name is an error."""
     objects = Objects()
     for doc in documents:
+        data_list = doc.data if isinstance(doc.data, list) else None
         items: list[tuple[Any, FieldPath]] = (
-            [(item, (index,)) for index, item in enumerate(doc.data)] if isinstance(doc.data, list) else [(doc.data, ())]
+            [(item, (index,)) for index, item in enumerate(data_list)] if data_list is not None else [(doc.data, ())]
         )
         for data, path in items:
             ctx = Fields(doc, OPENSLO_V1_API, errors, base=path, warnings=settings.warnings)

@@ -27,8 +27,8 @@ from codegen.model import (
     SpecSet,
     WindowCatalog,
 )
-from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.openslo_v1_objects import is_openslo_v1
+from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
 from codegen.parse_openslo_v1 import parse_openslo_v1
 from codegen.parse_plugins import parse_plugin_chain

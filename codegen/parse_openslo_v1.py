@@ -215,9 +215,7 @@ class _Run:
                 no_data=NoDataAlert(disabled=not any(p.no_data for p in policies)),
             )
             return windows, quiet
-        return tiers.windows, Alerting(
-            name=alerting.name, page=tiers.page, ticket=tiers.ticket, no_data=tiers.no_data
-        )
+        return tiers.windows, Alerting(name=alerting.name, page=tiers.page, ticket=tiers.ticket, no_data=tiers.no_data)
 
     def _objective(
         self,
@@ -284,7 +282,9 @@ class _Run:
                 seconds = fixed_duration(ctx, text, (*path, "timeSliceWindow"), required=True)
                 slice_window = format_duration(seconds) if seconds else None
         elif fields["timeSliceWindow"] is not None:
-            ctx.err((*path, "timeSliceWindow"), "timeSliceWindow goes with budgetingMethod Timeslices or RatioTimeslices")
+            ctx.err(
+                (*path, "timeSliceWindow"), "timeSliceWindow goes with budgetingMethod Timeslices or RatioTimeslices"
+            )
         if len(ctx.errors) > before or (method != "Occurrences" and slice_window is None):
             return None
         sli = lower(ctx, indicator, method, fields, path, slice_window)

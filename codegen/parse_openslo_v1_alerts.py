@@ -114,7 +114,12 @@ class AlertReader:
         if isinstance(spec["conditions"], list) and len(spec["conditions"]) != 1:
             ctx.err(("spec", "conditions"), "an AlertPolicy has exactly one condition (the spec's rule)")
         targets = self._items(
-            ctx, obj, spec["notificationTargets"], ("spec", "notificationTargets"), "AlertNotificationTarget", "targetRef"
+            ctx,
+            obj,
+            spec["notificationTargets"],
+            ("spec", "notificationTargets"),
+            "AlertNotificationTarget",
+            "targetRef",
         )
         read_conditions = [c for o in conditions if (c := self.condition(o)) is not None]
         read_targets = [t for o in targets if (t := self.target(o)) is not None]
@@ -233,10 +238,10 @@ def tiers_for(
     for severity in _ORDER:
         conditions = sorted(by_severity[severity], key=lambda c: -c.threshold)
         if len(conditions) > 2:
-            names = ", ".join(c.name for c in conditions)
+            listed = ", ".join(c.name for c in conditions)
             slo_ctx.err(
                 ("spec", "alertPolicies"),
-                f"{len(conditions)} {severity} conditions ({names}): slogen's alerts have two tiers per severity",
+                f"{len(conditions)} {severity} conditions ({listed}): slogen's alerts have two tiers per severity",
             )
             ok = False
             continue
@@ -255,8 +260,8 @@ def tiers_for(
             continue
         if made:
             quick, slow = made[0], made[-1]
-            names = _TIER_NAMES[severity]
-            tiers[severity] = (_renamed(quick, names[0]), _renamed(slow, names[1]))
+            quick_name, slow_name = _TIER_NAMES[severity]
+            tiers[severity] = (_renamed(quick, quick_name), _renamed(slow, slow_name))
             labels = ((TARGET_LABEL, ",".join(sorted(targets[severity]))),) if targets[severity] else ()
             options[severity] = AlertOptions(labels=labels, for_=next(iter(afters)))
     if not ok:
@@ -264,8 +269,8 @@ def tiers_for(
     for severity, other in zip(_ORDER, reversed(_ORDER), strict=True):
         if severity not in tiers:  # the catalog needs all four tiers: borrow the other severity's, disabled
             quick, slow = tiers[other]
-            names = _TIER_NAMES[severity]
-            tiers[severity] = (_renamed(quick, names[0], severity), _renamed(slow, names[1], severity))
+            quick_name, slow_name = _TIER_NAMES[severity]
+            tiers[severity] = (_renamed(quick, quick_name, severity), _renamed(slow, slow_name, severity))
             options[severity] = AlertOptions(disabled=True)
     catalog = WindowCatalog(period, *tiers["page"], *tiers["ticket"])
     no_data = NoDataAlert(disabled=not any(p.no_data for p in policies))

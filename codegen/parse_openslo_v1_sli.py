@@ -126,7 +126,8 @@ class SLIReader:
             query = self._source(ctx, tm["metricSource"], ("spec", "thresholdMetric", "metricSource"), False)
             return ThresholdIndicator(query) if query is not None and len(ctx.errors) == before else None
         path = ("spec", "ratioMetric")
-        rm = ctx.mapping(spec["ratioMetric"], path, ["counter", "good", "bad", "total", "rawType", "raw"], required=True)
+        keys = ["counter", "good", "bad", "total", "rawType", "raw"]
+        rm = ctx.mapping(spec["ratioMetric"], path, keys, required=True)
         counter = ctx.boolean(rm["counter"], (*path, "counter"))
         queries: dict[str, Query | None] = {}
         for part in ("good", "bad", "total", "raw"):
@@ -155,7 +156,7 @@ class SLIReader:
             source = self.objects.resolve(ctx, (*path, "metricSourceRef"), "DataSource", ms["metricSourceRef"])
             if source is None:
                 return None
-            source_type = _datasource_type(source, self.errors, self.settings)
+            source_type = _datasource_type(source)
             if kind is None:
                 kind = source_type
             elif source_type is not None and str(kind).lower() != source_type.lower():
@@ -195,7 +196,7 @@ class SLIReader:
         return Query(text, counter)
 
 
-def _datasource_type(source: V1Object, errors: list[SpecError], settings: ParseSettings) -> str | None:
+def _datasource_type(source: V1Object) -> str | None:
     ds = source.data.get("spec")
     kind = ds.get("type") if isinstance(ds, dict) else None
     return kind if isinstance(kind, str) and kind else None
