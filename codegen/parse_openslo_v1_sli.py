@@ -39,14 +39,15 @@ class Query:
     text: str
     counter: bool
 
-    def windowed(self) -> str:
-        """A ``{{.window}}`` template: as written when it has one, else the counter's increase / gauge's mean."""
+    def windowed(self, ratio: bool = False) -> str:
+        """A ``{{.window}}`` template: as written when it has one, else the counter's increase / gauge's mean,
+        summed over series (a count) or, for a ``ratio``, averaged (a ratio does not add up)."""
         text = self.text.strip()
         if WINDOW_TEMPLATE_RE.search(text):
             return text
-        fn = "increase" if self.counter else "avg_over_time"
+        fn = "increase" if self.counter and not ratio else "avg_over_time"
         rng = f"{text}[{WINDOW}]" if _bare_selector(text) else f"({text})[{WINDOW}:]"
-        return f"sum({fn}({rng}))"
+        return f"{'avg' if ratio else 'sum'}({fn}({rng}))"
 
 
 def _bare_selector(text: str) -> bool:
@@ -67,7 +68,7 @@ class RatioIndicator:
     def good_ratio(self) -> str:
         """The success ratio as a ``{{.window}}`` template."""
         if self.raw is not None:
-            raw = self.raw.windowed()
+            raw = self.raw.windowed(ratio=True)
             return raw if self.raw_type == "success" else f"1 - ({raw})"
         assert self.total is not None
         if self.good is not None:
@@ -77,7 +78,7 @@ class RatioIndicator:
 
     def error_ratio(self) -> str:
         if self.raw is not None:
-            raw = self.raw.windowed()
+            raw = self.raw.windowed(ratio=True)
             return raw if self.raw_type == "failure" else f"1 - ({raw})"
         assert self.total is not None
         if self.good is not None:
@@ -154,12 +155,12 @@ class SLIReader:
         kind = ms["type"]
         if ms["metricSourceRef"] is not None:
             source = self.objects.resolve(ctx, (*path, "metricSourceRef"), "DataSource", ms["metricSourceRef"])
-            if source is None:
-                return None
-            source_type = _datasource_type(source)
+            source_type = _datasource_type(source) if source is not None else None
+            if source is None and (kind is None or str(kind).lower() == PROMETHEUS):
+                return None  # the missing reference is the error; an inline type is still checked below
             if kind is None:
                 kind = source_type
-            elif source_type is not None and str(kind).lower() != source_type.lower():
+            elif source is not None and source_type is not None and str(kind).lower() != source_type.lower():
                 ctx.err((*path, "type"), f"type {kind!r} differs from DataSource {source.name}'s type {source_type!r}")
         if kind is None:
             ctx.err((*path, "type"), "required without a metricSourceRef (the data source's type, e.g. Prometheus)")
