@@ -372,3 +372,20 @@ def test_own_examples_pass_promtool(tmp_path: Path) -> None:
     tested = subprocess.run([PROMTOOL, "test", "rules", *map(str, tests)], capture_output=True, text=True)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert tested.stdout.count("SUCCESS") == 2
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
+def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
+    """The policy's 14.4x/1h condition is proven: a rule that burns at 16x fails its generated test."""
+    out = tmp_path / "out"
+    assert main(["generate", "-i", str(EXAMPLES), "-o", str(out), "--tests-out", str(out / "tests")]) == 0
+    rules = out / "api.yaml"
+    text = rules.read_text()
+    assert text.count("> (14.4 * 0.01") == 4
+    rules.write_text(text.replace("> (14.4 * 0.01", "> (16 * 0.01"))
+    assert PROMTOOL is not None
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(out / "tests" / "api_test.yaml")], capture_output=True, text=True
+    )
+    assert tested.returncode != 0
+    assert "page-quick fires" in tested.stdout + tested.stderr
