@@ -389,3 +389,40 @@ def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
     )
     assert tested.returncode != 0
     assert "page-quick fires" in tested.stdout + tested.stderr
+
+
+RATIO_TIMESLICES_SCENARIO = """\
+rule_files: [consumer.yaml]
+evaluation_interval: 15s
+tests:
+  - name: every slice weighs the same (RatioTimeslices), unlike a ratio of event counts (Occurrences)
+    interval: 15s
+    input_series:
+      # 15 minutes of 1000 good messages a minute, then 15 minutes of 1 failed message a minute
+      - series: 'volatility_consumer_messages_total{job="volatility-consumer", result="ok"}'
+        values: '0+250x60 15000+0x60'
+      - series: 'volatility_consumer_messages_total{job="volatility-consumer", result="error"}'
+        values: '0+0x60 0+0.25x60'
+    promql_expr_test:
+      - eval_time: 30m
+        expr: 'count((slo:sli_error:ratio_rate30m{sloth_slo="processed-slices"} > 0.45) < 0.55)'
+        exp_samples: [{labels: '{}', value: 1}]
+      - eval_time: 30m
+        expr: >-
+          count(sum(increase(volatility_consumer_messages_total{result="error"}[30m]))
+          / sum(increase(volatility_consumer_messages_total[30m])) < 0.01)
+        exp_samples: [{labels: '{}', value: 1}]
+"""
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
+def test_ratio_timeslices_average_the_slices_on_prometheus(tmp_path: Path) -> None:
+    """Half the minutes fail (a trickle), half succeed (a flood): the slice mean is about 0.5, while the ratio of
+    counts is about 0.001; the recorded SLI must be the first."""
+    assert main(["generate", "-i", str(EXAMPLES), "-o", str(tmp_path)]) == 0  # consumer.yaml refers to shared.yaml
+    (tmp_path / "scenario_test.yaml").write_text(RATIO_TIMESLICES_SCENARIO)
+    assert PROMTOOL is not None
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(tmp_path / "scenario_test.yaml")], capture_output=True, text=True
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
