@@ -15,7 +15,7 @@ from codegen.parse import load_specs
 DAY = 86400
 
 
-def slo_doc(name: str = "checkout", **spec: object) -> dict[str, object]:
+def slo_doc(name: str = "checkout", /, **spec: object) -> dict[str, object]:
     body: dict[str, object] = {
         "service": "shop",
         "indicator": {"metadata": {"name": "sli"}, "spec": {"ratioMetric": ratio("good")}},
@@ -42,7 +42,7 @@ def obj(kind: str, name: str, spec: dict[str, object]) -> dict[str, object]:
     return {"apiVersion": "openslo/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
-def condition(name: str, severity: str = "page", **cond: object) -> dict[str, object]:
+def condition(name: str, severity: str = "page", /, **cond: object) -> dict[str, object]:
     body: dict[str, object] = {"kind": "burnrate", "op": "gt", "threshold": 14.4, "lookbackWindow": "1h"}
     body.update(cond)
     return obj("AlertCondition", name, {"severity": severity, "condition": body})
