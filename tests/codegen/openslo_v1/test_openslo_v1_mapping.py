@@ -281,6 +281,16 @@ def test_only_page_conditions_disable_the_ticket_alert_and_no_data_follows_the_p
     assert not slo.alerting.no_data.disabled
 
 
+def test_a_policy_that_only_watches_for_no_data_keeps_the_catalog_and_silences_burn_alerts(tmp_path: Path) -> None:
+    (slo,) = load(
+        tmp_path,
+        slo_doc(alertPolicies=[{"alertPolicyRef": "a"}]),
+        (policy("a", "fast", alertWhenBreaching=False, alertWhenNoData=True), condition("fast"), PAGER),
+    )
+    assert slo.alerting.page.disabled and slo.alerting.ticket.disabled and not slo.alerting.no_data.disabled
+    assert [round(t.burn_factor, 1) for t in slo.windows.tiers] == [14.4, 6.0, 3.0, 1.0]
+
+
 def test_without_alert_policy_the_workbook_tiers_page_and_ticket(tmp_path: Path) -> None:
     (slo,) = load(tmp_path, slo_doc())
     assert [round(t.burn_factor, 1) for t in slo.windows.tiers] == [14.4, 6.0, 3.0, 1.0]
