@@ -365,13 +365,15 @@ def test_own_examples_pass_promtool(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["generate", "-i", str(EXAMPLES), "-o", str(out), "--tests-out", str(out / "tests")]) == 0
     rules, tests = sorted(out.glob("*.yaml")), sorted((out / "tests").glob("*_test.yaml"))
-    assert len(rules) == 2 and len(tests) == 2
+    assert len(rules) == 3 and len(tests) == 3
     assert PROMTOOL is not None
     checked = subprocess.run([PROMTOOL, "check", "rules", *map(str, rules)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run([PROMTOOL, "test", "rules", *map(str, tests)], capture_output=True, text=True)
-    assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert tested.stdout.count("SUCCESS") == 2
+    # one promtool per test file, side by side (the files are independent; CI has two cores)
+    runs = [subprocess.Popen([PROMTOOL, "test", "rules", str(t)], stdout=subprocess.PIPE, text=True) for t in tests]
+    for run in runs:
+        out, _ = run.communicate(timeout=300)
+        assert run.returncode == 0 and "SUCCESS" in out, out
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
@@ -381,7 +383,7 @@ def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
     assert main(["generate", "-i", str(EXAMPLES), "-o", str(out), "--tests-out", str(out / "tests")]) == 0
     rules = out / "api.yaml"
     text = rules.read_text()
-    assert text.count("> (14.4 * 0.01") == 4
+    assert text.count("> (14.4 * 0.01") == 2
     rules.write_text(text.replace("> (14.4 * 0.01", "> (16 * 0.01"))
     assert PROMTOOL is not None
     tested = subprocess.run(
