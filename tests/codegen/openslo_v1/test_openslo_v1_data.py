@@ -384,6 +384,7 @@ def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
     rules = out / "api.yaml"
     text = rules.read_text()
     assert text.count("> (14.4 * 0.01") == 2
+    assert "faster than 1x over 3d and 6h.\n" in text  # the one ticket condition fills both tiers, said once
     rules.write_text(text.replace("> (14.4 * 0.01", "> (16 * 0.01"))
     assert PROMTOOL is not None
     tested = subprocess.run(
