@@ -451,3 +451,32 @@ def test_unused_objects_are_checked_too(tmp_path: Path) -> None:
     found = errors(tmp_path, [obj("DataSource", "dd", {"type": "Datadog"}), obj("Widget", "w", {})])
     only(found, "[0].spec.type", "'Datadog' is not supported")
     only(found, "[1].kind", "unsupported OpenSLO v1 kind 'Widget'")
+
+
+def test_our_spec_writes_the_slice_ratio_sli_as_sli_slice_ratio(tmp_path: Path) -> None:
+    """What a RatioTimeslices SLO becomes can be written in our own spec too (``slogen convert`` needs a home)."""
+    (openslo,) = load(
+        tmp_path, slo_doc(budgetingMethod="RatioTimeslices", objectives=[{"target": 0.99, "timeSliceWindow": "1m"}])
+    )
+    assert isinstance(openslo.sli, SliceRatioSLI)
+    ours = {
+        "version": "prometheus/v1",
+        "service": "shop",
+        "slos": [
+            {
+                "name": "checkout",
+                "objective": 99,
+                "sli": {"slice_ratio": {"error_ratio_query": openslo.sli.error_ratio_query, "slice_window": "1m"}},
+                "alerting": {"name": "ShopCheckoutErrorBudgetBurn"},
+            }
+        ],
+    }
+    other = tmp_path / "ours"
+    other.mkdir()
+    (other / "spec.yaml").write_text(yaml.safe_dump(ours))
+    (slo,) = load_specs(str(other)).slos
+    assert slo.sli == openslo.sli
+    (other / "spec.yaml").write_text(yaml.safe_dump(ours).replace("slice_window: 1m", "slice_window: soon"))
+    with pytest.raises(SpecErrors) as caught:
+        load_specs(str(other))
+    assert [e.field for e in caught.value.errors] == ["slos[0].sli.slice_ratio.slice_window"]
