@@ -64,6 +64,7 @@ MODE_K8S = "cli-gen-k8s"
 MODE_OPENSLO = "cli-gen-openslo"
 K8S_SPEC = "sloth.slok.dev/v1"
 OPENSLO_SPEC = "openslo/v1alpha"
+OPENSLO_V1_SPEC = "openslo/v1"
 
 
 def sli_error_record(window: str) -> str:
@@ -113,7 +114,7 @@ def no_data_alert_name(alert_name: str) -> str:
 
 def mode_for(spec_kind: str) -> str:
     """``sloth_mode``: how Sloth was run, told apart by the spec kind it read."""
-    return {K8S_SPEC: MODE_K8S, OPENSLO_SPEC: MODE_OPENSLO}.get(spec_kind, MODE_PROM)
+    return {K8S_SPEC: MODE_K8S, OPENSLO_SPEC: MODE_OPENSLO, OPENSLO_V1_SPEC: MODE_OPENSLO}.get(spec_kind, MODE_PROM)
 
 
 def runbook_url(base_url: str, alert_name: str) -> str:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import assert_never
 
 from codegen.conventions import SLI_INSTANT, id_selector, render_window
-from codegen.model import SLI, SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, SLO, EventsSLI, LatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 
 PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
 
@@ -51,12 +51,20 @@ def condition(sli: TimesliceSLI) -> str:
     return f"{sli.operator} {number(sli.threshold)}"
 
 
-def instant_indicator(sli: TimesliceSLI) -> str:
-    """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
-    expr = f"max({sli.query} {sli.operator} bool {number(sli.threshold)})"
-    if sli.missing_is_bad and sli.up_query:
-        expr = f"({expr} or on() (max({sli.up_query}) * 0 + 1))"
-    return expr
+def instant_indicator(sli: TimesliceSLI | SliceRatioSLI) -> str:
+    """The value recorded per evaluation. Timeslice: 1 when the slice is bad, 0 when good (with
+    ``missing_is_bad`` a failed scrape is a bad slice). Slice ratio: the slice's error ratio, NaN dropped (an
+    idle slice has no ratio, so it is no sample rather than a poisoned average)."""
+    match sli:
+        case TimesliceSLI():
+            expr = f"max({sli.query} {sli.operator} bool {number(sli.threshold)})"
+            if sli.missing_is_bad and sli.up_query:
+                expr = f"({expr} or on() (max({sli.up_query}) * 0 + 1))"
+            return expr
+        case SliceRatioSLI():
+            return f"({render_window(sli.error_ratio_query, sli.slice_window).strip()}) >= 0"
+        case _:
+            assert_never(sli)
 
 
 def instant_selector(slo: SLO) -> str:
@@ -76,7 +84,7 @@ def event_templates(sli: SLI) -> tuple[str, str] | None:
         case LatencySLI():
             total = latency_total_query(sli)
             return f"{total} - {latency_good_query(sli)}", total
-        case RawSLI() | TimesliceSLI():
+        case RawSLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -107,7 +115,7 @@ def error_ratio(slo: SLO, window: str) -> str:
     match sli:
         case EventsSLI() | LatencySLI() | RawSLI():
             return _query_ratio(sli, window, False)
-        case TimesliceSLI():
+        case TimesliceSLI() | SliceRatioSLI():
             return f"avg_over_time({instant_selector(slo)}[{window}])"
         case _:
             assert_never(sli)
@@ -124,7 +132,7 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
     match sli:
         case EventsSLI() | LatencySLI() | RawSLI():
             return _query_ratio(sli, window, True)
-        case TimesliceSLI():
+        case TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -141,5 +149,7 @@ def presence_query(sli: SLI) -> str:
             return render_window(sli.error_ratio_query, PRESENCE_WINDOW).strip()
         case TimesliceSLI():
             return sli.query.strip()
+        case SliceRatioSLI():
+            return render_window(sli.error_ratio_query, sli.slice_window).strip()
         case _:
             assert_never(sli)

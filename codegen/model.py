@@ -13,7 +13,7 @@ from codegen.conventions import slo_id
 from codegen.dashboard_model import DashboardSpec
 from codegen.durations import format_duration
 
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha", "openslo/v1"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
 
@@ -70,7 +70,20 @@ class TimesliceSLI:
     kind: Literal["timeslice"] = "timeslice"
 
 
-SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI
+@dataclass(frozen=True)
+class SliceRatioSLI:
+    """Extension: the error ratio of each time slice, averaged over the window (OpenSLO's ``RatioTimeslices``).
+
+    ``error_ratio_query`` is a ``{{.window}}`` template rendered once with ``slice_window`` and recorded per
+    evaluation, so each slice counts the same however much traffic it had (unlike a ratio of event counts).
+    """
+
+    error_ratio_query: str
+    slice_window: str
+    kind: Literal["slice_ratio"] = "slice_ratio"
+
+
+SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI | SliceRatioSLI
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ from codegen.model import (
     SpecSet,
     WindowCatalog,
 )
+from codegen.openslo_v1_objects import is_openslo_v1
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_openslo_v1 import parse_openslo_v1
 from codegen.parse_plugins import parse_plugin_chain
 from codegen.parse_settings import ParseSettings, catalog_for
 from codegen.parse_sli import PluginCall, parse_sli
@@ -192,9 +194,16 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
 
 def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: list[SpecError]) -> list[SpecFile]:
     files: list[SpecFile] = []
+    openslo_v1 = parse_openslo_v1([d for f in loaded for d in f.documents if is_openslo_v1(d.data)], settings, errors)
     for lf in loaded:
-        slo_docs = [d for d in lf.documents if not is_dashboard_document(d.data)]
+        slo_docs = [
+            item
+            for d in lf.documents
+            if not is_dashboard_document(d.data) and not is_openslo_v1(d.data)
+            for item in _list_items(d)
+        ]
         docs = [d for d in (parse_document(doc, settings, errors) for doc in slo_docs) if d is not None]
+        docs += openslo_v1.get(lf.path, [])  # OpenSLO v1 objects refer to each other across files
         boards = [
             b
             for doc in lf.documents
@@ -207,6 +216,17 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
     _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
+
+
+def _list_items(doc: Document) -> list[Document]:
+    """A top-level list of OpenSLO objects (as go-sdk writes them) as one document per item; else the document."""
+    data = doc.data
+    if not (isinstance(data, list) and data and all(isinstance(i, dict) and "apiVersion" in i for i in data)):
+        return [doc]
+    return [
+        Document(doc.path, doc.index, item, {p[1:]: line for p, line in doc.lines.items() if p[:1] == (index,)})
+        for index, item in enumerate(data)
+    ]
 
 
 def _check_duplicates(

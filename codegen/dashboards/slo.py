@@ -30,7 +30,16 @@ from codegen.dashboard_model import (
 from codegen.dashboards.grafana import Variable
 from codegen.durations import format_duration
 from codegen.lowering import condition
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    RawSLI,
+    SliceRatioSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
 
@@ -89,6 +98,8 @@ def sli_in_words(slo: SLO) -> str:
         case TimesliceSLI():
             missing = " or is not scraped" if sli.missing_is_bad else ""
             return f"share of time when {sli.query} {condition(sli)}{missing}"
+        case SliceRatioSLI():
+            return f"mean error ratio of {sli.slice_window} slices"
         case _:
             assert_never(sli)
 
