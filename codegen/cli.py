@@ -16,11 +16,11 @@ from typing import Literal
 
 from codegen import __version__
 from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
-from codegen.convert.command import add_convert_flags, run_convert
-from codegen.exit_codes import EXIT_IMPORT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_STALE, EXIT_USAGE
 from codegen.compiler import compile_specs
 from codegen.conventions import RESERVED_LABELS
+from codegen.convert.command import add_convert_flags, run_convert
 from codegen.errors import SpecError, SpecErrors
+from codegen.exit_codes import EXIT_IMPORT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_STALE, EXIT_USAGE
 from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url, printable
 from codegen.grafana_import import import_dashboards, load_dashboards
@@ -31,7 +31,6 @@ from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import write_outputs
-
 
 
 def _env(name: str, default: str | None = None) -> str | None:

@@ -20,6 +20,11 @@ from codegen.writer import write_outputs
 def add_convert_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--to", required=True, choices=TARGETS, help="output format")
     parser.add_argument(
+        "--sloth-compat",
+        action="store_true",
+        help="read the input as Sloth v0.16 reads it (unknown keys and what Sloth drops are warnings)",
+    )
+    parser.add_argument(
         "-o",
         "--out",
         default=STDOUT,

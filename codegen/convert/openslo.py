@@ -1,12 +1,13 @@
 """``--to openslo``: each SLO as one OpenSLO v1 ``SLO`` object with everything inline.
 
 The indicator is a ``ratioMetric`` (events: ``bad``/``total``; latency: the events it compiles to, so the
-rules stay equal; raw: ``raw`` with ``rawType: failure``) or, for the timeslice SLI, a ``thresholdMetric`` with
-``budgetingMethod: Timeslices`` and the *good* condition as the objective's ``op``/``value``. Queries keep
-Sloth's ``{{.window}}`` template, as Sloth's OpenSLO reader expects. The period is a rolling ``timeWindow``; each
-enabled alert tier of the window catalog is an inline ``AlertPolicy`` with one ``burnrate`` ``AlertCondition``
-(OpenSLO allows one condition per policy): ``lookbackWindow`` the tier's long window, ``threshold`` its burn
-factor, ``alertAfter`` the alert's ``for``. What OpenSLO v1 has no field for is a warning (see ``lost``).
+rules stay equal; raw: ``raw`` with ``rawType: failure``; slice ratio: the same under ``RatioTimeslices``) or,
+for the timeslice SLI, a ``thresholdMetric`` whose objective ``op``/``value`` is the *good* condition (each
+evaluation an occurrence). Queries keep the ``{{.window}}`` template, which OpenSLO readers (slogen's, Sloth's)
+use as written. The period is a rolling ``timeWindow``; each enabled alert tier of the window catalog is an inline
+``AlertPolicy`` with one ``burnrate`` ``AlertCondition`` (OpenSLO allows one condition per policy):
+``lookbackWindow`` the tier's long window, ``threshold`` its burn factor, ``alertAfter`` the alert's ``for``,
+``alertWhenNoData`` the no-data alert. What OpenSLO v1 has no field for is a warning.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from typing import Any, Final, assert_never
 
 from codegen.durations import format_duration
 from codegen.lowering import event_templates
-from codegen.model import SLO, AlertTier, EventsSLI, LatencySLI, RawSLI, SpecDocument, TimesliceSLI
+from codegen.model import (
+    SLO,
+    AlertTier,
+    EventsSLI,
+    LatencySLI,
+    NoDataAlert,
+    RawSLI,
+    SliceRatioSLI,
+    SpecDocument,
+    TimesliceSLI,
+)
 
 API: Final = "openslo/v1"
 METRIC_SOURCE: Final = "Prometheus"
 SHORT_WINDOW_DIVISOR: Final = 12  # the SRE workbook's short window: 1/12 of the long one (5m for 1h)
-TIMESLICE_WINDOW: Final = "1m"  # a slice is one rule evaluation; Prometheus evaluates every 1m by default
 GOOD_OP: Final = {">": "lte", ">=": "lt", "<": "gte", "<=": "gt"}  # bad when `x > v` = good when `x <= v`
 
 
@@ -64,18 +74,24 @@ def _indicator(slo: SLO, warn: list[str], where: str) -> tuple[dict[str, Any], s
         case TimesliceSLI():
             op = GOOD_OP.get(sli.operator)
             if op is None:
-                raise ConvertError(f"{where}: sli.timeslice.bad_when {sli.operator!r}: OpenSLO ops are lt, lte, gt, gte")
+                raise ConvertError(
+                    f"{where}: sli.timeslice.bad_when {sli.operator!r}: OpenSLO ops are lt, lte, gt, gte"
+                )
             if sli.missing_is_bad:
                 warn.append(f"{where}: sli.timeslice.missing_is_bad/up_query have no OpenSLO field: dropped")
-            objective = {"op": op, "value": sli.threshold, "timeSliceTarget": 1, "timeSliceWindow": TIMESLICE_WINDOW}
-            return {"thresholdMetric": _source(sli.query)}, "Timeslices", objective
+            return {"thresholdMetric": _source(sli.query)}, "Occurrences", {"op": op, "value": sli.threshold}
+        case SliceRatioSLI():
+            ratio = {"counter": False, "rawType": "failure", "raw": _source(sli.error_ratio_query)}
+            return {"ratioMetric": ratio}, "RatioTimeslices", {"timeSliceWindow": sli.slice_window}
         case _:
             assert_never(sli)
 
 
-def _policy(slo: SLO, tier: AlertTier, for_: str | None, warn: list[str], where: str) -> dict[str, Any]:
+def _policy(
+    slo: SLO, tier: AlertTier, for_: str | None, breaching: bool, warn: list[str], where: str
+) -> dict[str, Any]:
     name = slo.alerting.name or slo.name
-    if tier.short_window * SHORT_WINDOW_DIVISOR != tier.long_window:
+    if breaching and tier.short_window * SHORT_WINDOW_DIVISOR != tier.long_window:
         warn.append(
             f"{where}: {tier.name} short window {tier.short}: OpenSLO's burnrate has one lookbackWindow "
             f"({tier.long}); readers assume the short window is 1/{SHORT_WINDOW_DIVISOR} of it"
@@ -89,16 +105,20 @@ def _policy(slo: SLO, tier: AlertTier, for_: str | None, warn: list[str], where:
     if for_:
         condition["alertAfter"] = for_
     severity = tier.severity
+    label = dns_label(f"{name}-{tier.name}" if breaching else f"{name}-no-data")
     return {
         "kind": "AlertPolicy",
-        "metadata": {"name": dns_label(f"{name}-{tier.name}"), "displayName": name},
+        "metadata": {"name": label, "displayName": name},
         "spec": {
-            "description": f"{tier.name}: {format_duration(tier.long_window)} burn rate above {tier.burn_factor:g}",
-            "alertWhenBreaching": True,
+            "description": f"{tier.name}: {tier.long} burn rate above {tier.burn_factor:g}"
+            if breaching
+            else "no burn-rate alerts; only the no-data alert",
+            "alertWhenNoData": not slo.alerting.no_data.disabled,
+            "alertWhenBreaching": breaching,
             "conditions": [
                 {
                     "kind": "AlertCondition",
-                    "metadata": {"name": dns_label(f"{name}-{tier.name}")},
+                    "metadata": {"name": label},
                     "spec": {"severity": severity, "condition": condition},
                 }
             ],
@@ -114,23 +134,31 @@ def _policy(slo: SLO, tier: AlertTier, for_: str | None, warn: list[str], where:
 
 
 def _policies(slo: SLO, warn: list[str], where: str) -> list[dict[str, Any]]:
+    """One policy per enabled tier; with every tier disabled, one policy that only says whether no data alerts
+    (without any policy a reader would add the default alerts)."""
     alerting = slo.alerting
     if not alerting.enabled:
-        return []
+        if not alerting.no_data.disabled:
+            warn.append(f"{where}: the no-data alert without burn-rate alerts: written as alertWhenNoData")
+        return [_policy(slo, slo.windows.page_quick, None, False, warn, where)]
     for what, pairs in (("labels", alerting.labels), ("annotations", alerting.annotations)):
         if pairs:
             warn.append(f"{where}: alerting.{what} have no OpenSLO field: dropped")
-    if not alerting.no_data.disabled:
-        warn.append(f"{where}: the no-data alert has no OpenSLO field: dropped (readers may add their own)")
+    warn.append(f"{where}: the alert name {alerting.name} has no OpenSLO field: readers name the alerts themselves")
+    if not alerting.no_data.disabled and alerting.no_data != NoDataAlert():
+        warn.append(f"{where}: the no-data alert's for/labels/annotations have no OpenSLO field: dropped")
     policies: list[dict[str, Any]] = []
     for severity, options in (("page", alerting.page), ("ticket", alerting.ticket)):
         if options.disabled:
+            warn.append(
+                f"{where}: {severity} alerts are disabled: OpenSLO keeps no windows for a tier without a policy"
+            )
             continue
         if options.labels or options.annotations:
             warn.append(f"{where}: alerting.{severity}_alert labels/annotations have no OpenSLO field: dropped")
         for tier in slo.windows.tiers:
             if tier.severity == severity:
-                policies.append(_policy(slo, tier, options.for_, warn, where))
+                policies.append(_policy(slo, tier, options.for_, True, warn, where))
     return policies
 
 

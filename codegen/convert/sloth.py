@@ -1,10 +1,10 @@
 """``--to sloth``: an SLO lowered to what Sloth v0.16 reads, and a warning for every part that is lost.
 
 The latency SLI becomes the events SLI it compiles to (``lowering.event_templates``: the exact queries slogen
-compiles), the timeslice SLI a raw SLI averaging its 0/1 indicator over a subquery (Sloth cannot record the
-indicator once; the meaning is the same, the cost per evaluation is not). What has no Sloth form is dropped with a
-warning: ``for`` on the page/ticket alerts, the no-data alert, a period other than the run's (Sloth has one period
-per run, ``--default-slo-period``), slogen's own SLO plugins and threshold alerts.
+compiles), the timeslice and slice-ratio SLIs a raw SLI averaging their per-slice indicator over a subquery
+(Sloth cannot record the indicator once; the meaning is the same, the cost per evaluation is not). What has no
+Sloth form is dropped with a warning: ``for`` on the page/ticket alerts, the no-data alert, a period other than
+the run's (Sloth has one period per run, ``--default-slo-period``), slogen's own SLO plugins, threshold alerts.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from codegen.model import (
     NoDataAlert,
     PluginChainSpec,
     RawSLI,
+    SliceRatioSLI,
     SpecDocument,
     TimesliceSLI,
     WindowCatalog,
@@ -34,8 +35,8 @@ SLOGEN_PLUGIN_PREFIX = "slogen.dev/"  # slogen's own SLO plugins: Sloth has none
 NO_NO_DATA = NoDataAlert(disabled=True)
 
 
-def timeslice_raw_query(sli: TimesliceSLI) -> str:
-    """The timeslice SLI as one raw error-ratio template: the indicator's mean over a subquery at the rule
+def slice_raw_query(sli: TimesliceSLI | SliceRatioSLI) -> str:
+    """A per-slice SLI as one raw error-ratio template: the indicator's mean over a subquery at the rule
     evaluation interval (``[w:]``), which is what slogen's recorded indicator averages."""
     return f"avg_over_time(({instant_indicator(sli)})[{{{{.window}}}}:])"
 
@@ -49,12 +50,12 @@ def lower_sli(sli: SLI) -> tuple[EventsSLI | RawSLI, str | None]:
             templates = event_templates(sli)
             assert templates is not None
             return EventsSLI(*templates), None
-        case TimesliceSLI():
+        case TimesliceSLI() | SliceRatioSLI():
             note = (
-                "sli.timeslice lowered to a raw SLI over a subquery: Sloth re-evaluates the condition for every "
+                f"sli.{sli.kind} lowered to a raw SLI over a subquery: Sloth re-evaluates the condition for every "
                 "window instead of reading a recorded indicator (same ratio, more evaluation cost)"
             )
-            return RawSLI(timeslice_raw_query(sli)), note
+            return RawSLI(slice_raw_query(sli)), note
         case _:
             assert_never(sli)
 

@@ -20,6 +20,7 @@ from codegen.model import (
     NoDataAlert,
     PluginChainSpec,
     RawSLI,
+    SliceRatioSLI,
     SpecDocument,
     ThresholdAlert,
     TimesliceSLI,
@@ -69,6 +70,8 @@ def sli_data(sli: SLI) -> dict[str, Any]:
             if sli.up_query:
                 timeslice["up_query"] = sli.up_query
             return {"timeslice": timeslice}
+        case SliceRatioSLI():
+            return {"slice_ratio": {"error_ratio_query": sli.error_ratio_query, "slice_window": sli.slice_window}}
         case _:
             assert_never(sli)
 
@@ -119,7 +122,8 @@ def alerting_data(alerting: Alerting, *, no_data: bool = True) -> dict[str, Any]
 
 def slo_data(slo: SLO, *, period: bool, no_data: bool = True) -> dict[str, Any]:
     """One ``slos`` item; labels are the merged spec and SLO labels (the model keeps no difference)."""
-    out: dict[str, Any] = {"name": slo.name, "objective": slo.objective}
+    objective = int(slo.objective) if slo.objective.is_integer() else slo.objective
+    out: dict[str, Any] = {"name": slo.name, "objective": objective}
     if slo.description:
         out["description"] = slo.description
     if period:

@@ -37,7 +37,12 @@ def _golden_runs() -> list[Run]:
     runs += [Run(p, sloth_compat=True) for p in sorted(testdata.glob("in-*.yaml")) if p.name not in _SKIP_GOLDEN]
     runs += [Run(p, sloth_compat=True) for p in sorted((testdata / "validate" / "good").glob("*.yaml"))]
     runs.append(
-        Run(testdata / "in-base.yaml", sloth_compat=True, windows=GOLDEN / "integration" / "windows", default_period="7d")
+        Run(
+            testdata / "in-base.yaml",
+            sloth_compat=True,
+            windows=GOLDEN / "integration" / "windows",
+            default_period="7d",
+        )
     )
     openslo = REPO / "tests" / "codegen" / "openslo" / "golden"
     runs += [Run(openslo / n, sloth_compat=True) for n in ("openslo-getting-started.yml", "good-openslo.yaml")]
@@ -121,7 +126,7 @@ def test_converted_spec_is_refused_when_changed(tmp_path: Path) -> None:
     x = load(run)
     _, y_path = convert(run, x, "slogen", tmp_path)
     target = y_path / "volatility-api.yaml"
-    target.write_text(target.read_text().replace("objective: 99.0", "objective: 99.5"))
+    target.write_text(target.read_text().replace("objective: 99\n", "objective: 99.5\n"))
     assert compiled(load(run, y_path)) != compiled(x)
 
 
