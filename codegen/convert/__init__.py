@@ -8,6 +8,7 @@ cannot express is a warning (``Conversion.warnings``) or, when nothing sensible 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final, Literal, get_args
 
@@ -43,12 +44,17 @@ def _with_run_labels(doc: SpecDocument, specs: SpecSet) -> tuple[SLO, ...]:
     return tuple(replace(s, labels=merge(s.labels, extra)) for s in doc.slos) if extra else doc.slos
 
 
-def convert_specs(specs: SpecSet, target: Target, default_windows: WindowCatalog) -> Conversion:
-    """Every file of ``specs`` in ``target``'s format; ``default_windows`` is the run's default period's catalog
-    (what Sloth compiles an SLO without a period with). Raises ``ConvertError`` listing what cannot be written."""
+def convert_specs(
+    specs: SpecSet, target: Target, catalogs: Mapping[int, WindowCatalog], default_period: int
+) -> Conversion:
+    """Every file of ``specs`` in ``target``'s format. ``catalogs`` are the run's alert windows by period (an SLO
+    with other tiers carries its own), ``default_period`` the run's (what Sloth compiles an SLO without a period
+    with). Raises ``ConvertError`` listing what cannot be written."""
+    default_windows = catalogs[default_period]
     result = Conversion()
     warnings: list[str] = []
     errors: list[str] = []
+    taken: set[str] = set()  # OpenSLO object names of the run
     for spec_file in specs.files:
         parts: list[str] = []
         if spec_file.dashboards:
@@ -57,7 +63,7 @@ def convert_specs(specs: SpecSet, target: Target, default_windows: WindowCatalog
             slos = _with_run_labels(doc, specs)
             match target:
                 case "slogen":
-                    data = document_data(doc, slos, period=True, no_data=True, threshold_alerts=True)
+                    data = document_data(doc, slos, period=True, no_data=True, threshold_alerts=True, catalogs=catalogs)
                     parts.append(dump(data))
                 case "sloth":
                     lowered = lower_document(replace(doc, slos=slos), default_windows, warnings)
@@ -65,7 +71,7 @@ def convert_specs(specs: SpecSet, target: Target, default_windows: WindowCatalog
                     parts.append(dump(data))
                 case "openslo":
                     try:
-                        objects = document_objects(replace(doc, slos=slos), warnings)
+                        objects = document_objects(replace(doc, slos=slos), warnings, taken)
                     except ConvertError as exc:
                         errors.append(str(exc))
                         continue

@@ -54,7 +54,7 @@ def run_convert(args: argparse.Namespace, specs: SpecSet) -> int:
     catalogs, _ = load_catalogs(args.slo_period_windows_path)  # load_specs reported any problem already
     target: Target = args.to
     try:
-        result = convert_specs(specs, target, catalogs[parse_duration(args.default_slo_period)])
+        result = convert_specs(specs, target, catalogs, parse_duration(args.default_slo_period))
     except ConvertError as exc:
         for line in str(exc).splitlines():
             print(f"error: {line}", file=sys.stderr)

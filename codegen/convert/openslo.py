@@ -162,22 +162,38 @@ def _policies(slo: SLO, warn: list[str], where: str) -> list[dict[str, Any]]:
     return policies
 
 
-def slo_object(slo: SLO, warn: list[str]) -> dict[str, Any]:
-    """One OpenSLO v1 ``SLO`` object; raises ``ConvertError`` for what OpenSLO cannot hold."""
+def object_name(slo: SLO, taken: set[str], warn: list[str]) -> str:
+    """The SLO's name, unless another service's SLO of the run has it: OpenSLO names are unique per run (services
+    do not scope them), so a repeat becomes ``<service>-<name>`` (and its SLO ID changes with it)."""
+    name = slo.name
+    if name in taken:
+        name = f"{slo.service}-{slo.name}"
+        warn.append(
+            f"{slo.source.path}: slo {slo.id!r}: OpenSLO names are unique per run: written as {name!r} "
+            f"(SLO ID {slo.service}-{name})"
+        )
+    taken.add(name)
+    return name
+
+
+def slo_object(slo: SLO, warn: list[str], taken: set[str]) -> dict[str, Any]:
+    """One OpenSLO v1 ``SLO`` object; raises ``ConvertError`` for what OpenSLO cannot hold. ``taken``: the
+    names written so far in the run."""
     where = f"{slo.source.path}: slo {slo.id!r}"
     if not 0 < slo.objective < 100:
         raise ConvertError(f"{where}: objective {slo.objective:g}: an OpenSLO target must be below 1 (100%)")
     if dns_label(slo.name) != slo.name:
         raise ConvertError(f"{where}: name {slo.name!r} is not a DNS label (lowercase, digits, '-')")
     indicator, method, objective = _indicator(slo, warn, where)
-    metadata: dict[str, Any] = {"name": slo.name}
+    name = object_name(slo, taken, warn)
+    metadata: dict[str, Any] = {"name": name}
     if slo.labels:
         metadata["labels"] = dict(slo.labels)
     spec: dict[str, Any] = {}
     if slo.description:
         spec["description"] = slo.description
     spec["service"] = slo.service
-    spec["indicator"] = {"metadata": {"name": f"{slo.name}-sli"}, "spec": indicator}
+    spec["indicator"] = {"metadata": {"name": f"{name}-sli"}, "spec": indicator}
     spec["timeWindow"] = [{"duration": format_duration(slo.period), "isRolling": True}]
     spec["budgetingMethod"] = method
     spec["objectives"] = [{"target": target(slo.objective), **objective}]
@@ -188,8 +204,8 @@ def slo_object(slo: SLO, warn: list[str]) -> dict[str, Any]:
     return {"apiVersion": API, "kind": "SLO", "metadata": metadata, "spec": spec}
 
 
-def document_objects(doc: SpecDocument, warn: list[str]) -> list[dict[str, Any]]:
+def document_objects(doc: SpecDocument, warn: list[str], taken: set[str]) -> list[dict[str, Any]]:
     if doc.threshold_alerts:
         names = ", ".join(a.name for a in doc.threshold_alerts)
         warn.append(f"{doc.source.path}: threshold_alerts ({names}) have no OpenSLO form: dropped")
-    return [slo_object(slo, warn) for slo in doc.slos]
+    return [slo_object(slo, warn, taken) for slo in doc.slos]

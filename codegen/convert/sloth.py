@@ -87,6 +87,12 @@ def lower_slo(slo: SLO, default_windows: WindowCatalog, warn: list[str]) -> SLO:
             f"--default-slo-period {format_duration(slo.period)} (this file is written without a period)"
         )
         windows = default_windows
+    elif slo.windows != default_windows:
+        warn.append(
+            f"{where}: alert_windows: Sloth takes alert windows per run (--slo-period-windows-path), not per SLO; "
+            "written without them"
+        )
+        windows = default_windows
     alerting = slo.alerting
     lowered_alerting = Alerting(
         name=alerting.name,

@@ -6,6 +6,7 @@ SLO to what Sloth understands (``convert.sloth``), so the same code writes nothi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, assert_never
 
 from codegen.durations import format_duration
@@ -24,6 +25,7 @@ from codegen.model import (
     SpecDocument,
     ThresholdAlert,
     TimesliceSLI,
+    WindowCatalog,
 )
 
 SPEC_VERSION = "prometheus/v1"
@@ -120,14 +122,27 @@ def alerting_data(alerting: Alerting, *, no_data: bool = True) -> dict[str, Any]
     return out
 
 
-def slo_data(slo: SLO, *, period: bool, no_data: bool = True) -> dict[str, Any]:
-    """One ``slos`` item; labels are the merged spec and SLO labels (the model keeps no difference)."""
+def alert_windows_data(windows: WindowCatalog) -> dict[str, Any]:
+    """``alert_windows``: the tiers as an ``AlertWindows`` spec writes them (the period is the SLO's)."""
+    out: dict[str, Any] = {}
+    for tier in windows.tiers:
+        speed = tier.name.split("-")[1]
+        entry = {"errorBudgetPercent": tier.budget_percent, "shortWindow": tier.short, "longWindow": tier.long}
+        out.setdefault(tier.severity, {})[speed] = entry
+    return out
+
+
+def slo_data(slo: SLO, *, period: bool, no_data: bool = True, catalog: WindowCatalog | None = None) -> dict[str, Any]:
+    """One ``slos`` item; labels are the merged spec and SLO labels (the model keeps no difference). With
+    ``period``, tiers that are not ``catalog`` (the run's for the SLO's period) are written as ``alert_windows``."""
     objective = int(slo.objective) if slo.objective.is_integer() else slo.objective
     out: dict[str, Any] = {"name": slo.name, "objective": objective}
     if slo.description:
         out["description"] = slo.description
     if period:
         out["period"] = format_duration(slo.period)
+        if slo.windows != catalog:
+            out["alert_windows"] = alert_windows_data(slo.windows)
     if slo.labels:
         out["labels"] = dict(slo.labels)
     out["sli"] = sli_data(slo.sli)
@@ -149,13 +164,20 @@ def threshold_alert_data(alert: ThresholdAlert) -> dict[str, Any]:
 
 
 def document_data(
-    doc: SpecDocument, slos: tuple[SLO, ...], *, period: bool, no_data: bool, threshold_alerts: bool
+    doc: SpecDocument,
+    slos: tuple[SLO, ...],
+    *,
+    period: bool,
+    no_data: bool,
+    threshold_alerts: bool,
+    catalogs: Mapping[int, WindowCatalog] | None = None,
 ) -> dict[str, Any]:
     """A whole ``prometheus/v1`` document; the spec-level plugins are the first SLO's (one per document)."""
     out: dict[str, Any] = {"version": SPEC_VERSION, "service": doc.service}
     if slos and (chain := plugin_chain(slos[0].spec_plugins)):
         out["slo_plugins"] = chain
-    out["slos"] = [slo_data(slo, period=period, no_data=no_data) for slo in slos]
+    catalogs = catalogs or {}
+    out["slos"] = [slo_data(s, period=period, no_data=no_data, catalog=catalogs.get(s.period)) for s in slos]
     if threshold_alerts and doc.threshold_alerts:
         out["threshold_alerts"] = [threshold_alert_data(a) for a in doc.threshold_alerts]
     return out

@@ -9,7 +9,7 @@ from typing import Any
 
 from codegen.compiler import compile_specs
 from codegen.errors import SpecError, SpecErrors
-from codegen.model import SLO, CompileOptions, SpecSet
+from codegen.model import SLO, CompileOptions, SpecKind, SpecSet
 from codegen.parse import load_specs
 from codegen.plan import AlertingRule, RuleGroup, SLOPlan
 from codegen.plugin_files import load_plugin_dirs
@@ -54,7 +54,7 @@ def load(run: Run, path: Path | None = None, *, sloth_compat: bool | None = None
         warnings=warnings,
     )
     if path is not None:  # a converted spec is read exactly as written
-        known = {_what(w) for w in _input_warnings(run, compat)}
+        known = {_what(w) for w in _input_warnings(run)}
         if new := [w for w in warnings if _what(w) not in known]:
             raise SpecErrors(new)
     return specs
@@ -64,11 +64,11 @@ def _what(warning: SpecError) -> tuple[str | None, str, str]:
     return warning.slo, warning.field, warning.message
 
 
-def _input_warnings(run: Run, compat: bool) -> list[SpecError]:
+def _input_warnings(run: Run) -> list[SpecError]:
     warnings: list[SpecError] = []
     load_specs(
         str(run.path),
-        CompileOptions(sloth_compat=compat),
+        CompileOptions(sloth_compat=run.sloth_compat),
         run.default_period,
         str(run.windows) if run.windows else None,
         SLI_PLUGINS,
@@ -86,8 +86,8 @@ def compiled(specs: SpecSet, options: CompileOptions | None = None) -> dict[str,
 
 def _rule(rule: Any) -> Rule:
     if isinstance(rule, AlertingRule):
-        return ("alert", rule.alert, _WS.sub(" ", rule.expr).strip(), rule.for_, rule.labels, rule.annotations)
-    return ("record", rule.record, _WS.sub(" ", rule.expr).strip(), None, rule.labels, ())
+        return ("alert", rule.alert, _WS.sub("", rule.expr), rule.for_, rule.labels, rule.annotations)
+    return ("record", rule.record, _WS.sub("", rule.expr), None, rule.labels, ())
 
 
 def _group(group: RuleGroup) -> tuple[str, str | None, list[Rule]]:
@@ -98,10 +98,15 @@ def _groups(plan: SLOPlan) -> Groups:
     return [_group(g) for g in plan.groups()]
 
 
-def with_slos(specs: SpecSet, change: Any) -> SpecSet:
-    """``specs`` with every SLO replaced by ``change(slo)``."""
+def with_slos(specs: SpecSet, change: Any, kind: SpecKind | None = None) -> SpecSet:
+    """``specs`` with every SLO replaced by ``change(slo)`` (and every document's kind by ``kind``)."""
     files = tuple(
-        replace(f, documents=tuple(replace(d, slos=tuple(change(s) for s in d.slos)) for d in f.documents))
+        replace(
+            f,
+            documents=tuple(
+                replace(d, slos=tuple(change(s) for s in d.slos), kind=kind or d.kind) for d in f.documents
+            ),
+        )
         for f in specs.files
     )
     return replace(specs, files=files)
