@@ -35,7 +35,7 @@ from codegen.parse_plugins import parse_plugin_chain
 from codegen.parse_settings import ParseSettings, catalog_for
 from codegen.parse_sli import PluginCall, parse_sli
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
-from codegen.windows import load_catalogs
+from codegen.windows import load_catalogs, slo_alert_windows
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
@@ -134,7 +134,10 @@ def _parse_slo(
     name_guess = raw.get("name") if isinstance(raw, dict) else None
     ctx.slo = str(name_guess) if name_guess else f"slos[{index}]"
     fields = ctx.mapping(
-        raw, here, ["name", "objective", "description", "labels", "sli", "alerting", "plugins", "period"], required=True
+        raw,
+        here,
+        ["name", "objective", "description", "labels", "sli", "alerting", "plugins", "period", "alert_windows"],
+        required=True,
     )
     before = len(ctx.errors)
     name = ctx.string(fields["name"], (*here, "name"))
@@ -152,6 +155,8 @@ def _parse_slo(
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
     plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
+    if windows is not None and fields["alert_windows"] is not None:
+        windows = slo_alert_windows(ctx, fields["alert_windows"], (*here, "alert_windows"), windows.period)
     plugin_call = PluginCall(
         settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
     )

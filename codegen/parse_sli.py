@@ -60,7 +60,7 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
     if kind == "latency":
         return _parse_latency(ctx, sli["latency"], here)
     if kind == "slice_ratio":
-        return _parse_slice_ratio(ctx, sli["slice_ratio"], (*path, ctx.key("slice_ratio")))
+        return _parse_slice_ratio(ctx, sli["slice_ratio"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
 
 
@@ -202,11 +202,10 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
 
 
 def _parse_slice_ratio(ctx: Fields, value: Any, path: FieldPath) -> SliceRatioSLI | None:
-    """OpenSLO's RatioTimeslices in our spec: an error-ratio template averaged per ``slice_window`` slice."""
+    """Each slice's error ratio, averaged over the window (what OpenSLO's ``RatioTimeslices`` reads into)."""
     sr = ctx.mapping(value, path, ["error_ratio_query", "slice_window"], required=True)
-    query = query_template(ctx, sr["error_ratio_query"], (*path, ctx.key("error_ratio_query")), "sli slice ratio query")
-    window_path = (*path, ctx.key("slice_window"))
-    window = ctx.duration(sr["slice_window"], window_path)
-    if sr["slice_window"] is None:
-        ctx.err(window_path, "required: the slice length, e.g. 1m")
+    query = query_template(ctx, sr["error_ratio_query"], (*path, "error_ratio_query"), "sli slice ratio query")
+    window = ctx.duration(sr["slice_window"], (*path, "slice_window"))
+    if window is None and sr["slice_window"] is None:
+        ctx.err((*path, "slice_window"), "required: the length of one time slice (e.g. 1m)")
     return SliceRatioSLI(query, window) if query and window else None
