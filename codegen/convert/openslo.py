@@ -16,12 +16,13 @@ import re
 from typing import Any, Final, assert_never
 
 from codegen.durations import format_duration
-from codegen.lowering import event_templates
+from codegen.lowering import event_templates, ratio_template
 from codegen.model import (
     SLO,
     AlertTier,
     EventsSLI,
     LatencySLI,
+    NativeLatencySLI,
     NoDataAlert,
     RawSLI,
     SliceRatioSLI,
@@ -68,8 +69,11 @@ def _indicator(slo: SLO, warn: list[str], where: str) -> tuple[dict[str, Any], s
                 warn.append(f"{where}: sli.latency written as the bad/total events it compiles to")
             ratio = {"counter": True, "bad": _source(bad), "total": _source(total)}
             return {"ratioMetric": ratio}, "Occurrences", {}
-        case RawSLI():
-            ratio = {"counter": False, "rawType": "failure", "raw": _source(sli.error_ratio_query)}
+        case RawSLI() | NativeLatencySLI():
+            if isinstance(sli, NativeLatencySLI):
+                warn.append(f"{where}: sli.native_latency written as the raw error ratio it compiles to")
+            raw = sli.error_ratio_query if isinstance(sli, RawSLI) else ratio_template(sli) or ""
+            ratio = {"counter": False, "rawType": "failure", "raw": _source(raw)}
             return {"ratioMetric": ratio}, "Occurrences", {}
         case TimesliceSLI():
             op = GOOD_OP.get(sli.operator)

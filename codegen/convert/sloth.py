@@ -14,7 +14,7 @@ from typing import assert_never
 
 from codegen.conventions import no_data_alert_name
 from codegen.durations import format_duration
-from codegen.lowering import event_templates, instant_indicator
+from codegen.lowering import event_templates, instant_indicator, ratio_template
 from codegen.model import (
     SLI,
     SLO,
@@ -22,6 +22,7 @@ from codegen.model import (
     AlertOptions,
     EventsSLI,
     LatencySLI,
+    NativeLatencySLI,
     NoDataAlert,
     PluginChainSpec,
     RawSLI,
@@ -50,6 +51,8 @@ def lower_sli(sli: SLI) -> tuple[EventsSLI | RawSLI, str | None]:
             templates = event_templates(sli)
             assert templates is not None
             return EventsSLI(*templates), None
+        case NativeLatencySLI():
+            return RawSLI(ratio_template(sli) or ""), None
         case TimesliceSLI() | SliceRatioSLI():
             note = (
                 f"sli.{sli.kind} lowered to a raw SLI over a subquery: Sloth re-evaluates the condition for every "

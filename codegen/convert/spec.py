@@ -18,6 +18,7 @@ from codegen.model import (
     AlertOptions,
     EventsSLI,
     LatencySLI,
+    NativeLatencySLI,
     NoDataAlert,
     PluginChainSpec,
     RawSLI,
@@ -72,6 +73,12 @@ def sli_data(sli: SLI) -> dict[str, Any]:
             if sli.up_query:
                 timeslice["up_query"] = sli.up_query
             return {"timeslice": timeslice}
+        case NativeLatencySLI():
+            native: dict[str, Any] = {"histogram": sli.histogram}
+            if sli.matchers:
+                native["matchers"] = sli.matchers
+            native["threshold"] = sli.threshold
+            return {"native_latency": native}
         case SliceRatioSLI():
             return {"slice_ratio": {"error_ratio_query": sli.error_ratio_query, "slice_window": sli.slice_window}}
         case _:
