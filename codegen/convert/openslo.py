@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final, assert_never
 
+from codegen.conventions import LABEL_SEVERITY
 from codegen.durations import format_duration
 from codegen.lowering import event_templates
 from codegen.model import (
@@ -126,7 +127,7 @@ def _policy(
                 {
                     "kind": "AlertNotificationTarget",
                     "metadata": {"name": severity},
-                    "spec": {"target": severity, "description": f"routed by the alert's sloth_severity={severity}"},
+                    "spec": {"target": severity, "description": f"routed by the alert's {LABEL_SEVERITY}={severity}"},
                 }
             ],
         },
