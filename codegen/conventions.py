@@ -29,6 +29,7 @@ LABEL_MODE = "sloth_mode"
 LABEL_OBJECTIVE = "sloth_objective"
 LABEL_SPEC = "sloth_spec"
 LABEL_VERSION = "sloth_version"
+LABEL_NOTIFICATION_TARGET = "openslo_notification_target"  # OpenSLO v1 AlertNotificationTarget names, for routes
 ROUTING_SEVERITY = "severity"  # our Alertmanager routing label beside sloth_severity
 # Set by the generator from the service and SLO name; a spec label may not override them.
 RESERVED_LABELS = frozenset({LABEL_ID, LABEL_SERVICE, LABEL_SLO, LABEL_WINDOW})

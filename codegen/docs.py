@@ -21,7 +21,7 @@ from codegen.compiler import CompiledSpecs
 from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_record
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
-from codegen.lowering import condition
+from codegen.lowering import condition, instant_indicator
 from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 from codegen.numbers import go_float
 from codegen.plan import SLOPlan
@@ -145,7 +145,7 @@ def _sli_words(slo: SLO) -> str:
         case SliceRatioSLI():
             return (
                 f"the mean of each {sli.slice_window} slice's error ratio (every slice weighs the same, busy or "
-                f"idle), sampled at every rule evaluation from `{sli.error_ratio_query.strip()}`"
+                f"idle), sampled at every rule evaluation from `{instant_indicator(sli)}`"
             )
         case _:
             assert_never(sli)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from codegen.conventions import LABEL_NOTIFICATION_TARGET
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
 from codegen.fields import Fields
@@ -21,7 +22,6 @@ from codegen.openslo_v1_objects import Objects, V1Object
 from codegen.parse_settings import ParseSettings
 
 PAGE_SEVERITIES: Final = ("page", "critical")
-TARGET_LABEL: Final = "openslo_notification_target"
 SHORT_WINDOW_DIVISOR: Final = 12  # the SRE workbook's short window: 5m for 1h, 30m for 6h, 2h for 1d
 MINUTE: Final = 60
 _ORDER: Final[tuple[Severity, Severity]] = ("page", "ticket")
@@ -262,7 +262,7 @@ def tiers_for(
             quick, slow = made[0], made[-1]
             quick_name, slow_name = _TIER_NAMES[severity]
             tiers[severity] = (_renamed(quick, quick_name), _renamed(slow, slow_name))
-            labels = ((TARGET_LABEL, ",".join(sorted(targets[severity]))),) if targets[severity] else ()
+            labels = ((LABEL_NOTIFICATION_TARGET, ",".join(sorted(targets[severity]))),) if targets[severity] else ()
             options[severity] = AlertOptions(labels=labels, for_=next(iter(afters)))
     if not ok:
         return None

@@ -365,10 +365,67 @@ def test_own_examples_pass_promtool(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert main(["generate", "-i", str(EXAMPLES), "-o", str(out), "--tests-out", str(out / "tests")]) == 0
     rules, tests = sorted(out.glob("*.yaml")), sorted((out / "tests").glob("*_test.yaml"))
-    assert len(rules) == 2 and len(tests) == 2
+    assert len(rules) == 3 and len(tests) == 3
     assert PROMTOOL is not None
     checked = subprocess.run([PROMTOOL, "check", "rules", *map(str, rules)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    tested = subprocess.run([PROMTOOL, "test", "rules", *map(str, tests)], capture_output=True, text=True)
+    # one promtool per test file, side by side (the files are independent; CI has two cores)
+    runs = [subprocess.Popen([PROMTOOL, "test", "rules", str(t)], stdout=subprocess.PIPE, text=True) for t in tests]
+    for run in runs:
+        out, _ = run.communicate(timeout=300)
+        assert run.returncode == 0 and "SUCCESS" in out, out
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
+def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
+    """The policy's 14.4x/1h condition is proven: a rule that burns at 16x fails its generated test."""
+    out = tmp_path / "out"
+    assert main(["generate", "-i", str(EXAMPLES), "-o", str(out), "--tests-out", str(out / "tests")]) == 0
+    rules = out / "api.yaml"
+    text = rules.read_text()
+    assert text.count("> (14.4 * 0.01") == 2
+    assert "faster than 1x over 3d and 6h.\n" in text  # the one ticket condition fills both tiers, said once
+    rules.write_text(text.replace("> (14.4 * 0.01", "> (16 * 0.01"))
+    assert PROMTOOL is not None
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(out / "tests" / "api_test.yaml")], capture_output=True, text=True
+    )
+    assert tested.returncode != 0
+    assert "page-quick fires" in tested.stdout + tested.stderr
+
+
+RATIO_TIMESLICES_SCENARIO = """\
+rule_files: [consumer.yaml]
+evaluation_interval: 15s
+tests:
+  - name: every slice weighs the same (RatioTimeslices), unlike a ratio of event counts (Occurrences)
+    interval: 15s
+    input_series:
+      # 15 minutes of 1000 good messages a minute, then 15 minutes of 1 failed message a minute
+      - series: 'volatility_consumer_messages_total{job="volatility-consumer", result="ok"}'
+        values: '0+250x60 15000+0x60'
+      - series: 'volatility_consumer_messages_total{job="volatility-consumer", result="error"}'
+        values: '0+0x60 0+0.25x60'
+    promql_expr_test:
+      - eval_time: 30m
+        expr: 'count((slo:sli_error:ratio_rate30m{sloth_slo="processed-slices"} > 0.45) < 0.55)'
+        exp_samples: [{labels: '{}', value: 1}]
+      - eval_time: 30m
+        expr: >-
+          count(sum(increase(volatility_consumer_messages_total{result="error"}[30m]))
+          / sum(increase(volatility_consumer_messages_total[30m])) < 0.01)
+        exp_samples: [{labels: '{}', value: 1}]
+"""
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
+def test_ratio_timeslices_average_the_slices_on_prometheus(tmp_path: Path) -> None:
+    """Half the minutes fail (a trickle), half succeed (a flood): the slice mean is about 0.5, while the ratio of
+    counts is about 0.001; the recorded SLI must be the first."""
+    assert main(["generate", "-i", str(EXAMPLES), "-o", str(tmp_path)]) == 0  # consumer.yaml refers to shared.yaml
+    (tmp_path / "scenario_test.yaml").write_text(RATIO_TIMESLICES_SCENARIO)
+    assert PROMTOOL is not None
+    tested = subprocess.run(
+        [PROMTOOL, "test", "rules", str(tmp_path / "scenario_test.yaml")], capture_output=True, text=True
+    )
     assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert tested.stdout.count("SUCCESS") == 2
