@@ -63,9 +63,11 @@ NO_DATA_ROUTING_SEVERITY = "warning"
 MODE_PROM = "cli-gen-prom"
 MODE_K8S = "cli-gen-k8s"
 MODE_OPENSLO = "cli-gen-openslo"
+MODE_PYRRA = "cli-gen-pyrra"
 K8S_SPEC = "sloth.slok.dev/v1"
 OPENSLO_SPEC = "openslo/v1alpha"
 OPENSLO_V1_SPEC = "openslo/v1"
+PYRRA_SPEC = "pyrra.dev/v1alpha1"
 
 
 def sli_error_record(window: str) -> str:
@@ -115,7 +117,12 @@ def no_data_alert_name(alert_name: str) -> str:
 
 def mode_for(spec_kind: str) -> str:
     """``sloth_mode``: how Sloth was run, told apart by the spec kind it read."""
-    return {K8S_SPEC: MODE_K8S, OPENSLO_SPEC: MODE_OPENSLO, OPENSLO_V1_SPEC: MODE_OPENSLO}.get(spec_kind, MODE_PROM)
+    return {
+        K8S_SPEC: MODE_K8S,
+        OPENSLO_SPEC: MODE_OPENSLO,
+        OPENSLO_V1_SPEC: MODE_OPENSLO,
+        PYRRA_SPEC: MODE_PYRRA,
+    }.get(spec_kind, MODE_PROM)
 
 
 def runbook_url(base_url: str, alert_name: str) -> str:

@@ -22,7 +22,17 @@ from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_r
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
 from codegen.lowering import condition, instant_indicator
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    NativeLatencySLI,
+    RawSLI,
+    SliceRatioSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import SLOPlan
 from codegen.rules import threshold_rule
@@ -127,6 +137,12 @@ def _sli_words(slo: SLO) -> str:
                 f'`le="{go_float(sli.threshold)}"` bucket of the `{sli.histogram}` histogram{where} — '
                 "divided by all requests"
             )
+        case NativeLatencySLI():
+            where = f" with `{sli.matchers}`" if sli.matchers else ""
+            return (
+                f"requests slower than {go_float(sli.threshold)} s — `1 - histogram_fraction(0, "
+                f"{go_float(sli.threshold)}, ...)` of the `{sli.histogram}` native histogram{where}"
+            )
         case EventsSLI():
             return "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
         case RawSLI():
@@ -155,7 +171,7 @@ def _events_line(slo: SLO) -> str | None:
     budget = slo.error_budget_ratio
     sli = slo.sli
     match sli:
-        case LatencySLI():
+        case LatencySLI() | NativeLatencySLI():
             allowed = _grouped(budget * 1_000_000)
             return f"per 1,000,000 requests: {allowed} may be slower than {go_float(sli.threshold)} s"
         case EventsSLI():

@@ -32,8 +32,9 @@ from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
 from codegen.parse_openslo_v1 import parse_openslo_v1
 from codegen.parse_plugins import parse_plugin_chain
+from codegen.parse_pyrra import is_pyrra, parse_pyrra_document
 from codegen.parse_settings import ParseSettings, catalog_for
-from codegen.parse_sli import PluginCall, parse_sli
+from codegen.parse_sli import PluginCall, parse_grouping, parse_sli
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
 from codegen.windows import load_catalogs, slo_alert_windows
 
@@ -66,6 +67,8 @@ def _parse_k8s(
 ) -> SpecDocument | None:
     if data.get("kind") == "SLO" or str(data.get("apiVersion", "")).startswith("openslo/"):
         return parse_openslo_document(doc, data, settings, errors)
+    if is_pyrra(data):
+        return parse_pyrra_document(doc, data, settings, errors)
     ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])
     if top["kind"] != "PrometheusServiceLevel":
@@ -136,7 +139,18 @@ def _parse_slo(
     fields = ctx.mapping(
         raw,
         here,
-        ["name", "objective", "description", "labels", "sli", "alerting", "plugins", "period", "alert_windows"],
+        [
+            "name",
+            "objective",
+            "description",
+            "labels",
+            "sli",
+            "alerting",
+            "plugins",
+            "period",
+            "alert_windows",
+            "grouping",
+        ],
         required=True,
     )
     before = len(ctx.errors)
@@ -162,6 +176,7 @@ def _parse_slo(
     )
     sli = parse_sli(ctx, fields["sli"], (*here, "sli"), plugin_call)
     alerting = parse_alerting(ctx, fields["alerting"], (*here, "alerting"))
+    grouping = parse_grouping(ctx, fields["grouping"], (*here, "grouping"), sli)
     ctx.slo = None
     if len(ctx.errors) > before or sli is None or windows is None:
         return None
@@ -176,6 +191,7 @@ def _parse_slo(
         windows=windows,
         source=Source(ctx.doc.path, ctx.doc.line((*ctx.base, *here))),
         spec_kind=ctx.kind,
+        grouping=grouping,
         spec_plugins=spec_plugins,
         plugins=plugins,
     )

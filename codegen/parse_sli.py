@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.conventions import WINDOW_TEMPLATE_RE
-from codegen.fields import CONDITION_RE, METRIC_RE, Fields
+from codegen.conventions import RESERVED_LABELS, WINDOW_TEMPLATE_RE
+from codegen.fields import CONDITION_RE, LABEL_KEY_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
-from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
+from codegen.lowering import event_templates, ratio_template
+from codegen.model import SLI, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 from codegen.promql import check_expression, check_template
 from codegen.sli_plugins import SLIPlugin, SLIPluginError
 from codegen.sli_plugins.golang import yaml_scalar_string
@@ -28,7 +29,7 @@ class PluginCall:
 
 
 def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall | None = None) -> SLI | None:
-    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "timeslice", "slice_ratio"])
+    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "native_latency", "timeslice", "slice_ratio"])
     if value is None:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
         return None
@@ -61,6 +62,8 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
         return _parse_latency(ctx, sli["latency"], here)
     if kind == "slice_ratio":
         return _parse_slice_ratio(ctx, sli["slice_ratio"], here)
+    if kind == "native_latency":
+        return _parse_native_latency(ctx, sli["native_latency"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
 
 
@@ -172,6 +175,65 @@ def _parse_latency(ctx: Fields, value: Any, path: FieldPath) -> LatencySLI | Non
     if len(ctx.errors) > before:
         return None
     return LatencySLI(histogram, float(threshold), matchers, buckets)
+
+
+def _parse_native_latency(ctx: Fields, value: Any, path: FieldPath) -> NativeLatencySLI | None:
+    """A native histogram needs no bucket boundary: ``histogram_fraction`` reads any threshold."""
+    lat = ctx.mapping(value, path, ["histogram", "threshold", "matchers"], required=True)
+    before = len(ctx.errors)
+    histogram = ctx.string(lat["histogram"], (*path, "histogram"), required=True)
+    if histogram and not METRIC_RE.match(histogram):
+        ctx.err((*path, "histogram"), f"invalid metric name {histogram!r}")
+    threshold = lat["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
+        ctx.err((*path, "threshold"), "threshold must be a positive number of seconds")
+        threshold = 0.0
+    matchers = ctx.string(lat["matchers"], (*path, "matchers")).strip().strip("{}").strip()
+    if matchers and check_expression(f"metric{{{matchers}}}"):
+        ctx.err((*path, "matchers"), f'invalid label matchers {matchers!r}: expected e.g. job="api"')
+    if len(ctx.errors) > before:
+        return None
+    return NativeLatencySLI(histogram, float(threshold), matchers)
+
+
+def parse_grouping(ctx: Fields, value: Any, path: FieldPath, sli: SLI | None) -> tuple[str, ...]:
+    """``grouping: [label, ...]``: one SLO per value of these labels.
+
+    Sloth has no grouped SLOs, so ``--sloth-compat`` refuses it. Queries we write (latency, timeslice) get
+    ``by (...)``; the user's events/raw queries must keep the labels themselves, so each label has to appear in
+    them (else every recording would lose the group and the SLO would silently be one SLO again).
+    """
+    if value is None:
+        return ()
+    if ctx.sloth_compat:
+        ctx.err(path, "grouping is a slogen extension: Sloth has no grouped SLOs (drop --sloth-compat)")
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        ctx.err(path, "grouping must be a non-empty list of label names")
+        return ()
+    labels = tuple(value)
+    for label in labels:
+        if not LABEL_KEY_RE.match(label) or label.startswith("__"):
+            ctx.err(path, f"invalid grouping label {label!r}")
+        elif label in RESERVED_LABELS:
+            ctx.err(path, f"grouping label {label!r} is set by the generator")
+    if len(set(labels)) != len(labels):
+        ctx.err(path, "grouping labels must be unique")
+    if sli is None:
+        return labels
+    templates = event_templates(sli) or ()
+    raw = ratio_template(sli) if isinstance(sli, RawSLI) else None
+    written = [*templates, *([raw] if raw else [])] if isinstance(sli, EventsSLI | RawSLI) else []
+    for query in written:
+        missing = [label for label in labels if label not in query]
+        if missing:
+            ctx.err(
+                path,
+                f"grouping by {', '.join(missing)}: the SLI query {query.strip()!r} does not keep that label; "
+                f"aggregate with `sum by ({', '.join(labels)}) (...)`",
+            )
+            break
+    return labels
 
 
 def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI | None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from codegen.compiler import CompiledFile
-from codegen.conventions import LABEL_ID, LABEL_WINDOW
+from codegen.conventions import LABEL_ID, LABEL_SEVERITY, LABEL_WINDOW
 from codegen.durations import format_duration, parse_duration
+from codegen.lowering import presence_query
 from codegen.model import SLO, AlertTier, CompileOptions, Severity
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
@@ -90,13 +92,19 @@ def _fmt(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _series_name(plan: SLOPlan, window: int) -> str | None:
-    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels)."""
+def _series_name(plan: SLOPlan, window: int, group: dict[str, str] | None = None) -> str | None:
+    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels), plus a grouped
+    SLO's group labels (the lowered queries keep them)."""
     rule = plan.sli_rule(format_duration(window))
     if rule is None:
         return None
-    body = ", ".join(f'{k}="{v}"' for k, v in rule.labels)
+    body = ", ".join(f'{k}="{v}"' for k, v in sorted({**dict(rule.labels), **(group or {})}.items()))
     return f"{rule.record}{{{body}}}"
+
+
+def groups(slo: SLO) -> tuple[dict[str, str], dict[str, str]]:
+    """Two groups of a grouped SLO (every group label set), the one a scenario burns and one that stays healthy."""
+    return {label: "burning" for label in slo.grouping}, {label: "healthy" for label in slo.grouping}
 
 
 def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
@@ -110,8 +118,12 @@ def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[
     return {"exp_labels": labels, "exp_annotations": annotations}
 
 
-def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
-    """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert."""
+def slo_tests(plan: SLOPlan, peers: Sequence[SLOPlan] = ()) -> list[dict[str, Any]]:
+    """Scenarios for the plan's burn-rate alerts (fed through its SLI recording series) and its no-data alert.
+
+    ``peers`` are the other SLOs loaded with it: without input every no-data alert of the file fires, so those
+    sharing the alert name (Pyrra names every SLO's alert ``ErrorBudgetBurn``) are expected too.
+    """
     slo = plan.slo
     burn_rules = plan.burn_alerts()  # by tier, whatever their sloth_severity label says
     if not burn_rules:
@@ -120,11 +132,12 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
     eval_seconds = wait + 5 * INTERVAL
     samples = eval_seconds // INTERVAL + 5
-    names = {w: _series_name(plan, w) for w in slo.windows.windows()}
+    bad, good = groups(slo)
+    names = {w: _series_name(plan, w, bad) for w in slo.windows.windows()}
     if any(name is None for name in names.values()):
         return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
     first = plan.sli_rule(format_duration(slo.windows.windows()[0]))
-    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} if first else {}
+    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} | bad if first else {}
     alert_name = next(iter(burn_rules.values())).alert
     tests: list[dict[str, Any]] = []
     for scenario in scenarios(slo):
@@ -157,10 +170,21 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
                 {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
             ]
         tests.append(test)
+    if slo.grouping:
+        tests.extend(_group_tests(plan, burn_rules, series_labels, bad, good, samples, eval_seconds))
     no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
         at = parse_duration(no_data.for_) + 2 * INTERVAL
-        exp = _expected_alerts(no_data, absent_labels(no_data.expr))
+        same = [
+            (p, r)
+            for p in (plan, *(p for p in peers if p is not plan))
+            if (r := p.no_data_alert()) is not None and r.alert == no_data.alert and r.for_ == no_data.for_
+        ]
+        expected_no_data = [
+            e
+            for p, r in same
+            if (e := _expected_alerts(r, absent_labels(f"absent({presence_query(p.slo.sli)})"))) is not None
+        ]
         tests.append(
             {
                 "name": f"{slo.id}: no-data alert fires after {no_data.for_} without SLI metrics",
@@ -172,11 +196,68 @@ def slo_tests(plan: SLOPlan) -> list[dict[str, Any]]:
                         "alertname": no_data.alert,
                         "exp_alerts": [],
                     },
-                    {"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": [exp] if exp else []},
+                    {"eval_time": format_duration(at), "alertname": no_data.alert, "exp_alerts": expected_no_data},
                 ],
             }
         )
     return tests
+
+
+def _group_tests(
+    plan: SLOPlan,
+    burn_rules: dict[Severity, AlertingRule],
+    bad_labels: dict[str, str],
+    bad: dict[str, str],
+    good: dict[str, str],
+    samples: int,
+    eval_seconds: int,
+) -> list[dict[str, Any]]:
+    """A grouped SLO: one group burns every window above every tier, the other burns nothing; the alerts fire
+    with the burning group's labels only (the healthy group's series are there, so its silence is proven)."""
+    slo = plan.slo
+    windows = slo.windows.windows()
+    burn = min(max(threshold(slo, t) for t in slo.windows.tiers) * 1.1, 1.0)
+    series = [
+        {"series": _series_name(plan, w, labels), "values": f"{_fmt(value)}x{samples}"}
+        for w in windows
+        for labels, value in ((bad, burn), (good, 0.0))
+    ]
+    group_text = ", ".join(f"{k}={v}" for k, v in bad.items())
+    alert_name = next(iter(burn_rules.values())).alert
+    by_labels = ", ".join((*slo.grouping, LABEL_SEVERITY))
+    test: dict[str, Any] = {
+        "name": f"{slo.id}: grouped, only the burning group ({group_text}) fires",
+        "interval": format_duration(INTERVAL),
+        "input_series": series,
+        "promql_expr_test": [
+            {
+                "eval_time": format_duration(eval_seconds),
+                "expr": f'count by ({by_labels}) (ALERTS{{alertname="{alert_name}", {LABEL_ID}="{slo.id}", '
+                'alertstate="firing"})',
+                "exp_samples": [
+                    {
+                        "labels": "{"
+                        + ", ".join(
+                            f'{k}="{v}"' for k, v in sorted({**bad, LABEL_SEVERITY: severity_label(rule)}.items())
+                        )
+                        + "}",
+                        "value": 1,
+                    }
+                    for _, rule in sorted(burn_rules.items())
+                ],
+            }
+        ],
+    }
+    expected = [_expected_alerts(rule, bad_labels) for _, rule in sorted(burn_rules.items())]
+    if all(e is not None for e in expected):
+        test["alert_rule_test"] = [
+            {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
+        ]
+    return [test]
+
+
+def severity_label(rule: AlertingRule) -> str:
+    return dict(rule.labels).get(LABEL_SEVERITY, "")
 
 
 def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:
@@ -187,7 +268,8 @@ def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file
     loaded = [d for d in documents if d.document.k8s is None]
     if options.sloth_compat:
         loaded = loaded[:1] if documents and documents[0].document.k8s is None else []
-    tests = [t for doc in loaded for plan in doc.plans for t in slo_tests(plan)]
+    plans = [plan for doc in loaded for plan in doc.plans]
+    tests = [t for plan in plans for t in slo_tests(plan, plans)]
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

@@ -30,7 +30,7 @@ class TimesliceSLIPlugin:
         if any(isinstance(r, RecordingRule) and r.role == "sli_instant" for r in group.rules):
             return
         labels = merge(slo.labels, id_labels(slo.service, slo.name))
-        instant = RecordingRule(SLI_INSTANT, instant_indicator(slo.sli), labels, "sli_instant")
+        instant = RecordingRule(SLI_INSTANT, instant_indicator(slo.sli, slo.grouping), labels, "sli_instant")
         rules.sli_recordings = group.with_rules((instant, *group.rules))
 
 
