@@ -67,10 +67,10 @@ def condition(sli: TimesliceSLI) -> str:
 
 
 def instant_indicator(sli: TimesliceSLI | SliceRatioSLI, grouping: tuple[str, ...] = ()) -> str:
-    """The value recorded per evaluation. Timeslice: 1 when the slice is bad, 0 when good; with ``missing_is_bad``
-    a failed scrape is a bad slice (per group when grouped: ``up`` then has to carry the group labels). Slice
-    ratio: the slice's error ratio, NaN dropped (an idle slice has no ratio, so it is no sample rather than a
-    poisoned average); its query keeps whatever labels it aggregates by."""
+    """The value recorded per evaluation. Timeslice: 1 when the slice is bad, 0 when good; with
+    ``missing_is_bad`` a failed scrape is a bad slice (per group when grouped: ``up`` then has to carry the group
+    labels). Slice ratio: the slice's error ratio, NaN dropped (an idle slice has no ratio, so it is no sample
+    rather than a poisoned average; its query keeps whatever labels it aggregates by)."""
     match sli:
         case TimesliceSLI():
             expr = f"max{by(grouping)}({sli.query} {sli.operator} bool {number(sli.threshold)})"

@@ -71,17 +71,6 @@ class TimesliceSLI:
 
 
 @dataclass(frozen=True)
-class NativeLatencySLI:
-    """Extension (Pyrra's ``latencyNative``): bad events are requests slower than ``threshold`` seconds, read off a
-    Prometheus native histogram with ``histogram_fraction`` (no buckets to choose, any threshold is exact)."""
-
-    histogram: str
-    threshold: float
-    matchers: str = ""
-    kind: Literal["native_latency"] = "native_latency"
-
-
-@dataclass(frozen=True)
 class SliceRatioSLI:
     """Extension: the error ratio of each time slice, averaged over the window (OpenSLO's ``RatioTimeslices``).
 
@@ -92,6 +81,17 @@ class SliceRatioSLI:
     error_ratio_query: str
     slice_window: str
     kind: Literal["slice_ratio"] = "slice_ratio"
+
+
+@dataclass(frozen=True)
+class NativeLatencySLI:
+    """Extension (Pyrra's ``latencyNative``): bad events are requests slower than ``threshold`` seconds, read off a
+    Prometheus native histogram with ``histogram_fraction`` (no buckets to choose, any threshold is exact)."""
+
+    histogram: str
+    threshold: float
+    matchers: str = ""
+    kind: Literal["native_latency"] = "native_latency"
 
 
 SLI = EventsSLI | RawSLI | LatencySLI | NativeLatencySLI | TimesliceSLI | SliceRatioSLI

@@ -60,10 +60,10 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
         return RawSLI(query) if query else None
     if kind == "latency":
         return _parse_latency(ctx, sli["latency"], here)
-    if kind == "native_latency":
-        return _parse_native_latency(ctx, sli["native_latency"], here)
     if kind == "slice_ratio":
         return _parse_slice_ratio(ctx, sli["slice_ratio"], here)
+    if kind == "native_latency":
+        return _parse_native_latency(ctx, sli["native_latency"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
 
 

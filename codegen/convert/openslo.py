@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final, assert_never
 
+from codegen.conventions import LABEL_SEVERITY
 from codegen.durations import format_duration
 from codegen.lowering import event_templates, ratio_template
 from codegen.model import (
@@ -64,7 +65,7 @@ def _indicator(slo: SLO, warn: list[str], where: str) -> tuple[dict[str, Any], s
     sli = slo.sli
     match sli:
         case EventsSLI() | LatencySLI():
-            bad, total = event_templates(sli) or ("", "")
+            bad, total = event_templates(sli, slo.grouping) or ("", "")
             if isinstance(sli, LatencySLI):
                 warn.append(f"{where}: sli.latency written as the bad/total events it compiles to")
             ratio = {"counter": True, "bad": _source(bad), "total": _source(total)}
@@ -72,8 +73,8 @@ def _indicator(slo: SLO, warn: list[str], where: str) -> tuple[dict[str, Any], s
         case RawSLI() | NativeLatencySLI():
             if isinstance(sli, NativeLatencySLI):
                 warn.append(f"{where}: sli.native_latency written as the raw error ratio it compiles to")
-            raw = sli.error_ratio_query if isinstance(sli, RawSLI) else ratio_template(sli) or ""
-            ratio = {"counter": False, "rawType": "failure", "raw": _source(raw)}
+            query = ratio_template(sli, slo.grouping) or ""
+            ratio = {"counter": False, "rawType": "failure", "raw": _source(query)}
             return {"ratioMetric": ratio}, "Occurrences", {}
         case TimesliceSLI():
             op = GOOD_OP.get(sli.operator)
@@ -130,7 +131,7 @@ def _policy(
                 {
                     "kind": "AlertNotificationTarget",
                     "metadata": {"name": severity},
-                    "spec": {"target": severity, "description": f"routed by the alert's sloth_severity={severity}"},
+                    "spec": {"target": severity, "description": f"routed by the alert's {LABEL_SEVERITY}={severity}"},
                 }
             ],
         },
@@ -189,6 +190,11 @@ def slo_object(slo: SLO, warn: list[str], taken: set[str]) -> dict[str, Any]:
     if dns_label(slo.name) != slo.name:
         raise ConvertError(f"{where}: name {slo.name!r} is not a DNS label (lowercase, digits, '-')")
     indicator, method, objective = _indicator(slo, warn, where)
+    if slo.grouping:
+        warn.append(
+            f"{where}: grouping {list(slo.grouping)}: OpenSLO has no grouped SLOs; the queries we write keep "
+            f"`by ({', '.join(slo.grouping)})`, the grouping itself is dropped"
+        )
     name = object_name(slo, taken, warn)
     metadata: dict[str, Any] = {"name": name}
     if slo.labels:

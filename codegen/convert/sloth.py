@@ -2,9 +2,10 @@
 
 The latency SLI becomes the events SLI it compiles to (``lowering.event_templates``: the exact queries slogen
 compiles), the timeslice and slice-ratio SLIs a raw SLI averaging their per-slice indicator over a subquery
-(Sloth cannot record the indicator once; the meaning is the same, the cost per evaluation is not). What has no
-Sloth form is dropped with a warning: ``for`` on the page/ticket alerts, the no-data alert, a period other than
-the run's (Sloth has one period per run, ``--default-slo-period``), slogen's own SLO plugins, threshold alerts.
+(Sloth cannot record the indicator once; the meaning is the same, the cost per evaluation is not), the
+native-histogram latency SLI its raw ``histogram_fraction`` ratio. What has no Sloth form is dropped with a
+warning: grouping (the queries keep its ``by``), ``for`` on the page/ticket alerts, the no-data alert, a period or
+alert windows other than the run's (Sloth has one catalog per run), slogen's own SLO plugins, threshold alerts.
 """
 
 from __future__ import annotations
@@ -42,17 +43,18 @@ def slice_raw_query(sli: TimesliceSLI | SliceRatioSLI) -> str:
     return f"avg_over_time(({instant_indicator(sli)})[{{{{.window}}}}:])"
 
 
-def lower_sli(sli: SLI) -> tuple[EventsSLI | RawSLI, str | None]:
-    """The Sloth SLI, and what the lowering changes (None when nothing)."""
+def lower_sli(sli: SLI, grouping: tuple[str, ...] = ()) -> tuple[EventsSLI | RawSLI, str | None]:
+    """The Sloth SLI (queries we write keep ``grouping``'s labels), and what the lowering changes (None when
+    nothing)."""
     match sli:
         case EventsSLI() | RawSLI():
             return sli, None
         case LatencySLI():
-            templates = event_templates(sli)
+            templates = event_templates(sli, grouping)
             assert templates is not None
             return EventsSLI(*templates), None
         case NativeLatencySLI():
-            return RawSLI(ratio_template(sli) or ""), None
+            return RawSLI(ratio_template(sli, grouping) or ""), None
         case TimesliceSLI() | SliceRatioSLI():
             note = (
                 f"sli.{sli.kind} lowered to a raw SLI over a subquery: Sloth re-evaluates the condition for every "
@@ -80,9 +82,15 @@ def _alert(options: AlertOptions, what: str, warn: list[str]) -> AlertOptions:
 def lower_slo(slo: SLO, default_windows: WindowCatalog, warn: list[str]) -> SLO:
     """``slo`` as Sloth would compile it from the converted spec; appends one warning per loss to ``warn``."""
     where = f"{slo.source.path}: slo {slo.id!r}"
-    sli, note = lower_sli(slo.sli)
+    sli, note = lower_sli(slo.sli, slo.grouping)
     if note:
         warn.append(f"{where}: {note}")
+    if slo.grouping:
+        warn.append(
+            f"{where}: grouping {list(slo.grouping)}: Sloth has no grouped SLOs; the queries keep `by "
+            f"({', '.join(slo.grouping)})` (alerts fire per group) but Sloth's metadata rules and no-data alert "
+            "do not know the groups"
+        )
     windows = slo.windows
     if slo.period != default_windows.period:
         warn.append(
@@ -114,6 +122,7 @@ def lower_slo(slo: SLO, default_windows: WindowCatalog, warn: list[str]) -> SLO:
         alerting=lowered_alerting,
         spec_plugins=_sloth_chain(slo.spec_plugins, f"{slo.source.path}: slo_plugins", warn),
         plugins=_sloth_chain(slo.plugins, f"{where}: plugins", warn),
+        grouping=(),
     )
 
 

@@ -66,6 +66,12 @@ def sli_data(sli: SLI) -> dict[str, Any]:
             if sli.buckets is not None:
                 latency["buckets"] = list(sli.buckets)
             return {"latency": latency}
+        case NativeLatencySLI():
+            native: dict[str, Any] = {"histogram": sli.histogram}
+            if sli.matchers:
+                native["matchers"] = sli.matchers
+            native["threshold"] = sli.threshold
+            return {"native_latency": native}
         case TimesliceSLI():
             timeslice: dict[str, Any] = {"query": sli.query, "bad_when": condition(sli)}
             if sli.missing_is_bad:
@@ -73,12 +79,6 @@ def sli_data(sli: SLI) -> dict[str, Any]:
             if sli.up_query:
                 timeslice["up_query"] = sli.up_query
             return {"timeslice": timeslice}
-        case NativeLatencySLI():
-            native: dict[str, Any] = {"histogram": sli.histogram}
-            if sli.matchers:
-                native["matchers"] = sli.matchers
-            native["threshold"] = sli.threshold
-            return {"native_latency": native}
         case SliceRatioSLI():
             return {"slice_ratio": {"error_ratio_query": sli.error_ratio_query, "slice_window": sli.slice_window}}
         case _:
@@ -152,6 +152,8 @@ def slo_data(slo: SLO, *, period: bool, no_data: bool = True, catalog: WindowCat
             out["alert_windows"] = alert_windows_data(slo.windows)
     if slo.labels:
         out["labels"] = dict(slo.labels)
+    if slo.grouping:
+        out["grouping"] = list(slo.grouping)
     out["sli"] = sli_data(slo.sli)
     out["alerting"] = alerting_data(slo.alerting, no_data=no_data)
     if chain := plugin_chain(slo.plugins):
