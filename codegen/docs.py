@@ -21,8 +21,18 @@ from codegen.compiler import CompiledSpecs
 from codegen.conventions import GENERATED_BY, LABEL_ID, runbook_url, sli_error_record
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
-from codegen.lowering import condition
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
+from codegen.lowering import condition, instant_indicator
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    NativeLatencySLI,
+    RawSLI,
+    SliceRatioSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import SLOPlan
 from codegen.rules import threshold_rule
@@ -148,6 +158,11 @@ def _sli_words(slo: SLO) -> str:
                 "the share of time that is bad, sampled at every rule evaluation: a slice is bad when "
                 f"`{sli.query}` is `{condition(sli)}`{missing}"
             )
+        case SliceRatioSLI():
+            return (
+                f"the mean of each {sli.slice_window} slice's error ratio (every slice weighs the same, busy or "
+                f"idle), sampled at every rule evaluation from `{instant_indicator(sli)}`"
+            )
         case _:
             assert_never(sli)
 
@@ -161,7 +176,7 @@ def _events_line(slo: SLO) -> str | None:
             return f"per 1,000,000 requests: {allowed} may be slower than {go_float(sli.threshold)} s"
         case EventsSLI():
             return f"per 1,000,000 events: {_grouped(budget * 1_000_000)} may fail"
-        case RawSLI() | TimesliceSLI():
+        case RawSLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import assert_never
 
 from codegen.conventions import SLI_INSTANT, id_selector, render_window
-from codegen.model import SLI, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 
 PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
 
@@ -66,14 +66,22 @@ def condition(sli: TimesliceSLI) -> str:
     return f"{sli.operator} {number(sli.threshold)}"
 
 
-def instant_indicator(sli: TimesliceSLI, grouping: tuple[str, ...] = ()) -> str:
-    """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice (per group
-    when grouped: ``up`` then has to carry the group labels)."""
-    expr = f"max{by(grouping)}({sli.query} {sli.operator} bool {number(sli.threshold)})"
-    if sli.missing_is_bad and sli.up_query:
-        on = f"on({', '.join(grouping)})" if grouping else "on()"
-        expr = f"({expr} or {on} (max{by(grouping)}({sli.up_query}) * 0 + 1))"
-    return expr
+def instant_indicator(sli: TimesliceSLI | SliceRatioSLI, grouping: tuple[str, ...] = ()) -> str:
+    """The value recorded per evaluation. Timeslice: 1 when the slice is bad, 0 when good; with
+    ``missing_is_bad`` a failed scrape is a bad slice (per group when grouped: ``up`` then has to carry the group
+    labels). Slice ratio: the slice's error ratio, NaN dropped (an idle slice has no ratio, so it is no sample
+    rather than a poisoned average; its query keeps whatever labels it aggregates by)."""
+    match sli:
+        case TimesliceSLI():
+            expr = f"max{by(grouping)}({sli.query} {sli.operator} bool {number(sli.threshold)})"
+            if sli.missing_is_bad and sli.up_query:
+                on = f"on({', '.join(grouping)})" if grouping else "on()"
+                expr = f"({expr} or {on} (max{by(grouping)}({sli.up_query}) * 0 + 1))"
+            return expr
+        case SliceRatioSLI():
+            return f"({render_window(sli.error_ratio_query, sli.slice_window).strip()}) >= 0"
+        case _:
+            assert_never(sli)
 
 
 def instant_selector(slo: SLO) -> str:
@@ -97,7 +105,7 @@ def event_templates(sli: SLI, grouping: tuple[str, ...] = ()) -> tuple[str, str]
         case LatencySLI():
             total = latency_total_query(sli, grouping)
             return f"{total} - {latency_good_query(sli, grouping)}", total
-        case RawSLI() | NativeLatencySLI() | TimesliceSLI():
+        case RawSLI() | NativeLatencySLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -110,7 +118,7 @@ def ratio_template(sli: SLI, grouping: tuple[str, ...] = ()) -> str | None:
             return sli.error_ratio_query
         case NativeLatencySLI():
             return native_error_ratio_query(sli, grouping)
-        case EventsSLI() | LatencySLI() | TimesliceSLI():
+        case EventsSLI() | LatencySLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -141,7 +149,7 @@ def error_ratio(slo: SLO, window: str) -> str:
     match sli:
         case EventsSLI() | LatencySLI() | RawSLI() | NativeLatencySLI():
             return _query_ratio(sli, window, False, slo.grouping)
-        case TimesliceSLI():
+        case TimesliceSLI() | SliceRatioSLI():
             return f"avg_over_time({instant_selector(slo)}[{window}])"
         case _:
             assert_never(sli)
@@ -158,7 +166,7 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
     match sli:
         case EventsSLI() | LatencySLI() | RawSLI() | NativeLatencySLI():
             return _query_ratio(sli, window, True, slo.grouping)
-        case TimesliceSLI():
+        case TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -177,6 +185,8 @@ def presence_query(sli: SLI) -> str:
             return render_window(sli.error_ratio_query, PRESENCE_WINDOW).strip()
         case TimesliceSLI():
             return sli.query.strip()
+        case SliceRatioSLI():
+            return render_window(sli.error_ratio_query, sli.slice_window).strip()
         case _:
             assert_never(sli)
 

@@ -13,7 +13,7 @@ from codegen.conventions import slo_id
 from codegen.dashboard_model import DashboardSpec
 from codegen.durations import format_duration
 
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha", "pyrra.dev/v1alpha1"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha", "openslo/v1", "pyrra.dev/v1alpha1"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
 
@@ -71,6 +71,19 @@ class TimesliceSLI:
 
 
 @dataclass(frozen=True)
+class SliceRatioSLI:
+    """Extension: the error ratio of each time slice, averaged over the window (OpenSLO's ``RatioTimeslices``).
+
+    ``error_ratio_query`` is a ``{{.window}}`` template rendered once with ``slice_window`` and recorded per
+    evaluation, so each slice counts the same however much traffic it had (unlike a ratio of event counts).
+    """
+
+    error_ratio_query: str
+    slice_window: str
+    kind: Literal["slice_ratio"] = "slice_ratio"
+
+
+@dataclass(frozen=True)
 class NativeLatencySLI:
     """Extension (Pyrra's ``latencyNative``): bad events are requests slower than ``threshold`` seconds, read off a
     Prometheus native histogram with ``histogram_fraction`` (no buckets to choose, any threshold is exact)."""
@@ -81,7 +94,7 @@ class NativeLatencySLI:
     kind: Literal["native_latency"] = "native_latency"
 
 
-SLI = EventsSLI | RawSLI | LatencySLI | NativeLatencySLI | TimesliceSLI
+SLI = EventsSLI | RawSLI | LatencySLI | NativeLatencySLI | TimesliceSLI | SliceRatioSLI
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,16 @@ from codegen.model import (
     SpecSet,
     WindowCatalog,
 )
+from codegen.openslo_v1_objects import is_openslo_v1
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_openslo_v1 import parse_openslo_v1
 from codegen.parse_plugins import parse_plugin_chain
 from codegen.parse_pyrra import is_pyrra, parse_pyrra_document
 from codegen.parse_settings import ParseSettings, catalog_for
 from codegen.parse_sli import PluginCall, parse_grouping, parse_sli
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
-from codegen.windows import load_catalogs
+from codegen.windows import load_catalogs, slo_alert_windows
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
@@ -137,7 +139,18 @@ def _parse_slo(
     fields = ctx.mapping(
         raw,
         here,
-        ["name", "objective", "description", "labels", "sli", "alerting", "plugins", "period", "grouping"],
+        [
+            "name",
+            "objective",
+            "description",
+            "labels",
+            "sli",
+            "alerting",
+            "plugins",
+            "period",
+            "alert_windows",
+            "grouping",
+        ],
         required=True,
     )
     before = len(ctx.errors)
@@ -156,6 +169,8 @@ def _parse_slo(
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
     plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
     windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
+    if windows is not None and fields["alert_windows"] is not None:
+        windows = slo_alert_windows(ctx, fields["alert_windows"], (*here, "alert_windows"), windows.period)
     plugin_call = PluginCall(
         settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
     )
@@ -200,9 +215,16 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
 
 def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: list[SpecError]) -> list[SpecFile]:
     files: list[SpecFile] = []
+    openslo_v1 = parse_openslo_v1([d for f in loaded for d in f.documents if is_openslo_v1(d.data)], settings, errors)
     for lf in loaded:
-        slo_docs = [d for d in lf.documents if not is_dashboard_document(d.data)]
+        slo_docs = [
+            item
+            for d in lf.documents
+            if not is_dashboard_document(d.data) and not is_openslo_v1(d.data)
+            for item in _list_items(d)
+        ]
         docs = [d for d in (parse_document(doc, settings, errors) for doc in slo_docs) if d is not None]
+        docs += openslo_v1.get(lf.path, [])  # OpenSLO v1 objects refer to each other across files
         boards = [
             b
             for doc in lf.documents
@@ -215,6 +237,17 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
     _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
+
+
+def _list_items(doc: Document) -> list[Document]:
+    """A top-level list of OpenSLO objects (as go-sdk writes them) as one document per item; else the document."""
+    data = doc.data
+    if not (isinstance(data, list) and data and all(isinstance(i, dict) and "apiVersion" in i for i in data)):
+        return [doc]
+    return [
+        Document(doc.path, doc.index, item, {p[1:]: line for p, line in doc.lines.items() if p[:1] == (index,)})
+        for index, item in enumerate(data)
+    ]
 
 
 def _check_duplicates(

@@ -11,7 +11,7 @@ from codegen.conventions import RESERVED_LABELS, WINDOW_TEMPLATE_RE
 from codegen.fields import CONDITION_RE, LABEL_KEY_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
 from codegen.lowering import event_templates, ratio_template
-from codegen.model import SLI, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 from codegen.promql import check_expression, check_template
 from codegen.sli_plugins import SLIPlugin, SLIPluginError
 from codegen.sli_plugins.golang import yaml_scalar_string
@@ -29,7 +29,7 @@ class PluginCall:
 
 
 def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall | None = None) -> SLI | None:
-    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "native_latency", "timeslice"])
+    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "native_latency", "timeslice", "slice_ratio"])
     if value is None:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
         return None
@@ -60,6 +60,8 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
         return RawSLI(query) if query else None
     if kind == "latency":
         return _parse_latency(ctx, sli["latency"], here)
+    if kind == "slice_ratio":
+        return _parse_slice_ratio(ctx, sli["slice_ratio"], here)
     if kind == "native_latency":
         return _parse_native_latency(ctx, sli["native_latency"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
@@ -259,3 +261,13 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
     if len(ctx.errors) > before or match is None:
         return None
     return TimesliceSLI(query, match.group(1), float(match.group(2)), missing_is_bad, up_query)
+
+
+def _parse_slice_ratio(ctx: Fields, value: Any, path: FieldPath) -> SliceRatioSLI | None:
+    """Each slice's error ratio, averaged over the window (what OpenSLO's ``RatioTimeslices`` reads into)."""
+    sr = ctx.mapping(value, path, ["error_ratio_query", "slice_window"], required=True)
+    query = query_template(ctx, sr["error_ratio_query"], (*path, "error_ratio_query"), "sli slice ratio query")
+    window = ctx.duration(sr["slice_window"], (*path, "slice_window"))
+    if window is None and sr["slice_window"] is None:
+        ctx.err((*path, "slice_window"), "required: the length of one time slice (e.g. 1m)")
+    return SliceRatioSLI(query, window) if query and window else None

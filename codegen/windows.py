@@ -10,6 +10,8 @@ import yaml
 
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
+from codegen.fields import Fields
+from codegen.loader import FieldPath
 from codegen.model import AlertTier, TierName, WindowCatalog
 
 _TIERS: tuple[tuple[TierName, str, str], ...] = (
@@ -124,3 +126,19 @@ def parse_alert_windows(data: Any, path: str) -> tuple[WindowCatalog | None, lis
     if errors:
         return None, errors
     return WindowCatalog(period, *tiers), errors
+
+
+def slo_alert_windows(ctx: Fields, value: Any, path: FieldPath, period: int) -> WindowCatalog | None:
+    """Extension: one SLO's own tiers (``alert_windows``: an ``AlertWindows`` spec's ``page``/``ticket`` without
+    ``sloPeriod``, which is the SLO's period), e.g. an OpenSLO alert policy's burn rates converted to our spec."""
+    if not isinstance(value, dict):
+        ctx.err(path, "must be a mapping with page and ticket tiers, as in an AlertWindows spec")
+        return None
+    for key in value:
+        if key not in ("page", "ticket"):
+            ctx.err((*path, key), f"unknown key {key!r} (valid keys: page, ticket)")
+    spec = {"sloPeriod": format_duration(period), **value}
+    catalog, errors = parse_alert_windows({"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows", "spec": spec}, "")
+    for error in errors:
+        ctx.err((*path, *error.field.removeprefix("spec.").split(".")), error.message)
+    return catalog

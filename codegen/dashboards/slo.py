@@ -39,6 +39,7 @@ from codegen.model import (
     LatencySLI,
     NativeLatencySLI,
     RawSLI,
+    SliceRatioSLI,
     TimesliceSLI,
 )
 from codegen.numbers import go_float
@@ -123,6 +124,8 @@ def sli_in_words(slo: SLO) -> str:
         case TimesliceSLI():
             missing = " or is not scraped" if sli.missing_is_bad else ""
             return f"share of time when {sli.query} {condition(sli)}{missing}"
+        case SliceRatioSLI():
+            return f"mean error ratio of {sli.slice_window} slices"
         case _:
             assert_never(sli)
 

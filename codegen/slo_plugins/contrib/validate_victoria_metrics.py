@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from codegen.lowering import event_templates
-from codegen.model import SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 from codegen.plan import SLORules
 from codegen.slo_plugins.api import PluginProcessError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.contrib._config import config_object
@@ -87,6 +87,8 @@ def validate_slo_metricsql(slo: SLO) -> None:
             _query("sli raw query", sli.error_ratio_query)
         case TimesliceSLI():
             _query("sli timeslice query", sli.query, need_window=False)
+        case SliceRatioSLI():
+            _query("sli slice ratio query", sli.error_ratio_query)
         case NativeLatencySLI():
             raise PluginProcessError("invalid SLI: native histograms (histogram_fraction) are not MetricsQL")
     alerting = slo.alerting
