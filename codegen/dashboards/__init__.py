@@ -20,7 +20,7 @@ from codegen.dashboards.grafana import (
     build_dashboard,
     to_json,
 )
-from codegen.dashboards.slo import slo_dashboard_spec, variables_for
+from codegen.dashboards.slo import VARIABLES, slo_dashboard_spec, variables_for
 from codegen.dashboards.slo_views import detail_spec, overview_spec
 
 __all__ = [
@@ -74,7 +74,7 @@ def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = 
     origin = "every SLO of the run"
     for view in (overview_spec(), detail_spec(slos)):
         if view.uid not in taken:
-            out.append(RenderedDashboard(view, build_dashboard(view, ctx, variables_for(slos), origin), origin))
+            out.append(RenderedDashboard(view, build_dashboard(view, ctx, VARIABLES, origin), origin))
     return out
 
 

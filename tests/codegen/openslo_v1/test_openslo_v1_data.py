@@ -372,8 +372,8 @@ def test_own_examples_pass_promtool(tmp_path: Path) -> None:
     # one promtool per test file, side by side (the files are independent; CI has two cores)
     runs = [subprocess.Popen([PROMTOOL, "test", "rules", str(t)], stdout=subprocess.PIPE, text=True) for t in tests]
     for run in runs:
-        out, _ = run.communicate(timeout=300)
-        assert run.returncode == 0 and "SUCCESS" in out, out
+        stdout, _ = run.communicate(timeout=300)
+        assert run.returncode == 0 and "SUCCESS" in stdout, stdout
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
