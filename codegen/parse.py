@@ -168,9 +168,7 @@ def _parse_slo(
     description = ctx.string(fields["description"], (*here, "description"))
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
     plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
-    windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
-    if windows is not None and fields["alert_windows"] is not None:
-        windows = slo_alert_windows(ctx, fields["alert_windows"], (*here, "alert_windows"), windows.period)
+    windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings, fields["alert_windows"])
     plugin_call = PluginCall(
         settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
     )
@@ -197,7 +195,10 @@ def _parse_slo(
     )
 
 
-def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSettings) -> WindowCatalog | None:
+def _resolve_period(
+    ctx: Fields, value: Any, path: FieldPath, settings: ParseSettings, alert_windows: Any = None
+) -> WindowCatalog | None:
+    """The period's catalog, or the SLO's own ``alert_windows`` (then the period needs no catalog)."""
     if value is None:
         period = settings.default_period
     else:
@@ -206,6 +207,8 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
         except DurationError as exc:
             ctx.err(path, str(exc))
             return None
+    if alert_windows is not None:
+        return slo_alert_windows(ctx, alert_windows, (*path[:-1], "alert_windows"), period)
     return catalog_for(ctx, period, path, settings)
 
 

@@ -16,7 +16,7 @@ import re
 from typing import Any, Final, assert_never
 
 from codegen.conventions import LABEL_SEVERITY
-from codegen.durations import format_duration
+from codegen.durations import format_duration, parse_duration
 from codegen.lowering import event_templates, ratio_template
 from codegen.model import (
     SLO,
@@ -45,6 +45,17 @@ def dns_label(text: str) -> str:
     """OpenSLO names are DNS labels: ``PredictionLatencyBudgetBurn`` -> ``prediction-latency-budget-burn``."""
     kebab = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", text).lower()
     return re.sub(r"[^a-z0-9-]+", "-", kebab).strip("-")[:63].rstrip("-")
+
+
+SHORTHAND_UNITS: Final = (("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60))
+
+
+def shorthand(seconds: int, where: str) -> str:
+    """OpenSLO's duration shorthand: one number and one unit (``1h30m`` is ``90m``); it has no seconds."""
+    for unit, size in SHORTHAND_UNITS:
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    raise ConvertError(f"{where}: {format_duration(seconds)} is not a whole number of minutes (OpenSLO durations)")
 
 
 def target(objective: float) -> float:
@@ -87,7 +98,11 @@ def _indicator(slo: SLO, warn: list[str], where: str) -> tuple[dict[str, Any], s
             return {"thresholdMetric": _source(sli.query)}, "Occurrences", {"op": op, "value": sli.threshold}
         case SliceRatioSLI():
             ratio = {"counter": False, "rawType": "failure", "raw": _source(sli.error_ratio_query)}
-            return {"ratioMetric": ratio}, "RatioTimeslices", {"timeSliceWindow": sli.slice_window}
+            return (
+                {"ratioMetric": ratio},
+                "RatioTimeslices",
+                {"timeSliceWindow": shorthand(parse_duration(sli.slice_window), where)},
+            )
         case _:
             assert_never(sli)
 
@@ -105,10 +120,10 @@ def _policy(
         "kind": "burnrate",
         "op": "gt",
         "threshold": tier.burn_factor,
-        "lookbackWindow": tier.long,
+        "lookbackWindow": shorthand(tier.long_window, where),
     }
     if for_:
-        condition["alertAfter"] = for_
+        condition["alertAfter"] = shorthand(parse_duration(for_), where)
     severity = tier.severity
     label = dns_label(f"{name}-{tier.name}" if breaching else f"{name}-no-data")
     return {
@@ -204,7 +219,7 @@ def slo_object(slo: SLO, warn: list[str], taken: set[str]) -> dict[str, Any]:
         spec["description"] = slo.description
     spec["service"] = slo.service
     spec["indicator"] = {"metadata": {"name": f"{name}-sli"}, "spec": indicator}
-    spec["timeWindow"] = [{"duration": format_duration(slo.period), "isRolling": True}]
+    spec["timeWindow"] = [{"duration": shorthand(slo.period, where), "isRolling": True}]
     spec["budgetingMethod"] = method
     spec["objectives"] = [{"target": target(slo.objective), **objective}]
     if policies := _policies(slo, warn, where):

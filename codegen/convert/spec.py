@@ -134,7 +134,13 @@ def alert_windows_data(windows: WindowCatalog) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tier in windows.tiers:
         speed = tier.name.split("-")[1]
-        entry = {"errorBudgetPercent": tier.budget_percent, "shortWindow": tier.short, "longWindow": tier.long}
+        entry: dict[str, Any] = {
+            "errorBudgetPercent": tier.budget_percent,
+            "shortWindow": tier.short,
+            "longWindow": tier.long,
+        }
+        if tier.factor is not None:
+            entry["burnFactor"] = tier.factor
         out.setdefault(tier.severity, {})[speed] = entry
     return out
 
