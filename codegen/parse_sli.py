@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -196,12 +197,16 @@ def _parse_native_latency(ctx: Fields, value: Any, path: FieldPath) -> NativeLat
     return NativeLatencySLI(histogram, float(threshold), matchers)
 
 
+_BY_RE = re.compile(r"\bby\s*\(([^)]*)\)")
+_WITHOUT_RE = re.compile(r"\bwithout\s*\(")
+
+
 def parse_grouping(ctx: Fields, value: Any, path: FieldPath, sli: SLI | None) -> tuple[str, ...]:
     """``grouping: [label, ...]``: one SLO per value of these labels.
 
     Sloth has no grouped SLOs, so ``--sloth-compat`` refuses it. Queries we write (latency, timeslice) get
     ``by (...)``; the user's events/raw queries must keep the labels themselves, so each label has to appear in
-    them (else every recording would lose the group and the SLO would silently be one SLO again).
+    them in a ``by (...)`` (else every recording would lose the group and the SLO would silently be one SLO again).
     """
     if value is None:
         return ()
@@ -225,7 +230,10 @@ def parse_grouping(ctx: Fields, value: Any, path: FieldPath, sli: SLI | None) ->
     raw = ratio_template(sli) if isinstance(sli, RawSLI) else None
     written = [*templates, *([raw] if raw else [])] if isinstance(sli, EventsSLI | RawSLI) else []
     for query in written:
-        missing = [label for label in labels if label not in query]
+        if _WITHOUT_RE.search(query):  # `without (...)` keeps every other label: cannot tell, trust it
+            continue
+        kept = {name.strip() for clause in _BY_RE.findall(query) for name in clause.split(",")}
+        missing = [label for label in labels if label not in kept]
         if missing:
             ctx.err(
                 path,

@@ -151,6 +151,13 @@ def test_raw_metrics_burn_one_group_and_meta_rules_join_per_group(compiled: Path
             "does not keep that label",
         ),
         (("grouping: [route]", "grouping: [sloth_id]"), "is set by the generator"),
+        (  # the label in a matcher is not the label kept: the aggregation must name it
+            (
+                'sum by (route) (rate(http_requests_total{job="api"}',
+                'sum(rate(http_requests_total{job="api",route="a"}',
+            ),
+            "does not keep that label",
+        ),
         (("grouping: [route]", "grouping: route"), "non-empty list of label names"),
     ],
 )
