@@ -22,10 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from codegen.convert.openslo import API, SHORT_WINDOW_DIVISOR
+from codegen.convert.openslo import API
 from codegen.errors import SpecErrors
 from codegen.lowering import event_templates, ratio_template
 from codegen.model import NO_PLUGINS, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
+from codegen.parse_openslo_v1_alerts import SHORT_WINDOW_DIVISOR
 from tests.codegen.convert.roundtrip import REPO, Run, compiled, load, with_slos
 from tests.codegen.convert.test_roundtrip import RUNS, _id, convert
 
