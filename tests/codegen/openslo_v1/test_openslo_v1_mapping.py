@@ -480,3 +480,12 @@ def test_our_spec_writes_the_slice_ratio_sli_as_sli_slice_ratio(tmp_path: Path) 
     with pytest.raises(SpecErrors) as caught:
         load_specs(str(other))
     assert [e.field for e in caught.value.errors] == ["slos[0].sli.slice_ratio.slice_window"]
+
+
+def test_envelope_refusals_in_a_list(tmp_path: Path) -> None:
+    bad_name = obj("Service", "Web_Shop", {})
+    other_api = {"apiVersion": "openslo/v1alpha", "kind": "SLO", "metadata": {"name": "x"}, "spec": {}}
+    found = errors(tmp_path, [PAGER, "not an object", other_api, bad_name])
+    only(found, "[1]", "must be a mapping")
+    only(found, "[2].apiVersion", "one list holds openslo/v1 objects only")
+    only(found, "[3].metadata.name", "RFC 1123")
