@@ -17,15 +17,16 @@ import pytest
 import yaml
 
 from codegen.cli import main
+from codegen.errors import SpecErrors
+from codegen.parse import load_specs
 from stack.local import LOOPBACK, free_port
 from stack.processes import ManagedProcess
 from stack.prometheus_api import PrometheusClient, PrometheusError
 from tests.support.native_histogram import NativeHistogram, metric_family, serve
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus missing: install Debian's prometheus"),
-]
+NEEDS_PROMETHEUS = pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="prometheus missing: install Debian's prometheus"
+)
 
 METRIC = "rpc_duration_seconds"
 PER_SECOND = 100  # observations per second and route
@@ -73,6 +74,46 @@ def wait_for(client: PrometheusClient, expr: str, count: int, deadline: float) -
     raise AssertionError(f"{expr!r} has {last} after the deadline")
 
 
+OUR_SPEC = """version: "prometheus/v1"
+service: shop
+slos:
+  - name: rpc-latency
+    objective: 99
+    grouping: [route]
+    sli:
+      native_latency: {histogram: rpc_duration_seconds, threshold: 0.25, matchers: 'job="rpc"'}
+    alerting: {name: RpcLatency}
+"""
+
+
+def test_our_spec_native_latency_lowers_to_histogram_fraction_per_group(tmp_path: Path) -> None:
+    """Our spec's ``native_latency`` is the same SLI as Pyrra's ``latencyNative``: the same 5m ratio."""
+    ours, pyrra = tmp_path / "ours.yaml", tmp_path / "pyrra.yaml"
+    ours.write_text(OUR_SPEC)
+    pyrra.write_text(yaml.safe_dump(SLO))
+    exprs = []
+    for spec in (ours, pyrra):
+        out = tmp_path / f"{spec.stem}-rules.yaml"
+        assert main(["generate", "-i", str(spec), "-o", str(out)]) == 0
+        rules = [r for g in yaml.safe_load(out.read_text())["groups"] for r in g["rules"]]
+        exprs.append(next(r["expr"] for r in rules if r.get("record") == "slo:sli_error:ratio_rate5m"))
+    expected = '1 - histogram_fraction(0, 0.25, sum by (route)(rate(rpc_duration_seconds{job="rpc"}[5m])))'
+    assert all(expected in e for e in exprs), exprs
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [("threshold: 0.25", "threshold: 0"), ("histogram: rpc_duration_seconds", "histogram: 'rpc duration'")],
+)
+def test_bad_native_latency_is_an_error(edit: str, message: str, tmp_path: Path) -> None:
+    spec = tmp_path / "ours.yaml"
+    spec.write_text(OUR_SPEC.replace(edit, message))
+    with pytest.raises(SpecErrors, match="native_latency"):
+        load_specs(str(spec))
+
+
+@pytest.mark.slow
+@NEEDS_PROMETHEUS
 def test_native_latency_sli_records_per_group_on_prometheus(tmp_path: Path) -> None:
     deadline = time.monotonic() + DEADLINE
     spec = tmp_path / "slo.yaml"

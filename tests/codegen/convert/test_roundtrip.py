@@ -33,7 +33,7 @@ _SKIP_GOLDEN = ("in-invalid-version.yaml",)  # an input Sloth itself refuses
 
 
 def _golden_runs() -> list[Run]:
-    runs = [Run(REPO / "slo")]
+    runs = [Run(REPO / "slo"), Run(Path(__file__).parent / "examples")]
     examples = GOLDEN / "examples"
     runs += [Run(p, sloth_compat=True) for p in sorted(examples.glob("*.y*ml"))]
     testdata = GOLDEN / "integration" / "testdata"
@@ -114,7 +114,8 @@ def test_to_sloth_compiles_like_the_lowered_slos(run: Run, tmp_path: Path) -> No
     before = relabel(compiled(x, as_sloth), AS_PROMETHEUS_V1)
     after = relabel(compiled(lowered, as_sloth), AS_PROMETHEUS_V1)
     changed = {slo_id for slo_id in before if before[slo_id] != after[slo_id]}
-    # grouping changes none of these rules: the queries keep its `by` (Sloth lacks the no-data alert per group etc.)
+    # grouping changes none of these rules: the user's queries keep their `by`, and the lowering writes it into
+    # ours (latency, native latency, timeslice); what Sloth lacks is the per-group no-data alert and metadata
     expected = {s.id for s in x.slos if isinstance(s.sli, TimesliceSLI | SliceRatioSLI) or s.windows != windows}
     assert changed == expected
     assert set(warnings) <= set(result.warnings)

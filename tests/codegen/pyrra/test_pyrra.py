@@ -137,7 +137,7 @@ def _gauge_series(route: str, zeros_in_ten: int) -> list[dict[str, str]]:
 
 
 # (scenario, per-kind input of the burning group, severities Pyrra's alerts fire at EVAL for that burn)
-SCENARIOS = [
+SCENARIOS: list[tuple[str, dict[str, float | None], set[str]]] = [
     # 1.05 x 14 x budget: Pyrra's 14x (5m/1h) fires, and with it every slower tier.
     ("above 14x", {"ratio": 0.147, "latency": 0.147, "bool_gauge": 10}, {"critical", "warning"}),
     # 10x budget: Pyrra's 7x (30m/6h) and 2x/1x fire, its 14x does not; our page alert covers both critical tiers.
@@ -157,7 +157,7 @@ def test_alerts_fire_on_the_burn_that_fires_pyrras_per_group(kind: str, tmp_path
     spec.write_text(yaml.safe_dump(_slo(f"{kind.replace('_', '-')}-slo", INDICATORS[kind])))
     out = tmp_path / "rules.yaml"
     assert main(["generate", "-i", str(spec), "-o", str(out)]) == 0
-    tests = []
+    tests: list[dict[str, object]] = []
     for name, burns, severities in SCENARIOS:
         burn = burns[kind]
         if burn is None:
