@@ -19,10 +19,10 @@ import pytest
 
 from codegen.conventions import LABEL_MODE, LABEL_SPEC, MODE_PROM
 from codegen.convert import Conversion, Target, convert_specs
-from codegen.convert.sloth import lower_slo
+from codegen.convert.sloth import lower_sli, lower_slo
 from codegen.durations import parse_duration
 from codegen.errors import SpecErrors
-from codegen.model import CompileOptions, SliceRatioSLI, SpecSet, TimesliceSLI, WindowCatalog
+from codegen.model import CompileOptions, RawSLI, SliceRatioSLI, SpecSet, TimesliceSLI, WindowCatalog
 from codegen.parse import load_specs
 from codegen.windows import load_catalogs
 from tests.codegen.convert.roundtrip import GOLDEN, REPO, Run, compiled, load, relabel, with_slos
@@ -119,6 +119,10 @@ def test_to_sloth_compiles_like_the_lowered_slos(run: Run, tmp_path: Path) -> No
     expected = {s.id for s in x.slos if isinstance(s.sli, TimesliceSLI | SliceRatioSLI) or s.windows != windows}
     assert changed == expected
     assert set(warnings) <= set(result.warnings)
+    for slo in x.slos:  # a grouped SLO's lowered queries still aggregate by its labels (what Sloth can keep)
+        sli, _ = lower_sli(slo.sli, slo.grouping)
+        text = sli.error_ratio_query if isinstance(sli, RawSLI) else f"{sli.error_query} {sli.total_query}"
+        assert all(label in text for label in slo.grouping), (slo.id, text)
 
 
 def test_to_sloth_warns_for_each_loss_in_our_specs(tmp_path: Path) -> None:
