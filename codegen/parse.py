@@ -208,7 +208,7 @@ def _resolve_period(
             ctx.err(path, str(exc))
             return None
     if alert_windows is not None:
-        return slo_alert_windows(ctx, alert_windows, (*path[:-1], "alert_windows"), period)
+        return slo_alert_windows(ctx, alert_windows, (*path[:-1], ctx.key("alert_windows")), period)
     return catalog_for(ctx, period, path, settings)
 
 

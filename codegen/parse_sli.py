@@ -274,8 +274,9 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
 def _parse_slice_ratio(ctx: Fields, value: Any, path: FieldPath) -> SliceRatioSLI | None:
     """Each slice's error ratio, averaged over the window (what OpenSLO's ``RatioTimeslices`` reads into)."""
     sr = ctx.mapping(value, path, ["error_ratio_query", "slice_window"], required=True)
-    query = query_template(ctx, sr["error_ratio_query"], (*path, "error_ratio_query"), "sli slice ratio query")
-    window = ctx.duration(sr["slice_window"], (*path, "slice_window"))
+    query_path, window_path = (*path, ctx.key("error_ratio_query")), (*path, ctx.key("slice_window"))
+    query = query_template(ctx, sr["error_ratio_query"], query_path, "sli slice ratio query")
+    window = ctx.duration(sr["slice_window"], window_path)
     if window is None and sr["slice_window"] is None:
-        ctx.err((*path, "slice_window"), "required: the length of one time slice (e.g. 1m)")
+        ctx.err(window_path, "required: the length of one time slice (e.g. 1m)")
     return SliceRatioSLI(query, window) if query and window else None

@@ -30,11 +30,13 @@ from codegen.model import (
     SpecDocument,
     TimesliceSLI,
 )
+from codegen.openslo_v1_objects import OPENSLO_V1_API
+from codegen.parse_openslo_v1_alerts import SHORT_WINDOW_DIVISOR
+from codegen.parse_openslo_v1_sli import NEGATED_OP
 
-API: Final = "openslo/v1"
+API: Final = OPENSLO_V1_API
 METRIC_SOURCE: Final = "Prometheus"
-SHORT_WINDOW_DIVISOR: Final = 12  # the SRE workbook's short window: 1/12 of the long one (5m for 1h)
-GOOD_OP: Final = {">": "lte", ">=": "lt", "<": "gte", "<=": "gt"}  # bad when `x > v` = good when `x <= v`
+GOOD_OP: Final = {bad: good for good, bad in NEGATED_OP.items()}  # bad when `x > v` = good when `x <= v` (lte)
 
 
 class ConvertError(Exception):

@@ -37,10 +37,10 @@ SLOGEN_PLUGIN_PREFIX = "slogen.dev/"  # slogen's own SLO plugins: Sloth has none
 NO_NO_DATA = NoDataAlert(disabled=True)
 
 
-def slice_raw_query(sli: TimesliceSLI | SliceRatioSLI) -> str:
+def slice_raw_query(sli: TimesliceSLI | SliceRatioSLI, grouping: tuple[str, ...] = ()) -> str:
     """A per-slice SLI as one raw error-ratio template: the indicator's mean over a subquery at the rule
     evaluation interval (``[w:]``), which is what slogen's recorded indicator averages."""
-    return f"avg_over_time(({instant_indicator(sli)})[{{{{.window}}}}:])"
+    return f"avg_over_time(({instant_indicator(sli, grouping)})[{{{{.window}}}}:])"
 
 
 def lower_sli(sli: SLI, grouping: tuple[str, ...] = ()) -> tuple[EventsSLI | RawSLI, str | None]:
@@ -60,7 +60,7 @@ def lower_sli(sli: SLI, grouping: tuple[str, ...] = ()) -> tuple[EventsSLI | Raw
                 f"sli.{sli.kind} lowered to a raw SLI over a subquery: Sloth re-evaluates the condition for every "
                 "window instead of reading a recorded indicator (same ratio, more evaluation cost)"
             )
-            return RawSLI(slice_raw_query(sli)), note
+            return RawSLI(slice_raw_query(sli, grouping)), note
         case _:
             assert_never(sli)
 

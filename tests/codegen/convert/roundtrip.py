@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,41 +41,38 @@ SLI_PLUGINS = {**BUILTIN_SLI_PLUGINS, **_LOADED.sli}
 REGISTRY = builtin_registry().with_plugins(_LOADED.slo)
 
 
-def load(run: Run, path: Path | None = None, *, sloth_compat: bool | None = None) -> SpecSet:
-    """``run``'s input, or ``path`` read with ``run``'s flags: then any warning the input itself did not have
-    (the same message on the same SLO and field) is raised as an error."""
-    compat = run.sloth_compat if sloth_compat is None else sloth_compat
+def _read(run: Run, path: Path, compat: bool) -> tuple[SpecSet, tuple[SpecError, ...]]:
     warnings: list[SpecError] = []
     specs = load_specs(
-        str(path or run.path),
+        str(path),
         CompileOptions(sloth_compat=compat),
         run.default_period,
         str(run.windows) if run.windows else None,
         SLI_PLUGINS,
         warnings=warnings,
     )
-    if path is not None:  # a converted spec is read exactly as written
-        known = {_what(w) for w in _input_warnings(run)}
-        if new := [w for w in warnings if _what(w) not in known]:
-            raise SpecErrors(new)
+    return specs, tuple(warnings)
+
+
+@cache  # each example's input is read once for all its round trips (the model is frozen)
+def _input(run: Run) -> tuple[SpecSet, tuple[SpecError, ...]]:
+    return _read(run, run.path, run.sloth_compat)
+
+
+def load(run: Run, path: Path | None = None, *, sloth_compat: bool | None = None) -> SpecSet:
+    """``run``'s input, or ``path`` read with ``run``'s flags: then any warning the input itself did not have
+    (the same message on the same SLO and field) is raised as an error."""
+    if path is None:
+        return _input(run)[0]
+    specs, warnings = _read(run, path, run.sloth_compat if sloth_compat is None else sloth_compat)
+    known = {_what(w) for w in _input(run)[1]}
+    if new := [w for w in warnings if _what(w) not in known]:  # a converted spec is read exactly as written
+        raise SpecErrors(new)
     return specs
 
 
 def _what(warning: SpecError) -> tuple[str | None, str, str]:
     return warning.slo, warning.field, warning.message
-
-
-def _input_warnings(run: Run) -> list[SpecError]:
-    warnings: list[SpecError] = []
-    load_specs(
-        str(run.path),
-        CompileOptions(sloth_compat=run.sloth_compat),
-        run.default_period,
-        str(run.windows) if run.windows else None,
-        SLI_PLUGINS,
-        warnings=warnings,
-    )
-    return warnings
 
 
 def compiled(specs: SpecSet, options: CompileOptions | None = None) -> dict[str, Groups]:

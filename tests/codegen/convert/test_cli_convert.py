@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,16 @@ def test_sloth_compat_reads_what_only_sloth_accepts(tmp_path: Path, capsys: pyte
     capsys.readouterr()
     assert main(["convert", "-i", str(example), "--to", "slogen", "--sloth-compat"]) == EXIT_OK
     assert "histogram_share" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool missing: `make test` installs it")
+@pytest.mark.parametrize("target", ["slogen", "sloth", "openslo"])
+def test_converted_specs_generate_rules_promtool_accepts(src: Path, tmp_path: Path, target: str) -> None:
+    converted, rules = tmp_path / "converted", tmp_path / "rules"
+    assert main(["convert", "-i", str(src), "--to", target, "-o", str(converted)]) == EXIT_OK
+    compat = ["--sloth-compat"] if target == "sloth" else []
+    assert main(["generate", "-i", str(converted), "-o", str(rules), *compat]) == EXIT_OK
+    files = sorted(str(p) for p in rules.glob("*.yaml"))
+    assert len(files) == 3
+    checked = subprocess.run(["promtool", "check", "rules", *files], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -22,11 +22,12 @@ from typing import Any
 import pytest
 import yaml
 
-from codegen.convert.openslo import API, SHORT_WINDOW_DIVISOR
+from codegen.convert.openslo import API
 from codegen.errors import SpecErrors
 from codegen.lowering import event_templates, ratio_template
 from codegen.model import NO_PLUGINS, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, TimesliceSLI
-from tests.codegen.convert.roundtrip import Run, compiled, load, with_slos
+from codegen.parse_openslo_v1_alerts import SHORT_WINDOW_DIVISOR
+from tests.codegen.convert.roundtrip import REPO, Run, compiled, load, with_slos
 from tests.codegen.convert.test_roundtrip import RUNS, _id, convert
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -152,3 +153,21 @@ def test_to_openslo_reads_back_to_the_same_rules(run: Run, tmp_path: Path) -> No
         read_back[sx.id] = sy
     expected = with_slos(x, lambda s: kept_by_openslo(s, read_back[s.id]), kind=API)
     assert compiled(y) == compiled(expected, y.options)
+
+
+def test_the_checks_can_fail(tmp_path: Path) -> None:
+    """A changed burn rate is caught when read back, and a policy with two conditions breaks the spec's rules."""
+    run = Run(REPO / "slo")
+    x = load(run)
+    _, y_path = convert(run, x, "openslo", tmp_path)
+    path = y_path / "volatility-api.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("threshold: 14.4", "threshold: 10.0", 1))
+    y = load(run, y_path)
+    with pytest.raises(AssertionError):
+        assert_alerts_kept(x.slos[0], y.slos[0])
+    obj = next(yaml.safe_load_all(text))
+    policy = obj["spec"]["alertPolicies"][0]["spec"]
+    policy["conditions"] = policy["conditions"] * 2
+    obj["spec"]["timeWindow"][0]["duration"] = "1h30m"
+    assert openslo_problems(obj) == ["timeWindow.duration shorthand", "exactly one condition per AlertPolicy"]

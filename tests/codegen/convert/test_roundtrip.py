@@ -6,8 +6,9 @@ annotations). The only differences allowed are named and asserted:
 - ``--to slogen``: the converted spec is ``prometheus/v1``, so ``sloth_slo_info``'s ``sloth_mode``/``sloth_spec``
   labels say so when X was Kubernetes or OpenSLO. Nothing else.
 - ``--to sloth``: Y compiled (as Sloth would, ``--sloth-compat``) equals X compiled with its SLOs lowered
-  (``convert.sloth.lower_slo``); lowering changes the rules of exactly the timeslice SLOs (a subquery instead of
-  the recorded indicator) and the SLOs whose period is not the run's default; latency SLOs compile identically.
+  (``convert.sloth.lower_slo``); lowering changes the rules of exactly the timeslice and slice-ratio SLOs (a
+  subquery instead of the recorded indicator) and the SLOs whose windows are not the run's default catalog (their
+  own period or ``alert_windows``); latency, native-latency and grouped SLOs compile identically.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ import pytest
 
 from codegen.conventions import LABEL_MODE, LABEL_SPEC, MODE_PROM
 from codegen.convert import Conversion, Target, convert_specs
-from codegen.convert.sloth import lower_slo
+from codegen.convert.sloth import lower_sli, lower_slo
 from codegen.durations import parse_duration
 from codegen.errors import SpecErrors
-from codegen.model import CompileOptions, EventsSLI, RawSLI, SliceRatioSLI, SpecSet, TimesliceSLI, WindowCatalog
+from codegen.model import CompileOptions, RawSLI, SliceRatioSLI, SpecSet, TimesliceSLI, WindowCatalog
 from codegen.parse import load_specs
 from codegen.windows import load_catalogs
 from tests.codegen.convert.roundtrip import GOLDEN, REPO, Run, compiled, load, relabel, with_slos
@@ -32,7 +33,7 @@ _SKIP_GOLDEN = ("in-invalid-version.yaml",)  # an input Sloth itself refuses
 
 
 def _golden_runs() -> list[Run]:
-    runs = [Run(REPO / "slo")]
+    runs = [Run(REPO / "slo"), Run(Path(__file__).parent / "examples")]
     examples = GOLDEN / "examples"
     runs += [Run(p, sloth_compat=True) for p in sorted(examples.glob("*.y*ml"))]
     testdata = GOLDEN / "integration" / "testdata"
@@ -113,16 +114,15 @@ def test_to_sloth_compiles_like_the_lowered_slos(run: Run, tmp_path: Path) -> No
     before = relabel(compiled(x, as_sloth), AS_PROMETHEUS_V1)
     after = relabel(compiled(lowered, as_sloth), AS_PROMETHEUS_V1)
     changed = {slo_id for slo_id in before if before[slo_id] != after[slo_id]}
-    expected = {
-        s.id
-        for s in x.slos
-        if isinstance(s.sli, TimesliceSLI | SliceRatioSLI)
-        or s.windows != windows
-        # grouping changes the queries slogen writes; events/raw queries are the user's and keep their `by`
-        or (s.grouping and not isinstance(s.sli, EventsSLI | RawSLI))
-    }
+    # grouping changes none of these rules: the user's queries keep their `by`, and the lowering writes it into
+    # ours (latency, native latency, timeslice); what Sloth lacks is the per-group no-data alert and metadata
+    expected = {s.id for s in x.slos if isinstance(s.sli, TimesliceSLI | SliceRatioSLI) or s.windows != windows}
     assert changed == expected
     assert set(warnings) <= set(result.warnings)
+    for slo in x.slos:  # a grouped SLO's lowered queries still aggregate by its labels (what Sloth can keep)
+        sli, _ = lower_sli(slo.sli, slo.grouping)
+        text = sli.error_ratio_query if isinstance(sli, RawSLI) else f"{sli.error_query} {sli.total_query}"
+        assert all(label in text for label in slo.grouping), (slo.id, text)
 
 
 def test_to_sloth_warns_for_each_loss_in_our_specs(tmp_path: Path) -> None:
@@ -134,6 +134,7 @@ def test_to_sloth_warns_for_each_loss_in_our_specs(tmp_path: Path) -> None:
     assert "'volatility-model-feature-drift': alerting.page_alert.for 30m" in text
     assert "no-data alert (PredictionLatencyBudgetBurnNoData) has no Sloth form" in text
     assert "threshold_alerts (HighLatency, HighErrorRate, ApiDown)" in text
+    assert "'volatility-api-api-errors-by-endpoint': grouping ['endpoint']: Sloth has no grouped SLOs" in text
     assert len(result.warnings) == len(set(result.warnings))
 
 

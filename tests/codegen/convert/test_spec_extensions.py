@@ -55,12 +55,27 @@ def test_alert_windows_replace_the_periods_catalog(tmp_path: Path) -> None:
     assert slo.windows.period == 28 * 86400  # type: ignore[attr-defined]
 
 
+def test_alert_windows_burn_factor_is_exact(tmp_path: Path) -> None:
+    """A budget share of 2.083333333333333% over 15m of 1w is 13.999999999999998x; ``burnFactor`` says 14."""
+    windows = WINDOWS.replace(
+        "{errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h}",
+        "{errorBudgetPercent: 2, shortWindow: 5m, longWindow: 1h, burnFactor: 14}",
+    )
+    (slo,) = _load(tmp_path, extra=windows)
+    assert slo.windows.page_quick.burn_factor == 14.0  # type: ignore[attr-defined]
+    assert slo.windows.page_slow.factor is None  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
         (("slow: {errorBudgetPercent: 5, shortWindow: 30m, longWindow: 6h}", ""), "slos[0].alert_windows.page.slow:"),
         (("shortWindow: 5m", "shortWindow: 2h"), "slos[0].alert_windows.page.quick.shortWindow: short window must"),
         (("      page:", "      pages: {}\n      page:"), "slos[0].alert_windows.pages: unknown key"),
+        (
+            ("longWindow: 1h}", "longWindow: 1h, burnFactor: -1}"),
+            "slos[0].alert_windows.page.quick.burnFactor: must be",
+        ),
     ],
 )
 def test_alert_windows_errors_name_the_field(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
