@@ -18,7 +18,9 @@ from codegen import __version__
 from codegen.cli_sloth import SlothFlagError, SlothInputs, add_sloth_input_flags, sloth_inputs
 from codegen.compiler import compile_specs
 from codegen.conventions import RESERVED_LABELS
+from codegen.convert.command import add_convert_flags, run_convert
 from codegen.errors import SpecError, SpecErrors, printable
+from codegen.exit_codes import EXIT_IMPORT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_STALE, EXIT_USAGE
 from codegen.fields import LABEL_KEY_RE
 from codegen.grafana_http import Auth, GrafanaClient, GrafanaImportError, parse_grafana_url
 from codegen.grafana_import import import_dashboards, load_dashboards
@@ -29,8 +31,6 @@ from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
 from codegen.writer import WriteError, write_outputs
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_STALE, EXIT_IMPORT_FAILED = 0, 1, 2, 3, 4
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -133,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read specs as Sloth v0.16 reads them: unknown keys are warnings, prometheus/v1 keys match in any case",
     )
+
+    conv = sub.add_parser(
+        "convert",
+        help="convert specs to slogen's spec, plain Sloth prometheus/v1 or OpenSLO v1",
+        description="Convert any spec slogen reads; what the target cannot express is a warning. A directory "
+        "input mirrors into a directory output.",
+    )
+    _add_spec_flags(conv)
+    add_sloth_input_flags(conv, "generate")
+    add_convert_flags(conv)
 
     imp = sub.add_parser(
         "import-dashboards",
@@ -388,6 +398,8 @@ def _main(argv: Sequence[str] | None) -> int:
         _error(f"slogen: {len(exc.errors)} error(s); nothing was written")
         return EXIT_INVALID
     _print_warnings(warnings)
+    if args.command == "convert":
+        return run_convert(args, specs)
     if args.command == "validate":
         print(f"{len(specs.slos)} SLO(s) in {len(specs.files)} file(s) are valid")
         return EXIT_OK

@@ -33,6 +33,7 @@ LABEL_MODE = "sloth_mode"
 LABEL_OBJECTIVE = "sloth_objective"
 LABEL_SPEC = "sloth_spec"
 LABEL_VERSION = "sloth_version"
+LABEL_NOTIFICATION_TARGET = "openslo_notification_target"  # OpenSLO v1 AlertNotificationTarget names, for routes
 ROUTING_SEVERITY = "severity"  # our Alertmanager routing label beside sloth_severity
 # Set by the generator from the service and SLO name; a spec label may not override them.
 RESERVED_LABELS = frozenset({LABEL_ID, LABEL_SERVICE, LABEL_SLO, LABEL_WINDOW})
@@ -77,8 +78,11 @@ NO_DATA_ROUTING_SEVERITY = "warning"
 MODE_PROM = "cli-gen-prom"
 MODE_K8S = "cli-gen-k8s"
 MODE_OPENSLO = "cli-gen-openslo"
+MODE_PYRRA = "cli-gen-pyrra"
 K8S_SPEC = "sloth.slok.dev/v1"
 OPENSLO_SPEC = "openslo/v1alpha"
+OPENSLO_V1_SPEC = "openslo/v1"
+PYRRA_SPEC = "pyrra.dev/v1alpha1"
 
 
 def sli_error_record(window: str) -> str:
@@ -133,7 +137,12 @@ def no_data_alert_name(alert_name: str) -> str:
 
 def mode_for(spec_kind: str) -> str:
     """``sloth_mode``: how Sloth was run, told apart by the spec kind it read."""
-    return {K8S_SPEC: MODE_K8S, OPENSLO_SPEC: MODE_OPENSLO}.get(spec_kind, MODE_PROM)
+    return {
+        K8S_SPEC: MODE_K8S,
+        OPENSLO_SPEC: MODE_OPENSLO,
+        OPENSLO_V1_SPEC: MODE_OPENSLO,
+        PYRRA_SPEC: MODE_PYRRA,
+    }.get(spec_kind, MODE_PROM)
 
 
 def runbook_url(base_url: str, alert_name: str) -> str:

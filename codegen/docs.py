@@ -29,8 +29,18 @@ from codegen.conventions import (
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
 from codegen.exact_rules import BASE_TILE, tile_record
-from codegen.lowering import condition
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.lowering import condition, instant_indicator
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    NativeLatencySLI,
+    RawSLI,
+    SliceRatioSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import RecordingRule, SLOPlan
 from codegen.rules import threshold_rule
@@ -136,6 +146,12 @@ def _sli_words(slo: SLO) -> str:
                 f'`le="{go_float(sli.threshold)}"` bucket of the `{sli.histogram}` histogram{where} — '
                 "divided by all requests"
             )
+        case NativeLatencySLI():
+            where = f" with `{sli.matchers}`" if sli.matchers else ""
+            return (
+                f"requests slower than {go_float(sli.threshold)} s — `1 - histogram_fraction(0, "
+                f"{go_float(sli.threshold)}, ...)` of the `{sli.histogram}` native histogram{where}"
+            )
         case EventsSLI():
             return "error events divided by total events, as counted by the spec's `error_query` and `total_query`"
         case RawSLI():
@@ -151,6 +167,11 @@ def _sli_words(slo: SLO) -> str:
                 "the share of time that is bad, sampled at every rule evaluation: a slice is bad when "
                 f"`{sli.query}` is `{condition(sli)}`{missing}"
             )
+        case SliceRatioSLI():
+            return (
+                f"the mean of each {sli.slice_window} slice's error ratio (every slice weighs the same, busy or "
+                f"idle), sampled at every rule evaluation from `{instant_indicator(sli)}`"
+            )
         case _:
             assert_never(sli)
 
@@ -159,12 +180,12 @@ def _events_line(slo: SLO) -> str | None:
     budget = slo.error_budget_ratio
     sli = slo.sli
     match sli:
-        case LatencySLI():
+        case LatencySLI() | NativeLatencySLI():
             allowed = _grouped(budget * 1_000_000)
             return f"per 1,000,000 requests: {allowed} may be slower than {go_float(sli.threshold)} s"
         case EventsSLI():
             return f"per 1,000,000 events: {_grouped(budget * 1_000_000)} may fail"
-        case RawSLI() | TimesliceSLI():
+        case RawSLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import assert_never
 
 from codegen.conventions import SLI_INSTANT, id_selector, render_window
-from codegen.model import SLI, SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLI, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 
 PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
 
@@ -41,17 +41,32 @@ def le_matcher(sli: LatencySLI) -> str:
     return f'le="{sli.threshold!r}"'
 
 
+def by(grouping: tuple[str, ...]) -> str:
+    """The aggregation clause that keeps a grouped SLO's labels: `` by (endpoint)``; empty for no grouping."""
+    return f" by ({', '.join(grouping)})" if grouping else ""
+
+
 def _histogram_selector(sli: LatencySLI, suffix: str, extra: str = "") -> str:
     parts = [m for m in (sli.matchers, extra) if m]
     return f"{sli.histogram}_{suffix}{{{','.join(parts)}}}"
 
 
-def latency_total_query(sli: LatencySLI) -> str:
-    return f"sum(rate({_histogram_selector(sli, 'count')}[{{{{.window}}}}]))"
+def native_selector(sli: NativeLatencySLI) -> str:
+    return f"{sli.histogram}{{{sli.matchers}}}"
 
 
-def latency_good_query(sli: LatencySLI) -> str:
-    return f"sum(rate({_histogram_selector(sli, 'bucket', le_matcher(sli))}[{{{{.window}}}}]))"
+def latency_total_query(sli: LatencySLI, grouping: tuple[str, ...] = ()) -> str:
+    return f"sum{by(grouping)}(rate({_histogram_selector(sli, 'count')}[{{{{.window}}}}]))"
+
+
+def latency_good_query(sli: LatencySLI, grouping: tuple[str, ...] = ()) -> str:
+    return f"sum{by(grouping)}(rate({_histogram_selector(sli, 'bucket', le_matcher(sli))}[{{{{.window}}}}]))"
+
+
+def native_error_ratio_query(sli: NativeLatencySLI, grouping: tuple[str, ...] = ()) -> str:
+    """Pyrra's ``latencyNative`` ratio: the share of the window's observations above the threshold."""
+    rate = f"sum{by(grouping)}(rate({native_selector(sli)}[{{{{.window}}}}]))"
+    return f"1 - histogram_fraction(0, {number(sli.threshold)}, {rate})"
 
 
 def condition(sli: TimesliceSLI) -> str:
@@ -59,12 +74,22 @@ def condition(sli: TimesliceSLI) -> str:
     return f"{sli.operator} {number(sli.threshold)}"
 
 
-def instant_indicator(sli: TimesliceSLI) -> str:
-    """1 when the slice is bad, 0 when good; with ``missing_is_bad`` a failed scrape is a bad slice."""
-    expr = f"max({parenthesize(sli.query)} {sli.operator} bool {number(sli.threshold)})"
-    if sli.missing_is_bad and sli.up_query:
-        expr = f"({expr} or on() (max({parenthesize(sli.up_query)}) * 0 + 1))"
-    return expr
+def instant_indicator(sli: TimesliceSLI | SliceRatioSLI, grouping: tuple[str, ...] = ()) -> str:
+    """The value recorded per evaluation. Timeslice: 1 when the slice is bad, 0 when good; with
+    ``missing_is_bad`` a failed scrape is a bad slice (per group when grouped: ``up`` then has to carry the group
+    labels). Slice ratio: the slice's error ratio, NaN dropped (an idle slice has no ratio, so it is no sample
+    rather than a poisoned average; its query keeps whatever labels it aggregates by)."""
+    match sli:
+        case TimesliceSLI():
+            expr = f"max{by(grouping)}({parenthesize(sli.query)} {sli.operator} bool {number(sli.threshold)})"
+            if sli.missing_is_bad and sli.up_query:
+                on = f"on({', '.join(grouping)})" if grouping else "on()"
+                expr = f"({expr} or {on} (max{by(grouping)}({parenthesize(sli.up_query)}) * 0 + 1))"
+            return expr
+        case SliceRatioSLI():
+            return f"({render_window(sli.error_ratio_query, sli.slice_window).strip()}) >= 0"
+        case _:
+            assert_never(sli)
 
 
 def instant_selector(slo: SLO) -> str:
@@ -76,34 +101,51 @@ def instant_selector(slo: SLO) -> str:
 
 
 @lru_cache(maxsize=16384)  # the same objects every time, so later caches keyed on the text hit
-def event_templates(sli: SLI) -> tuple[str, str] | None:
-    """``(error, total)`` ``{{.window}}`` templates of a ratio-of-counts SLI; None for the other types."""
+def event_templates(sli: SLI, grouping: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """``(error, total)`` ``{{.window}}`` templates of a ratio-of-counts SLI; None for the other types.
+
+    ``grouping`` reaches only the queries we write; events queries are the user's, and must keep the group labels
+    themselves (the parser checks they name them).
+    """
     match sli:
         case EventsSLI():
             return sli.error_query, sli.total_query
         case LatencySLI():
-            total = latency_total_query(sli)
-            return f"{total} - {latency_good_query(sli)}", total
-        case RawSLI() | TimesliceSLI():
+            total = latency_total_query(sli, grouping)
+            return f"{total} - {latency_good_query(sli, grouping)}", total
+        case RawSLI() | NativeLatencySLI() | TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
 
 
-RatioSLI = EventsSLI | LatencySLI | RawSLI  # the SLI types whose ratio is a query over the window itself
+def ratio_template(sli: SLI, grouping: tuple[str, ...] = ()) -> str | None:
+    """The ``{{.window}}`` error-ratio template of an SLI that is one query (raw, native latency); else None."""
+    match sli:
+        case RawSLI():
+            return sli.error_ratio_query
+        case NativeLatencySLI():
+            return native_error_ratio_query(sli, grouping)
+        case EventsSLI() | LatencySLI() | TimesliceSLI() | SliceRatioSLI():
+            return None
+        case _:
+            assert_never(sli)
+
+
+RatioSLI = EventsSLI | LatencySLI | RawSLI | NativeLatencySLI  # SLI types whose ratio is a query over the window
 
 
 @lru_cache(maxsize=65536)  # several plugins ask for the same (SLI, window); the SLI is frozen, so this is safe
-def _query_ratio(sli: RatioSLI, window: str, nan_safe: bool) -> str:
+def _query_ratio(sli: RatioSLI, window: str, nan_safe: bool, grouping: tuple[str, ...] = ()) -> str:
     match sli:
         case EventsSLI() | LatencySLI():
-            error_t, total_t = event_templates(sli) or ("", "")
+            error_t, total_t = event_templates(sli, grouping) or ("", "")
             error, total = render_window(error_t, window), render_window(total_t, window)
             if nan_safe:
                 return f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\n/\n(({total}) > 0)\n"
             return f"({error})\n/\n({total})\n"
-        case RawSLI():
-            raw = render_window(sli.error_ratio_query, window)
+        case RawSLI() | NativeLatencySLI():
+            raw = render_window(ratio_template(sli, grouping) or "", window)
             return f"(\n({raw})\n) >= 0\n" if nan_safe else f"({raw})"
         case _:
             assert_never(sli)
@@ -113,9 +155,9 @@ def error_ratio(slo: SLO, window: str) -> str:
     """The error ratio over ``window`` exactly as Sloth writes it (the timeslice SLI: the indicator's mean)."""
     sli = slo.sli
     match sli:
-        case EventsSLI() | LatencySLI() | RawSLI():
-            return _query_ratio(sli, window, False)
-        case TimesliceSLI():
+        case EventsSLI() | LatencySLI() | RawSLI() | NativeLatencySLI():
+            return _query_ratio(sli, window, False, slo.grouping)
+        case TimesliceSLI() | SliceRatioSLI():
             return f"avg_over_time({instant_selector(slo)}[{window}])"
         case _:
             assert_never(sli)
@@ -130,9 +172,9 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
     """
     sli = slo.sli
     match sli:
-        case EventsSLI() | LatencySLI() | RawSLI():
-            return _query_ratio(sli, window, True)
-        case TimesliceSLI():
+        case EventsSLI() | LatencySLI() | RawSLI() | NativeLatencySLI():
+            return _query_ratio(sli, window, True, slo.grouping)
+        case TimesliceSLI() | SliceRatioSLI():
             return None
         case _:
             assert_never(sli)
@@ -166,6 +208,8 @@ def tile_queries(slo: SLO, window: str, indicator_range: str) -> tuple[str, str]
                 f"(({ratio}) >= 0) or on() vector(0)",
                 f"((({ratio}) >= 0) * 0 + 1) or on() vector(0)",
             )
+        case NativeLatencySLI() | SliceRatioSLI():
+            raise ValueError(f"{type(sli).__name__} has no tile form (slo_plugins.slogen.exact_sli.tileable)")
         case _:
             assert_never(sli)
 
@@ -175,11 +219,36 @@ def presence_query(sli: SLI) -> str:
     match sli:
         case LatencySLI():
             return _histogram_selector(sli, "count")
+        case NativeLatencySLI():
+            return native_selector(sli)
         case EventsSLI():
             return render_window(sli.total_query, PRESENCE_WINDOW).strip()
         case RawSLI():
             return render_window(sli.error_ratio_query, PRESENCE_WINDOW).strip()
         case TimesliceSLI():
             return sli.query.strip()
+        case SliceRatioSLI():
+            return render_window(sli.error_ratio_query, sli.slice_window).strip()
         case _:
             assert_never(sli)
+
+
+GROUP_LOOKBACK = "1h"  # a group seen within this long and absent now is a group that went silent
+
+
+def no_data_expr(slo: SLO) -> str:
+    """The no-data condition: the SLI's metrics are absent altogether, or (grouped) one group's have vanished.
+
+    ``absent()`` alone cannot see one endpoint of ten going silent; a grouped SLO also fires, with the group's
+    labels, for every group present within ``GROUP_LOOKBACK`` (a subquery, so it works on any presence query)
+    and absent now.
+    """
+    presence = presence_query(slo.sli)
+    expr = f"absent({presence})"
+    if not slo.grouping:
+        return expr
+    labels = ", ".join(slo.grouping)
+    return (
+        f"{expr}\nor\n(\n  group by ({labels}) (max_over_time(({presence})[{GROUP_LOOKBACK}:1m]))\n"
+        f"  unless\n  group by ({labels}) ({presence})\n)\n"
+    )

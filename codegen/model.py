@@ -13,7 +13,7 @@ from codegen.conventions import slo_id
 from codegen.dashboard_model import DashboardSpec
 from codegen.durations import format_duration
 
-SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha"]
+SpecKind = Literal["prometheus/v1", "sloth.slok.dev/v1", "openslo/v1alpha", "openslo/v1", "pyrra.dev/v1alpha1"]
 Severity = Literal["page", "ticket"]
 TierName = Literal["page-quick", "page-slow", "ticket-quick", "ticket-slow"]
 
@@ -70,7 +70,31 @@ class TimesliceSLI:
     kind: Literal["timeslice"] = "timeslice"
 
 
-SLI = EventsSLI | RawSLI | LatencySLI | TimesliceSLI
+@dataclass(frozen=True)
+class SliceRatioSLI:
+    """Extension: the error ratio of each time slice, averaged over the window (OpenSLO's ``RatioTimeslices``).
+
+    ``error_ratio_query`` is a ``{{.window}}`` template rendered once with ``slice_window`` and recorded per
+    evaluation, so each slice counts the same however much traffic it had (unlike a ratio of event counts).
+    """
+
+    error_ratio_query: str
+    slice_window: str
+    kind: Literal["slice_ratio"] = "slice_ratio"
+
+
+@dataclass(frozen=True)
+class NativeLatencySLI:
+    """Extension (Pyrra's ``latencyNative``): bad events are requests slower than ``threshold`` seconds, read off a
+    Prometheus native histogram with ``histogram_fraction`` (no buckets to choose, any threshold is exact)."""
+
+    histogram: str
+    threshold: float
+    matchers: str = ""
+    kind: Literal["native_latency"] = "native_latency"
+
+
+SLI = EventsSLI | RawSLI | LatencySLI | NativeLatencySLI | TimesliceSLI | SliceRatioSLI
 
 
 @dataclass(frozen=True)
@@ -107,10 +131,13 @@ class AlertTier:
     short_window: int
     long_window: int
     period: int
+    factor: float | None = None  # a burn factor given as such (Pyrra's 14/7/2/1) instead of a budget share
 
     @property
     def burn_factor(self) -> float:
-        """Sloth's exact float order: budget% x period hours / 100 / long-window hours."""
+        """Sloth's exact float order: budget% x period hours / 100 / long-window hours (or the given factor)."""
+        if self.factor is not None:
+            return self.factor
         return self.budget_percent * (self.period / 3600) / 100 / (self.long_window / 3600)
 
     @property
@@ -195,6 +222,9 @@ class SLO:
     windows: WindowCatalog
     source: Source
     spec_kind: SpecKind = "prometheus/v1"
+    # Grouped SLO: one SLO per value of these labels (per endpoint, per tenant). Every recording keeps them and
+    # the alerts fire per group; empty for an ordinary SLO.
+    grouping: tuple[str, ...] = ()
 
     spec_plugins: PluginChainSpec = field(default_factory=lambda: NO_PLUGINS)  # the spec's ``slo_plugins``
     plugins: PluginChainSpec = field(default_factory=lambda: NO_PLUGINS)  # this SLO's ``plugins``

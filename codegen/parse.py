@@ -37,13 +37,16 @@ from codegen.model import (
     SpecSet,
     WindowCatalog,
 )
+from codegen.openslo_v1_objects import is_openslo_v1
 from codegen.parse_alerts import parse_alerting, parse_threshold_alerts
 from codegen.parse_openslo import parse_openslo_document
+from codegen.parse_openslo_v1 import parse_openslo_v1
 from codegen.parse_plugins import parse_plugin_chain
+from codegen.parse_pyrra import is_pyrra, parse_pyrra_document
 from codegen.parse_settings import ParseSettings, catalog_for
-from codegen.parse_sli import PluginCall, parse_sli
+from codegen.parse_sli import PluginCall, parse_grouping, parse_sli
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin, plugin_meta
-from codegen.windows import load_catalogs
+from codegen.windows import load_catalogs, slo_alert_windows
 
 __all__ = ["LABEL_KEY_RE", "ParseSettings", "load_specs", "parse_document", "parse_files"]
 
@@ -74,6 +77,8 @@ def _parse_k8s(
 ) -> SpecDocument | None:
     if data.get("kind") == "SLO" or str(data.get("apiVersion", "")).startswith("openslo/"):
         return parse_openslo_document(doc, data, settings, errors)
+    if is_pyrra(data):
+        return parse_pyrra_document(doc, data, settings, errors)
     ctx = Fields(doc, "sloth.slok.dev/v1", errors, sloth_compat=settings.sloth_compat, warnings=settings.warnings)
     top = ctx.mapping(data, (), ["api_version", "kind", "metadata", "spec"])
     if top["kind"] != "PrometheusServiceLevel":
@@ -155,7 +160,21 @@ def _parse_slo(
     name_guess = raw.get("name") if isinstance(raw, dict) else None
     ctx.slo = str(name_guess) if name_guess else f"slos[{index}]"
     fields = ctx.mapping(
-        raw, here, ["name", "objective", "description", "labels", "sli", "alerting", "plugins", "period"], required=True
+        raw,
+        here,
+        [
+            "name",
+            "objective",
+            "description",
+            "labels",
+            "sli",
+            "alerting",
+            "plugins",
+            "period",
+            "alert_windows",
+            "grouping",
+        ],
+        required=True,
     )
     before = len(ctx.errors)
     name = ctx.string(fields["name"], (*here, "name"))
@@ -172,12 +191,13 @@ def _parse_slo(
     description = ctx.string(fields["description"], (*here, "description"))
     labels = merge_labels(spec_labels, ctx.labels(fields["labels"], (*here, "labels")))
     plugins = parse_plugin_chain(ctx, fields["plugins"], (*here, "plugins"))
-    windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings)
+    windows = _resolve_period(ctx, fields["period"], (*here, "period"), settings, fields["alert_windows"])
     plugin_call = PluginCall(
         settings.sli_plugins, plugin_meta(service, name, float(objective)), dict(spec_labels), settings.sloth_compat
     )
     sli = parse_sli(ctx, fields["sli"], (*here, "sli"), plugin_call)
     alerting = parse_alerting(ctx, fields["alerting"], (*here, "alerting"))
+    grouping = parse_grouping(ctx, fields["grouping"], (*here, "grouping"), sli)
     ctx.slo = None
     if len(ctx.errors) > before or sli is None or windows is None:
         return None
@@ -192,12 +212,16 @@ def _parse_slo(
         windows=windows,
         source=Source(ctx.doc.path, ctx.doc.line((*ctx.base, *here))),
         spec_kind=ctx.kind,
+        grouping=grouping,
         spec_plugins=spec_plugins,
         plugins=plugins,
     )
 
 
-def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSettings) -> WindowCatalog | None:
+def _resolve_period(
+    ctx: Fields, value: Any, path: FieldPath, settings: ParseSettings, alert_windows: Any = None
+) -> WindowCatalog | None:
+    """The period's catalog, or the SLO's own ``alert_windows`` (then the period needs no catalog)."""
     if value is None:
         period = settings.default_period
     else:
@@ -206,6 +230,8 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
         except DurationError as exc:
             ctx.err(path, str(exc))
             return None
+    if alert_windows is not None:
+        return slo_alert_windows(ctx, alert_windows, (*path[:-1], ctx.key("alert_windows")), period)
     return catalog_for(ctx, period, path, settings)
 
 
@@ -215,9 +241,16 @@ def _resolve_period(ctx: Fields, value: Any, path: FieldPath, settings: ParseSet
 
 def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: list[SpecError]) -> list[SpecFile]:
     files: list[SpecFile] = []
+    openslo_v1 = parse_openslo_v1([d for f in loaded for d in f.documents if is_openslo_v1(d.data)], settings, errors)
     for lf in loaded:
-        slo_docs = [d for d in lf.documents if not is_dashboard_document(d.data)]
+        slo_docs = [
+            item
+            for d in lf.documents
+            if not is_dashboard_document(d.data) and not is_openslo_v1(d.data)
+            for item in _list_items(d)
+        ]
         docs = [d for d in (parse_document(doc, settings, errors) for doc in slo_docs) if d is not None]
+        docs += openslo_v1.get(lf.path, [])  # OpenSLO v1 objects refer to each other across files
         boards = [
             b
             for doc in lf.documents
@@ -230,6 +263,17 @@ def parse_files(loaded: Sequence[LoadedFile], settings: ParseSettings, errors: l
     _check_duplicates(files, errors, settings.slo_duplicates)
     errors.extend(dashboard_uid_errors([b for f in files for b in f.dashboards]))
     return files
+
+
+def _list_items(doc: Document) -> list[Document]:
+    """A top-level list of OpenSLO objects (as go-sdk writes them) as one document per item; else the document."""
+    data = doc.data
+    if not (isinstance(data, list) and data and all(isinstance(i, dict) and "apiVersion" in i for i in data)):
+        return [doc]
+    return [
+        Document(doc.path, doc.index, item, {p[1:]: line for p, line in doc.lines.items() if p[:1] == (index,)})
+        for index, item in enumerate(data)
+    ]
 
 
 def _check_duplicates(

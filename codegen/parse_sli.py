@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codegen.conventions import WINDOW_TEMPLATE_RE, render_window
-from codegen.fields import CONDITION_RE, METRIC_RE, Fields
+from codegen.conventions import RESERVED_LABELS, WINDOW_TEMPLATE_RE, render_window
+from codegen.fields import CONDITION_RE, LABEL_KEY_RE, METRIC_RE, Fields
 from codegen.loader import FieldPath
-from codegen.model import SLI, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
-from codegen.promql import check_template
+from codegen.lowering import event_templates, ratio_template
+from codegen.model import SLI, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
+from codegen.promql import check_expression, check_template
 from codegen.promql_check import check_composable, check_instant_vector, parse_matchers
 from codegen.sli_plugins import SLIPlugin, SLIPluginError
 from codegen.sli_plugins.golang import yaml_scalar_string
@@ -29,7 +31,7 @@ class PluginCall:
 
 
 def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall | None = None) -> SLI | None:
-    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "timeslice"])
+    sli = ctx.mapping(value, path, ["events", "raw", "plugin", "latency", "native_latency", "timeslice", "slice_ratio"])
     if value is None:
         ctx.err(path, "invalid SLI: at least one SLI type is required")
         return None
@@ -60,6 +62,10 @@ def parse_sli(ctx: Fields, value: Any, path: FieldPath, plugin_call: PluginCall 
         return RawSLI(query) if query else None
     if kind == "latency":
         return _parse_latency(ctx, sli["latency"], here)
+    if kind == "slice_ratio":
+        return _parse_slice_ratio(ctx, sli["slice_ratio"], here)
+    if kind == "native_latency":
+        return _parse_native_latency(ctx, sli["native_latency"], here)
     return _parse_timeslice(ctx, sli["timeslice"], here)
 
 
@@ -186,6 +192,72 @@ def _parse_latency(ctx: Fields, value: Any, path: FieldPath) -> LatencySLI | Non
     return LatencySLI(histogram, float(threshold), matchers, buckets)
 
 
+def _parse_native_latency(ctx: Fields, value: Any, path: FieldPath) -> NativeLatencySLI | None:
+    """A native histogram needs no bucket boundary: ``histogram_fraction`` reads any threshold."""
+    lat = ctx.mapping(value, path, ["histogram", "threshold", "matchers"], required=True)
+    before = len(ctx.errors)
+    histogram = ctx.string(lat["histogram"], (*path, "histogram"), required=True)
+    if histogram and not METRIC_RE.match(histogram):
+        ctx.err((*path, "histogram"), f"invalid metric name {histogram!r}")
+    threshold = lat["threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not threshold > 0:
+        ctx.err((*path, "threshold"), "threshold must be a positive number of seconds")
+        threshold = 0.0
+    matchers = ctx.string(lat["matchers"], (*path, "matchers")).strip().strip("{}").strip()
+    if matchers and check_expression(f"metric{{{matchers}}}"):
+        ctx.err((*path, "matchers"), f'invalid label matchers {matchers!r}: expected e.g. job="api"')
+    if len(ctx.errors) > before:
+        return None
+    return NativeLatencySLI(histogram, float(threshold), matchers)
+
+
+_BY_RE = re.compile(r"\bby\s*\(([^)]*)\)")
+_WITHOUT_RE = re.compile(r"\bwithout\s*\(")
+
+
+def parse_grouping(ctx: Fields, value: Any, path: FieldPath, sli: SLI | None) -> tuple[str, ...]:
+    """``grouping: [label, ...]``: one SLO per value of these labels.
+
+    Sloth has no grouped SLOs, so ``--sloth-compat`` refuses it. Queries we write (latency, timeslice) get
+    ``by (...)``; the user's events/raw queries must keep the labels themselves, so each label has to appear in
+    them in a ``by (...)`` (else every recording would lose the group and the SLO would silently be one SLO again).
+    """
+    if value is None:
+        return ()
+    if ctx.sloth_compat:
+        ctx.err(path, "grouping is a slogen extension: Sloth has no grouped SLOs (drop --sloth-compat)")
+        return ()
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        ctx.err(path, "grouping must be a non-empty list of label names")
+        return ()
+    labels = tuple(value)
+    for label in labels:
+        if not LABEL_KEY_RE.match(label) or label.startswith("__"):
+            ctx.err(path, f"invalid grouping label {label!r}")
+        elif label in RESERVED_LABELS:
+            ctx.err(path, f"grouping label {label!r} is set by the generator")
+    if len(set(labels)) != len(labels):
+        ctx.err(path, "grouping labels must be unique")
+    if sli is None:
+        return labels
+    templates = event_templates(sli) or ()
+    raw = ratio_template(sli) if isinstance(sli, RawSLI) else None
+    written = [*templates, *([raw] if raw else [])] if isinstance(sli, EventsSLI | RawSLI) else []
+    for query in written:
+        if _WITHOUT_RE.search(query):  # `without (...)` keeps every other label: cannot tell, trust it
+            continue
+        kept = {name.strip() for clause in _BY_RE.findall(query) for name in clause.split(",")}
+        missing = [label for label in labels if label not in kept]
+        if missing:
+            ctx.err(
+                path,
+                f"grouping by {', '.join(missing)}: the SLI query {query.strip()!r} does not keep that label; "
+                f"aggregate with `sum by ({', '.join(labels)}) (...)`",
+            )
+            break
+    return labels
+
+
 def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI | None:
     ts = ctx.mapping(value, path, ["query", "bad_when", "missing_is_bad", "up_query"], required=True)
     before = len(ctx.errors)
@@ -211,3 +283,14 @@ def _parse_timeslice(ctx: Fields, value: Any, path: FieldPath) -> TimesliceSLI |
     if len(ctx.errors) > before or match is None:
         return None
     return TimesliceSLI(query, match.group(1), float(match.group(2)), missing_is_bad, up_query)
+
+
+def _parse_slice_ratio(ctx: Fields, value: Any, path: FieldPath) -> SliceRatioSLI | None:
+    """Each slice's error ratio, averaged over the window (what OpenSLO's ``RatioTimeslices`` reads into)."""
+    sr = ctx.mapping(value, path, ["error_ratio_query", "slice_window"], required=True)
+    query_path, window_path = (*path, ctx.key("error_ratio_query")), (*path, ctx.key("slice_window"))
+    query = query_template(ctx, sr["error_ratio_query"], query_path, "sli slice ratio query")
+    window = ctx.duration(sr["slice_window"], window_path)
+    if window is None and sr["slice_window"] is None:
+        ctx.err(window_path, "required: the length of one time slice (e.g. 1m)")
+    return SliceRatioSLI(query, window) if query and window else None

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen.compiler import CompiledFile
-from codegen.conventions import LABEL_ID, LABEL_WINDOW
+from codegen.conventions import LABEL_ID, LABEL_SEVERITY, LABEL_WINDOW
 from codegen.durations import format_duration, parse_duration
+from codegen.lowering import presence_query
 from codegen.model import SLO, AlertTier, CompileOptions, Severity
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
@@ -128,13 +129,20 @@ def _fmt(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _series_name(plan: SLOPlan, window: int) -> str | None:
-    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels, values escaped)."""
+def _series_name(plan: SLOPlan, window: int, group: dict[str, str] | None = None) -> str | None:
+    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels, values escaped),
+    plus a grouped SLO's group labels (the lowered queries keep them)."""
     rule = plan.sli_rule(format_duration(window))
     if rule is None:
         return None
-    body = ", ".join(f"{k}={string_literal(v)}" for k, v in rule.labels)
+    labels = sorted({**dict(rule.labels), **(group or {})}.items())
+    body = ", ".join(f"{k}={string_literal(v)}" for k, v in labels)
     return f"{rule.record}{{{body}}}"
+
+
+def groups(slo: SLO) -> tuple[dict[str, str], dict[str, str]]:
+    """Two groups of a grouped SLO (every group label set), the one a scenario burns and one that stays healthy."""
+    return {label: "burning" for label in slo.grouping}, {label: "healthy" for label in slo.grouping}
 
 
 def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
@@ -181,11 +189,12 @@ def slo_tests(
     wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
     check_at = wait + 3 * INTERVAL  # into a phase: past every `for`, with margin
     samples = check_at // INTERVAL + 2  # per phase: the check sees the phase's own samples, never the next ones
-    names = {w: _series_name(plan, w) for w in slo.windows.windows()}
+    bad, good = groups(slo)
+    names = {w: _series_name(plan, w, bad) for w in slo.windows.windows()}
     if any(name is None for name in names.values()):
         return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
     first = plan.sli_rule(format_duration(slo.windows.windows()[0]))
-    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} if first else {}
+    series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} | bad if first else {}
     alert_name = next(iter(burn_rules.values())).alert
     tests: list[dict[str, Any]] = []
     for group in scenario_groups(slo):
@@ -218,6 +227,8 @@ def slo_tests(
                 for (at, _), exp in zip(checks, expected, strict=True)
             ]
         tests.append(test)
+    if slo.grouping:
+        tests.extend(_group_tests(plan, burn_rules, series_labels, bad, good, samples, check_at))
     no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
         peers = (no_data_peers or {}).get(no_data.alert) or [(plan, no_data)]
@@ -231,13 +242,14 @@ def no_data_test(slo: SLO, no_data: AlertingRule, peers: Sequence[tuple[SLOPlan,
     checks: list[dict[str, Any]] = []
     expressions: list[dict[str, Any]] = []
     for at in (parse_duration(no_data.for_ or "0s") // 2, parse_duration(no_data.for_ or "0s") + 2 * INTERVAL):
-        firing = [rule for _, rule in peers if parse_duration(rule.for_ or "0s") <= at]
-        expected = [_expected_alerts(rule, absent_labels(rule.expr)) for rule in firing]
+        firing = [(p, rule) for p, rule in peers if parse_duration(rule.for_ or "0s") <= at]
+        # absent() of the SLI's presence selector carries its equality matchers as labels
+        expected = [_expected_alerts(rule, absent_labels(f"absent({presence_query(p.slo.sli)})")) for p, rule in firing]
         if any(e is None for e in expected):  # unpredictable annotations: count the ALERTS series instead
             expressions.append(
                 {
                     "eval_time": format_duration(at),
-                    "expr": f"count(ALERTS{{alertname={string_literal(no_data.alert)}, alertstate=\"firing\"}}) "
+                    "expr": f'count(ALERTS{{alertname={string_literal(no_data.alert)}, alertstate="firing"}}) '
                     "or vector(0)",
                     "exp_samples": [{"labels": "{}", "value": len(firing)}],
                 }
@@ -264,6 +276,63 @@ def _no_data_rules(plans: Sequence[SLOPlan]) -> dict[str, list[tuple[SLOPlan, Al
         if rule is not None and rule.for_:
             found.setdefault(rule.alert, []).append((plan, rule))
     return found
+
+
+def _group_tests(
+    plan: SLOPlan,
+    burn_rules: dict[Severity, AlertingRule],
+    bad_labels: dict[str, str],
+    bad: dict[str, str],
+    good: dict[str, str],
+    samples: int,
+    eval_seconds: int,
+) -> list[dict[str, Any]]:
+    """A grouped SLO: one group burns every window above every tier, the other burns nothing; the alerts fire
+    with the burning group's labels only (the healthy group's series are there, so its silence is proven)."""
+    slo = plan.slo
+    windows = slo.windows.windows()
+    burn = min(max(threshold(slo, t) for t in slo.windows.tiers) * 1.1, 1.0)
+    series = [
+        {"series": _series_name(plan, w, labels), "values": f"{_fmt(value)}x{samples}"}
+        for w in windows
+        for labels, value in ((bad, burn), (good, 0.0))
+    ]
+    group_text = ", ".join(f"{k}={v}" for k, v in bad.items())
+    alert_name = next(iter(burn_rules.values())).alert
+    by_labels = ", ".join((*slo.grouping, LABEL_SEVERITY))
+    test: dict[str, Any] = {
+        "name": f"{slo.id}: grouped, only the burning group ({group_text}) fires",
+        "interval": format_duration(INTERVAL),
+        "input_series": series,
+        "promql_expr_test": [
+            {
+                "eval_time": format_duration(eval_seconds),
+                "expr": f'count by ({by_labels}) (ALERTS{{alertname="{alert_name}", {LABEL_ID}="{slo.id}", '
+                'alertstate="firing"})',
+                "exp_samples": [
+                    {
+                        "labels": "{"
+                        + ", ".join(
+                            f'{k}="{v}"' for k, v in sorted({**bad, LABEL_SEVERITY: severity_label(rule)}.items())
+                        )
+                        + "}",
+                        "value": 1,
+                    }
+                    for _, rule in sorted(burn_rules.items())
+                ],
+            }
+        ],
+    }
+    expected = [_expected_alerts(rule, bad_labels) for _, rule in sorted(burn_rules.items())]
+    if all(e is not None for e in expected):
+        test["alert_rule_test"] = [
+            {"eval_time": format_duration(eval_seconds), "alertname": alert_name, "exp_alerts": expected}
+        ]
+    return [test]
+
+
+def severity_label(rule: AlertingRule) -> str:
+    return dict(rule.labels).get(LABEL_SEVERITY, "")
 
 
 def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file: str, test_file: str) -> str | None:

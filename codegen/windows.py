@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,8 @@ import yaml
 
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.errors import SpecError
-from codegen.loader import discover, load_yaml_file
+from codegen.fields import Fields
+from codegen.loader import FieldPath, discover, load_yaml_file
 from codegen.model import AlertTier, TierName, WindowCatalog
 
 _TIERS: tuple[tuple[TierName, str, str], ...] = (
@@ -128,3 +130,40 @@ def parse_alert_windows(data: Any, path: str) -> tuple[WindowCatalog | None, lis
     if errors:
         return None, errors
     return WindowCatalog(period, *tiers), errors
+
+
+def slo_alert_windows(ctx: Fields, value: Any, path: FieldPath, period: int) -> WindowCatalog | None:
+    """Extension: one SLO's own tiers (``alert_windows``: an ``AlertWindows`` spec's ``page``/``ticket`` without
+    ``sloPeriod``, which is the SLO's period), e.g. an OpenSLO alert policy's burn rates converted to our spec. A
+    tier may give its ``burnFactor`` as such (Pyrra's 14/7/2/1) beside the budget share it stands for."""
+    if not isinstance(value, dict):
+        ctx.err(path, "must be a mapping with page and ticket tiers, as in an AlertWindows spec")
+        return None
+    factors: dict[str, float] = {}
+    tiers: dict[str, Any] = {}
+    for key, speeds in value.items():
+        if key not in ("page", "ticket"):
+            ctx.err((*path, key), f"unknown key {key!r} (valid keys: page, ticket)")
+            continue
+        tiers[key] = speeds
+        if not isinstance(speeds, dict):
+            continue
+        tiers[key] = {speed: dict(tier) if isinstance(tier, dict) else tier for speed, tier in speeds.items()}
+        for speed, tier in tiers[key].items():
+            factor = tier.pop("burnFactor", None) if isinstance(tier, dict) else None
+            if (
+                isinstance(factor, bool)
+                or not isinstance(factor, int | float | None)
+                or (factor is not None and factor <= 0)
+            ):
+                ctx.err((*path, key, speed, "burnFactor"), "must be a positive number")
+            elif factor is not None:
+                factors[f"{key}-{speed}"] = float(factor)
+    spec = {"sloPeriod": format_duration(period), **tiers}
+    catalog, errors = parse_alert_windows({"apiVersion": "sloth.slok.dev/v1", "kind": "AlertWindows", "spec": spec}, "")
+    for error in errors:
+        ctx.err((*path, *error.field.removeprefix("spec.").split(".")), error.message)
+    if catalog is None or not factors:
+        return catalog
+    given = [replace(t, factor=factors.get(t.name)) for t in catalog.tiers]
+    return WindowCatalog(catalog.period, *given)

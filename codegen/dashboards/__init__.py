@@ -20,7 +20,7 @@ from codegen.dashboards.grafana import (
     build_dashboard,
     to_json,
 )
-from codegen.dashboards.slo import VARIABLES, slo_dashboard_spec
+from codegen.dashboards.slo import VARIABLES, slo_dashboard_spec, variables_for
 from codegen.dashboards.slo_views import detail_spec, overview_spec
 
 __all__ = [
@@ -62,7 +62,8 @@ def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = 
                 generated = slo_dashboard_spec(specs, board)
                 if generated is None:
                     continue
-                model = build_dashboard(generated, ctx, VARIABLES, f"{origin} and every SLO of the run")
+                variables = variables_for([p.slo for p in specs.plans])
+                model = build_dashboard(generated, ctx, variables, f"{origin} and every SLO of the run")
                 out.append(RenderedDashboard(generated, model, origin))
             else:
                 out.append(RenderedDashboard(board, build_dashboard(board, ctx, (), origin), origin))

@@ -12,6 +12,7 @@ each tier's threshold drawn, and the state of the SLO's alerts.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import assert_never
 
@@ -30,7 +31,17 @@ from codegen.dashboard_model import (
 from codegen.dashboards.grafana import Variable
 from codegen.durations import format_duration
 from codegen.lowering import condition
-from codegen.model import SLO, AlertTier, CompileOptions, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import (
+    SLO,
+    AlertTier,
+    CompileOptions,
+    EventsSLI,
+    LatencySLI,
+    NativeLatencySLI,
+    RawSLI,
+    SliceRatioSLI,
+    TimesliceSLI,
+)
 from codegen.numbers import go_float
 from codegen.plan import AlertingRule, SLOPlan
 
@@ -57,9 +68,31 @@ ALERT_STATES = (
 )
 
 
+def group_variables(slos: Sequence[SLO]) -> tuple[Variable, ...]:
+    """A variable per group label of the run's grouped SLOs (``$endpoint``), its values read off the recorded
+    burn rate (the metadata series carry no group labels). "All" is ``.*``, which also matches ungrouped SLOs."""
+    labels = sorted({label for slo in slos for label in slo.grouping})
+    return tuple(
+        Variable(label, label, f"label_values({c.CURRENT_BURN_RATE}{{{FILTER}}}, {label})") for label in labels
+    )
+
+
+def variables_for(slos: Sequence[SLO]) -> tuple[Variable, ...]:
+    return (*VARIABLES, *group_variables(slos))
+
+
+def group_filter(slo: SLO) -> str:
+    """``, endpoint=~"$endpoint"`` for each group label of a grouped SLO; empty otherwise."""
+    return "".join(f', {label}=~"${label}"' for label in slo.grouping)
+
+
+def group_legend(slo: SLO) -> str:
+    return " ".join("{{" + label + "}}" for label in slo.grouping)
+
+
 def selector(slo: SLO) -> str:
-    """The SLO's series, also hidden when the dashboard's variables filter its service or SLO out."""
-    return f'{{{c.LABEL_ID}="{slo.id}", {FILTER}}}'
+    """The SLO's series, also hidden when the dashboard's variables filter its service, SLO or group out."""
+    return f'{{{c.LABEL_ID}="{slo.id}", {FILTER}{group_filter(slo)}}}'
 
 
 def burn_thresholds(tiers: Sequence[AlertTier], style: str = "dashed") -> Thresholds:
@@ -82,6 +115,8 @@ def sli_in_words(slo: SLO) -> str:
     match sli:
         case LatencySLI():
             return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}) over all requests"
+        case NativeLatencySLI():
+            return f"requests slower than {go_float(sli.threshold)} s ({sli.histogram}, native histogram)"
         case EventsSLI():
             return "error events over total events"
         case RawSLI():
@@ -89,6 +124,8 @@ def sli_in_words(slo: SLO) -> str:
         case TimesliceSLI():
             missing = " or is not scraped" if sli.missing_is_bad else ""
             return f"share of time when {sli.query} {condition(sli)}{missing}"
+        case SliceRatioSLI():
+            return f"mean error ratio of {sli.slice_window} slices"
         case _:
             assert_never(sli)
 
@@ -227,6 +264,15 @@ def slo_row(plan: SLOPlan, options: CompileOptions) -> RowSpec:
             )
         )
     title = f"{slo.service} / {slo.name} — {objective}% over {period}"
+    if slo.grouping:  # one series per group: the legend names the group
+        legend = group_legend(slo)
+        panels = [
+            dataclasses.replace(
+                p, queries=tuple(dataclasses.replace(q, legend=f"{q.legend} {legend}".strip()) for q in p.queries)
+            )
+            for p in panels
+        ]
+        title += f" (per {', '.join(slo.grouping)})"
     return RowSpec(title, tuple(panels))
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen.cli import EXIT_INVALID, EXIT_OK, EXIT_STALE, EXIT_USAGE, main
+from codegen.cli import main
+from codegen.exit_codes import EXIT_INVALID, EXIT_OK, EXIT_STALE, EXIT_USAGE
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sloth"
 REPO = Path(__file__).resolve().parents[2]

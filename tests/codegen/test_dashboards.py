@@ -18,11 +18,12 @@ import promql_parser
 import pytest
 import yaml
 
-from codegen.cli import EXIT_INVALID, main
+from codegen.cli import main
 from codegen.compiler import compile_specs
 from codegen.conventions import render_window
 from codegen.dashboards import build_dashboards, render_dashboards
 from codegen.errors import SpecErrors
+from codegen.exit_codes import EXIT_INVALID
 from codegen.model import EventsSLI, SpecSet
 from codegen.parse import load_specs
 from codegen.pipeline import Layout, render_all
@@ -120,8 +121,8 @@ def test_every_query_parses_as_promql(boards: dict[str, dict[str, Any]]) -> None
     checked = 0
     for board in boards.values():
         queries = [t["expr"] for p in panels(board) for t in p["targets"]]
-        queries += [
-            v["definition"].replace("label_values(", "group by (x) (", 1).replace(", sloth_", ") # ", 1)
+        queries += [  # label_values(<selector>, <label>) -> group by (<label>) (<selector>)
+            re.sub(r"^label_values\((.*), (\w+)\)$", r"group by (\2) (\1)", v["definition"])
             for v in board["templating"]["list"]
         ]
         for expr in queries:
@@ -275,7 +276,8 @@ def test_slo_dashboard_has_a_row_per_slo_with_tier_thresholds(
     rows = [p["title"] for p in board["panels"] if p["type"] == "row"]
     assert rows[0] == "All SLOs"
     assert len(rows) == 1 + len(specs.slos)
-    assert [v["name"] for v in board["templating"]["list"]] == ["service", "slo"]
+    groups = sorted({label for slo in specs.slos for label in slo.grouping})  # a variable per group label
+    assert [v["name"] for v in board["templating"]["list"]] == ["service", "slo", *groups]
     burn = [p for p in panels(board) if p["title"] == "Burn rate per alert window"]
     assert len(burn) == len(specs.slos)
     assert [v for _, v in steps(burn[0])][1:] == [1.0, 3.0, 6.0, 14.4]

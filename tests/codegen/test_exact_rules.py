@@ -501,7 +501,7 @@ def test_the_generated_alert_tests_pass_on_the_tiled_rules(tmp_path: Path) -> No
         body = yaml.safe_load((REPO / "alerts" / "tests" / f"{slo.service}_test.yaml").read_text())
         body["rule_files"] = ["rules.yaml"]
         body["tests"] = [t for t in body["tests"] if t["name"].startswith(f"{slo_id}:")]
-        assert len(body["tests"]) >= 10
+        assert len(body["tests"]) >= 5  # one phased test per tier, the below-threshold test, no-data
         (tmp_path / "generated_test.yaml").write_text(dump(body))
         assert PROMTOOL is not None
         result = subprocess.run(

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from codegen.cli import EXIT_IMPORT_FAILED, EXIT_OK, EXIT_USAGE, main
+from codegen.cli import main
 from codegen.compiler import compile_specs
 from codegen.dashboards import render_dashboards
+from codegen.exit_codes import EXIT_IMPORT_FAILED, EXIT_OK, EXIT_USAGE
 from codegen.grafana_import import folder_uid_for
 from codegen.parse import load_specs
 from stack.ports import free_port

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from codegen.cli import EXIT_IMPORT_FAILED, EXIT_OK, EXIT_USAGE, main
+from codegen.cli import main
+from codegen.exit_codes import EXIT_IMPORT_FAILED, EXIT_OK, EXIT_USAGE
 from tests.codegen.grafana_fake import FakeGrafana
 from tests.codegen.hostile_http import Chunk, HostileServer, Request, response, trickle
 

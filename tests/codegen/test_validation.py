@@ -49,7 +49,7 @@ spec:
 CASES: list[tuple[str, str, str, str, int | None]] = [
     ("wrong-version", spec().replace("prometheus/v1", "prometheus/v2"), "version", "invalid spec version", 1),
     ("missing-version-k8s-kind", "apiVersion: sloth.slok.dev/v1\nkind: Foo\n", "kind", "unsupported kind", 2),
-    ("openslo-v1", "apiVersion: openslo/v1\nkind: SLO\n", "apiVersion", "slogen reads OpenSLO openslo/v1alpha", 1),
+    ("openslo-v1", "apiVersion: openslo/v1\nkind: SLO\n", "metadata.name", "SLO name None: required", 1),
     ("openslo-empty", "apiVersion: openslo/v1alpha\nkind: SLO\n", "metadata", "required", 1),
     ("no-service", spec().replace('service: "myservice"\n', ""), "service", "invalid SLO service: required", None),
     ("bad-service", spec().replace('"myservice"', '"my service"'), "service", "name must start and end", 2),

@@ -89,6 +89,7 @@ REQUESTS_BY_STATUS = 'sum by (status) (volatility_api_requests_total{job="volati
 SLO_ALERTS = (
     "PredictionLatencyBudgetBurn",
     "ApiErrorBudgetBurn",
+    "EndpointErrorBudgetBurn",
     "ApiAvailabilityBudgetBurn",
     "PredictionFreshnessBudgetBurn",
     "FeatureDriftBudgetBurn",
@@ -419,8 +420,29 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
     wait_until(lambda: s.webhook.received("/page", "ApiErrorBudgetBurn")
                and s.webhook.received("/ticket", "HighErrorRate"), 30,
                "page and ticket notifications", lambda: str(s.webhook.notifications)[-2000:])  # fmt: skip
-    # Only the error SLO burns: the API is up and fast, the consumer fresh.
-    assert s.firing_slo_alerts() == {"ApiErrorBudgetBurn"}, s.active_alerts()
+
+    # The grouped SLO (one per endpoint) pages for /predict alone: /health keeps answering 200 meanwhile, so its
+    # group has traffic, a zero error ratio and no alert.
+    def grouped_ratios() -> dict[str, float]:
+        http_status(f"{api}/health")  # keeps a second, healthy group in the SLI windows
+        query = f'slo:sli_error:ratio_rate{BASE_WINDOW}{{sloth_slo="api-errors-by-endpoint"}}'
+        return {r.labels["endpoint"]: r.value for r in s.prom.query(query)}
+
+    wait_until(
+        lambda: (
+            s.firing("EndpointErrorBudgetBurn", endpoint="/predict", severity="critical")
+            and "/health" in grouped_ratios()
+        ),
+        60,
+        "EndpointErrorBudgetBurn (page) for /predict, /health recorded",
+        s.active_alerts,
+    )
+    grouped = grouped_ratios()
+    assert grouped["/health"] == 0.0 and grouped["/predict"] > 0.1, grouped
+    burning = {r.labels.get("endpoint") for r in s.prom.query('ALERTS{alertname="EndpointErrorBudgetBurn"}')}
+    assert burning == {"/predict"}, burning
+    # Only the error SLOs burn: the API is up and fast, the consumer fresh.
+    assert s.firing_slo_alerts() == {"ApiErrorBudgetBurn", "EndpointErrorBudgetBurn"}, s.active_alerts()
 
     # Let the errors run over a full 30 s window, then read the SLO figures at that instant.
     time.sleep(max(0.0, errors_on + 32 - time.time()))

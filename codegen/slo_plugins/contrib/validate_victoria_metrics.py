@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from codegen.lowering import event_templates
-from codegen.model import SLO, EventsSLI, LatencySLI, RawSLI, TimesliceSLI
+from codegen.model import SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 from codegen.plan import SLORules
 from codegen.slo_plugins.api import PluginProcessError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.contrib._config import config_object
@@ -76,7 +76,7 @@ def validate_slo_metricsql(slo: SLO) -> None:
     sli = slo.sli
     match sli:
         case EventsSLI() | LatencySLI():
-            templates = event_templates(sli)
+            templates = event_templates(sli, slo.grouping)
             assert templates is not None  # a ratio of counts always has both templates
             error_query, total_query = templates
             if error_query == total_query:
@@ -87,6 +87,10 @@ def validate_slo_metricsql(slo: SLO) -> None:
             _query("sli raw query", sli.error_ratio_query)
         case TimesliceSLI():
             _query("sli timeslice query", sli.query, need_window=False)
+        case SliceRatioSLI():
+            _query("sli slice ratio query", sli.error_ratio_query)
+        case NativeLatencySLI():
+            raise PluginProcessError("invalid SLI: native histograms (histogram_fraction) are not MetricsQL")
     alerting = slo.alerting
     for tier, opts in (("page", alerting.page), ("ticket", alerting.ticket)):
         if opts.disabled:

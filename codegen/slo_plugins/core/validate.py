@@ -55,7 +55,7 @@ def _sli(slo: SLO) -> None:
     if isinstance(sli, RawSLI):
         _template(sli.error_ratio_query, "sli raw query")
         return
-    templates = event_templates(sli)
+    templates = event_templates(sli, slo.grouping)
     if templates is None:  # timeslice: an instant gauge condition, validated by the parser
         return
     error, total = templates

@@ -27,10 +27,15 @@ SLO_PLUGIN_ID = "slogen.dev/alert_routing/v1"
 def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     """Annotations are Go templates: the text (with the user's description) is printed literally."""
     what = slo.description.rstrip(".") + ". " if slo.description else ""
+
+    def burn(tier: AlertTier) -> str:
+        return f"{go_float(round(tier.burn_factor, 2))}x over {tier.long} and {tier.short}"
+
+    # one tier may fill both slots (an OpenSLO severity with a single burn-rate condition): say it once
+    either = burn(quick) if burn(quick) == burn(slow) else f"{burn(quick)}, or {burn(slow)}"
     return template_literal(
         f"{what}{slo.service}/{slo.name} ({go_float(slo.objective)}% over {format_duration(slo.period)}) "
-        f"is burning its error budget faster than {go_float(round(quick.burn_factor, 2))}x over {quick.long} "
-        f"and {quick.short}, or {go_float(round(slow.burn_factor, 2))}x over {slow.long} and {slow.short}."
+        f"is burning its error budget faster than {either}."
     )
 
 

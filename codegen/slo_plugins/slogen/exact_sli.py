@@ -20,7 +20,7 @@ from codegen.conventions import LABEL_WINDOW, TOTAL_TILE_PREFIX
 from codegen.durations import DurationError, format_duration, parse_duration
 from codegen.exact_rules import BASE_TILE, tile_record, tile_rules, window_expr
 from codegen.lowering import error_ratio, nan_safe_error_ratio
-from codegen.model import SLO
+from codegen.model import SLO, NativeLatencySLI, SliceRatioSLI
 from codegen.plan import SLI_ROLES, RecordingRule, Rule, RuleGroup, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginConfigError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.config import config_mapping
@@ -52,12 +52,20 @@ def _tiled(slo: SLO, rule: Rule) -> str | None:
     return window_expr(slo, _seconds(rule.window), is_period=rule.role == "sli_period")
 
 
+def tileable(slo: SLO) -> bool:
+    """Tiles sum one series per SLO: a grouped SLO keeps the per-group raw windows (the tiles' zero fill would
+    merge its groups), and the native-histogram and slice-ratio SLIs have no tile form yet."""
+    return not slo.grouping and not isinstance(slo.sli, NativeLatencySLI | SliceRatioSLI)
+
+
 @dataclass(frozen=True)
 class ExactSLIPlugin:
     interval: str | None
 
     def process(self, request: PluginRequest, rules: SLORules) -> None:
         slo = request.slo
+        if not tileable(slo):
+            return
         group = rules.sli_recordings
         out: list[Rule] = []
         tiled: list[int] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from codegen import conventions as c
 from codegen.gotemplate import literal as template_literal
-from codegen.lowering import presence_query
+from codegen.lowering import no_data_expr, presence_query
 from codegen.plan import BURN_ROLES, AlertingRule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.labels import merge
@@ -52,7 +52,7 @@ class NoDataAlertPlugin:
             ),
             no_data.annotations,
         )
-        rule = AlertingRule(name, f"absent({presence})", labels, annotations, no_data.for_, role="no_data")
+        rule = AlertingRule(name, no_data_expr(slo), labels, annotations, no_data.for_, role="no_data")
         rules.alerts = rules.alerts.with_rules((*rules.alerts.rules, rule))
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from codegen.cli import EXIT_INVALID, main
+from codegen.cli import main
 from codegen.compiler import compile_slo, compile_specs
 from codegen.errors import SpecErrors
+from codegen.exit_codes import EXIT_INVALID
 from codegen.model import CompileOptions, PluginChainSpec, PluginRef, RawSLI, SpecSet
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, RuleGroup, SLORules
