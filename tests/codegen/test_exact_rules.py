@@ -447,6 +447,7 @@ def promtool_test(
     )
 
 
+@pytest.mark.slow  # 3 days of promtool evaluation: ~6 s
 @needs_promtool
 def test_tiled_windows_are_exact_under_skew_and_the_default_period_is_not(slos: dict[str, SLO], tmp_path: Path) -> None:
     slo = two_day(slos["checkout"])

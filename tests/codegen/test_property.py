@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -256,6 +257,7 @@ def compile_run(root: Path, files: dict[str, list[dict[str, Any]]], flags: list[
     return code, stderr.getvalue(), out
 
 
+@pytest.mark.slow  # 40 generated specs through slogen and promtool: ~14 s
 @needs_promtool
 @PROFILE
 @given(runs())

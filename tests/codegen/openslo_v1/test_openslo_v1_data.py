@@ -360,6 +360,7 @@ def test_own_examples_compile_across_files() -> None:
     ]
 
 
+@pytest.mark.slow  # promtool over every generated test of the example set: ~18 s
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
 def test_own_examples_pass_promtool(tmp_path: Path) -> None:
     out = tmp_path / "out"
