@@ -51,7 +51,7 @@ promtool-test: install-system-deps
 test: $(STAMP) install-system-deps promtool-test
 	$(BIN)/pytest -q
 
-## Everything but the end-to-end and slow tests (markers e2e, slow): the edit-test loop, under two minutes.
+## Everything but the end-to-end and slow tests (markers e2e, slow): the edit-test loop (2 min 20 s on 2 idle cores).
 test-fast: $(STAMP)
 	$(BIN)/pytest -q -m "not e2e and not slow"
 

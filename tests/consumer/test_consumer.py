@@ -32,6 +32,7 @@ from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from services.settings import Settings
 from stack.broker import SERVICE_TOPICS, LocalBroker, start_broker
+from tests.consumer.process_env import consumer_env
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 from tests.support.kafka import TopicCollector, produce_rows
 from tests.support.tcp_proxy import TcpProxy
@@ -77,22 +78,6 @@ def fast_settings(bootstrap: str, **overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-def fast_env(bootstrap: str, metrics_port: int) -> dict[str, str]:
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
-        "KAFKA_SESSION_TIMEOUT_MS": "3000",
-        "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        "KAFKA_REQUEST_TIMEOUT_MS": "5000",
-        "KAFKA_RECONNECT_BACKOFF_MAX_MS": "500",
-        "KAFKA_PUBLISH_TIMEOUT_SECONDS": "2",
-        "CONSUMER_POLL_TIMEOUT_MS": "200",
-        "METRICS_HOST": "127.0.0.1",
-        "METRICS_PORT": str(metrics_port),
-        "MODEL_VARIANT": "baseline",
-    }
 
 
 @contextlib.contextmanager
@@ -503,7 +488,7 @@ def test_process_survives_broker_kill_and_restart_then_stops_cleanly_on_sigterm(
     broker = start_broker(topics=SERVICE_TOPICS)
     metrics_port = free_port()
     settings = fast_settings(broker.bootstrap_servers)
-    service = ServiceProcess("services.consumer", env=fast_env(broker.bootstrap_servers, metrics_port))
+    service = ServiceProcess("services.consumer", env=consumer_env(broker.bootstrap_servers, metrics_port))
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     before, after = unique_rows(real_rows, 400)[:200], unique_rows(real_rows, 400)[200:]
     try:

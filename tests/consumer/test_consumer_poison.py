@@ -41,6 +41,7 @@ from services.ml.model import BaselineModel
 from services.producer import feature_rows
 from services.settings import Settings
 from stack.broker import LocalBroker
+from tests.consumer.process_env import consumer_env
 from tests.support import ServiceProcess, free_port, http_get, wait_http_ok
 
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
@@ -147,24 +148,6 @@ def metric(text: str, name: str, labels: str = "") -> float:
     raise AssertionError(f"{prefix!r} not in /metrics")
 
 
-def consumer_env(bootstrap: str, metrics_port: int) -> dict[str, str]:
-    """Short Kafka timeouts (Tansu's group join takes one max poll interval) and small batches."""
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "KAFKA_MAX_POLL_INTERVAL_MS": "3000",
-        "KAFKA_SESSION_TIMEOUT_MS": "3000",
-        "KAFKA_HEARTBEAT_INTERVAL_MS": "1000",
-        "KAFKA_REQUEST_TIMEOUT_MS": "5000",
-        "KAFKA_RECONNECT_BACKOFF_MAX_MS": "500",
-        "KAFKA_PUBLISH_TIMEOUT_SECONDS": "2",
-        "CONSUMER_POLL_TIMEOUT_MS": "200",
-        "CONSUMER_BATCH_SIZE": "40",
-        "METRICS_HOST": "127.0.0.1",
-        "METRICS_PORT": str(metrics_port),
-        "MODEL_VARIANT": "baseline",
-    }
-
-
 @pytest.mark.slow  # ~7 s: every poison shape through a real broker
 @pytest.mark.timeout(120)
 def test_every_poison_shape_goes_to_the_dlq_and_the_stream_flows(tansu: LocalBroker) -> None:
@@ -192,7 +175,9 @@ def test_every_poison_shape_goes_to_the_dlq_and_the_stream_flows(tansu: LocalBro
     poison_at = {offset: item for offset, item in zip(offsets, stream, strict=True) if item[2] is not None}
 
     metrics_port = free_port()
-    service = ServiceProcess("services.consumer", env=consumer_env(tansu.bootstrap_servers, metrics_port))
+    service = ServiceProcess(
+        "services.consumer", env=consumer_env(tansu.bootstrap_servers, metrics_port, CONSUMER_BATCH_SIZE="40")
+    )
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     with service:
         wait_http_ok(metrics_url, timeout=20, process=service)
@@ -497,7 +482,7 @@ def test_an_unexpected_exception_dead_letters_the_records_instead_of_crashing(ta
 @pytest.mark.timeout(30)
 def test_the_process_refuses_topics_that_would_poison_every_message(variable: str, value: str, message: str) -> None:
     """Old code: started anyway (a DLQ equal to the input topic re-reads each dead letter as poison, forever)."""
-    env = {**consumer_env("127.0.0.1:1", free_port()), variable: value}
+    env = {**consumer_env("127.0.0.1:1", free_port(), CONSUMER_BATCH_SIZE="40"), variable: value}
     service = ServiceProcess("services.consumer", env=env).start()
     try:
         assert service.wait(10) == 2, service.log_tail()
