@@ -23,13 +23,14 @@ from codegen.conventions import (
     GENERATED_BY,
     LABEL_ID,
     TOTAL_TILE_PREFIX,
+    render_window,
     runbook_url,
     sli_error_record,
 )
 from codegen.dashboards import RenderedDashboard
 from codegen.durations import format_duration, humanize_duration, parse_duration
 from codegen.exact_rules import BASE_TILE, tile_record
-from codegen.lowering import condition, instant_indicator
+from codegen.lowering import condition, counted_tiles, event_templates, instant_indicator
 from codegen.model import (
     SLO,
     AlertTier,
@@ -75,6 +76,7 @@ class SloSection:
     sli_window: str
     sli_record: str
     sli_tiles: tuple[tuple[str, str], ...]  # (record, expr) of the base tiles when the windows are tiled
+    counted_queries: tuple[tuple[str, str], ...]  # ("errors"|"total", 5m query) when the tiles count increments
     budget_percent: str
     budget_time: str
     events_line: str | None
@@ -238,6 +240,15 @@ def _base_tiles(plan: SLOPlan, sli_rule: RecordingRule | None) -> tuple[tuple[st
     return tuple((name, found[name]) for name in names if name in found)
 
 
+def _counted_queries(slo: SLO) -> tuple[tuple[str, str], ...]:
+    """The SLI's own queries over one tile, when its tiles hold them as counter increments (harder to read)."""
+    templates = event_templates(slo.sli) if counted_tiles(slo.sli) else None
+    if templates is None:
+        return ()
+    tile = format_duration(BASE_TILE)
+    return tuple((kind, render_window(t, tile).strip()) for kind, t in zip(("errors", "total"), templates, strict=True))
+
+
 def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
     slo = plan.slo
     base = format_duration(slo.windows.base_window)
@@ -253,7 +264,8 @@ def slo_section(plan: SLOPlan, options: CompileOptions) -> SloSection:
         sli_promql=sli_rule.expr.strip() if sli_rule else "",
         sli_window=base,
         sli_record=sli_rule.record if sli_rule else sli_error_record(base),
-        sli_tiles=_base_tiles(plan, sli_rule),
+        sli_tiles=(tiles := _base_tiles(plan, sli_rule)),
+        counted_queries=_counted_queries(slo) if tiles else (),
         budget_percent=_percent(slo.error_budget_ratio),
         budget_time=human_seconds(error_budget_seconds(slo)),
         events_line=_events_line(slo),

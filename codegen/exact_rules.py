@@ -2,23 +2,29 @@
 
 Sloth re-reads the raw series for every window (a 3d window reads 3 days of every instance series each
 evaluation) and takes the period SLI as the time average of 5m ratios, which under day/night traffic is not the
-error ratio of the period. Here the SLI's error and total quantities are recorded once over 5m
+error ratio of the period. Here the SLI's error and total quantities are recorded once per 5m tile
 (``slo:sli_errors:tile5m``, ``slo:sli_total:tile5m``: the only rules that read raw data) and every window is the
 ratio of sums of larger recorded tiles read at whole offsets: traffic-weighted like
 ``sum(increase(errors[W])) / sum(increase(total[W]))``, a few dozen recorded samples per rule whatever the window
-and however many series the SLI sums. Two tile families, chosen by measurement (``make bench-rules``):
+and however many series the SLI sums. The ladder ``tile1h``, ``tile6h``, ``tile1d``, ``tile1w`` sums disjoint
+tiles of the rung below; a window is the disjoint tiles that partition ``(t - W, t]`` (30m = 6 x 5m, 3d = 3 x 1d,
+30d = 4 weeks + 2 days), so a burst enters and leaves the window at the same evaluation as with a raw
+``rate(x[W])`` and the alerts fire at the same moments.
 
-- *Exact-edged* tiles for the alert windows shorter than a day: ``tile1h`` = the twelve disjoint 5m tiles at
-  offsets 0, 5m, ..., 55m; a window is the disjoint tiles that partition ``(t - W, t]`` exactly (30m = 6 x 5m,
-  6h = 6 x 1h), so a burst enters and leaves the window at the same evaluation as with a raw ``rate(x[W])`` and
-  the alerts fire at the same moment.
-- *Smooth* tiles for windows of a day or more: ``smooth1h`` = ``sum_over_time(tile5m[59m59s])``, the 5m tiles of
-  every evaluation of the hour, then ``smooth6h``, ``smooth1d``, ``smooth1w`` as sums of the level below at whole
-  offsets (30d = 4 weeks + 2 days). Overlapping 5m rates weigh every scrape interval almost equally, while
-  disjoint 5m tiles drop the interval that straddles each tile edge into ``rate()``'s extrapolation: over a day
-  that is 288 estimated intervals, 3-4x the error (0.1-0.2% instead of 0.3-0.4% on busy services, 2% instead of
-  4% on sparse ones). The price: 5m soft edges, i.e. these windows lag a raw window by ~2.5 minutes, which only
-  the ticket tiers' 1d and 3d windows and the period see.
+The 5m base is exact, so tiles add up to the window's exact count (``make bench-rules`` measures it):
+
+- Events and latency: the counters' increments ``x - x offset 5m`` (``codegen.counter_delta``); consecutive tiles
+  telescope to ``x(t) - x(t - W)``, the increments scraped in the window, with no extrapolation at the 288 tile
+  edges of a day (``rate()`` per tile was 2-4% off on a service with ~50 errors a day).
+- Timeslice: bad slices and slices of the recorded indicator over ``[4m59s]``, each evaluation in one tile.
+- Raw: a ready ratio cannot be split into errors and total: its alert windows keep the raw query (exact, at the
+  raw query's cost) and its period is the time average of its 5m ratios sampled once per tile.
+
+Events queries that ``counter_delta`` cannot rewrite (not linear in their rates) keep ``rate()`` tiles. Disjoint
+rate tiles drop the interval that straddles each edge into the extrapolation, so for them windows of a day or more
+use *smooth* tiles instead: ``smooth1h`` = ``sum_over_time(tile5m[59m59s])``, the 5m tiles of every evaluation of
+the hour, then ``smooth6h``, ``smooth1d``, ``smooth1w``. Overlapping rates weigh every scrape interval almost
+equally (3-4x less error), at the price of 5m soft edges (~2.5 minutes of lag on 1d, 3d and the period).
 
 Why offsets and not ``sum_over_time`` over the whole window: 30d of a 1-minute series is 43,200 samples per rule;
 subqueries at a coarse step are aligned to the epoch, not to ``t``, so their head lags by up to one step. Offsets
@@ -30,13 +36,9 @@ Guarantees kept from the NaN-safe default: base tiles always exist (``or on() ve
 counts as zero errors, a tile that did not exist yet (the chain is younger than the window) counts as zero traffic
 (``x offset k or 0 * x``), and a window without traffic has no sample instead of NaN (``total > 0``). Names and
 labels of ``slo:sli_error:ratio_rate<W>`` are Sloth's, so metadata rules, alerts and dashboards built on them work
-unchanged; tiles are our own ``slo:`` series without ``sloth_window`` (so tiles of different sizes add up).
-
-SLI kinds: events and latency tile their error and total rates. Timeslice tiles the recorded 0/1 indicator (bad
-slices and slices over ``[4m59s]``). A raw SLI is a ready ratio that cannot be split into errors and total: its
-alert windows keep the raw query (exact, at the raw query's cost) and its period SLI is the time average of its
-5m ratios (the only meaning a ratio without traffic has; cheap). A window that is not a whole number of 5m tiles
-keeps the expression it had. The chain step that applies this is ``slogen.dev/exact_sli/v1``.
+unchanged; tiles are our own ``slo:`` series without ``sloth_window`` (so tiles of different sizes add up). A
+window that is not a whole number of 5m tiles keeps the expression it had. The chain step that applies this is
+``slogen.dev/exact_sli/v1``.
 """
 
 from __future__ import annotations
@@ -45,16 +47,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from codegen import conventions as c
+from codegen.counter_delta import TILE_SECONDS
 from codegen.durations import format_duration
-from codegen.lowering import tile_queries
-from codegen.model import SLO, RawSLI
+from codegen.lowering import counted_tiles, tile_queries
+from codegen.model import SLO, RawSLI, TimesliceSLI
 from codegen.plan import Labels, RecordingRule
 
-BASE_TILE = 300  # seconds: the 5m tile every window is built from
-HOUR, DAY = 3600, 86400
-EXACT_LADDER: tuple[int, ...] = (BASE_TILE, HOUR)
-SMOOTH_LADDER: tuple[int, ...] = (HOUR, 6 * HOUR, DAY, 7 * DAY)  # each a multiple of the one before
-SMOOTH_FROM = DAY  # windows at least this long use the smooth family
+BASE_TILE = TILE_SECONDS
+HOUR, DAY, WEEK = 3600, 86400, 7 * 86400
+EXACT_LADDER: tuple[int, ...] = (BASE_TILE, HOUR, 6 * HOUR, DAY, WEEK)  # each a multiple of the one before
+SMOOTH_LADDER: tuple[int, ...] = (HOUR, 6 * HOUR, DAY, WEEK)
+SMOOTH_FROM = DAY  # rate tiles: windows at least this long use the smooth family
 BASE_RANGE = "4m59s"  # 5m of evaluations at any interval dividing 5m, closed or left-open ranges alike
 SMOOTH_RANGE = "59m59s"  # 1h of evaluations, likewise
 
@@ -98,10 +101,17 @@ def tiles_for(window: int, levels: tuple[int, ...]) -> tuple[Tile, ...] | None:
     return tuple(tiles) if remaining == 0 else None
 
 
+def telescopes(slo: SLO) -> bool:
+    """Whether the SLO's disjoint tiles add up to a window's exact count: counter increments, slices and sampled
+    ratios do; ``rate()`` tiles (queries ``counter_delta`` cannot rewrite) lose each edge to extrapolation."""
+    return isinstance(slo.sli, TimesliceSLI | RawSLI) or counted_tiles(slo.sli) is not None
+
+
 @lru_cache(maxsize=256)
-def plan_window(window: int) -> tuple[Family, tuple[Tile, ...]] | None:
-    """The family and tiles of one window; None when it is not a whole number of 5m tiles."""
-    if window >= SMOOTH_FROM:
+def plan_window(window: int, smooth_long: bool = False) -> tuple[Family, tuple[Tile, ...]] | None:
+    """The family and tiles of one window; None when it is not a whole number of 5m tiles. ``smooth_long``: the
+    base tiles are rates, so windows of a day or more take the smooth family."""
+    if smooth_long and window >= SMOOTH_FROM:
         tiles = tiles_for(window, SMOOTH_LADDER)
         if tiles is not None:
             return SMOOTH, tiles
@@ -133,8 +143,8 @@ def ratio_expr(ids: str, family: Family, tiles: tuple[Tile, ...]) -> str:
 
 
 @lru_cache(maxsize=256)
-def _window_template(window: int) -> str | None:
-    planned = plan_window(window)
+def _window_template(window: int, smooth_long: bool) -> str | None:
+    planned = plan_window(window, smooth_long)
     return None if planned is None else ratio_expr(_IDS, *planned)
 
 
@@ -146,18 +156,18 @@ def base_tiles(slo: SLO) -> tuple[str, str]:
 def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:
     """The SLI over ``window`` from tiles; None when the window cannot be tiled (not whole 5m tiles) or when tiles
     would change its meaning: a raw SLI's alert windows (tiles of a ratio are a time average, not its ratio)."""
-    template = _window_template(window)
+    template = _window_template(window, not telescopes(slo))
     if template is None or (isinstance(slo.sli, RawSLI) and not is_period):
         return None
     return template.replace(_IDS, c.tile_selector(slo.id))
 
 
-def needed_levels(windows: list[int]) -> dict[Family, tuple[int, ...]]:
+def needed_levels(windows: list[int], smooth_long: bool = False) -> dict[Family, tuple[int, ...]]:
     """Per family, the ladder up to the largest tile the tiled ``windows`` read (each rung built from the one
     below)."""
     largest: dict[Family, int] = {}
     for window in windows:
-        planned = plan_window(window)
+        planned = plan_window(window, smooth_long)
         if planned is not None:
             family, tiles = planned
             largest[family] = max(largest.get(family, 0), *(t.size for t in tiles))
@@ -200,5 +210,5 @@ def tile_rules(slo: SLO, windows: list[int], labels: Labels) -> list[RecordingRu
     return [
         RecordingRule(tile_record(c.TOTAL_TILE_PREFIX, BASE_TILE), total, labels),
         RecordingRule(tile_record(c.ERRORS_TILE_PREFIX, BASE_TILE), errors, labels),
-        *ladder_rules(slo, needed_levels(windows), labels),
+        *ladder_rules(slo, needed_levels(windows, not telescopes(slo)), labels),
     ]

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import assert_never
 
 from codegen.conventions import SLI_INSTANT, id_selector, render_window
+from codegen.counter_delta import TILE, delta_query
 from codegen.model import SLI, SLO, EventsSLI, LatencySLI, NativeLatencySLI, RawSLI, SliceRatioSLI, TimesliceSLI
 
 PRESENCE_WINDOW = "5m"  # the window an events/raw template is rendered with to ask "does it exist at all?"
@@ -180,18 +181,32 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
             assert_never(sli)
 
 
+def counted_tiles(sli: SLI) -> tuple[str, str] | None:
+    """``(errors, total)`` of an events or latency SLI over one 5m tile as exact counter increments
+    (``codegen.counter_delta``: tiles of them add up to a window's exact count); None when either query is not
+    linear in its rates, or for the other SLI types."""
+    templates = event_templates(sli)
+    if templates is None:
+        return None
+    error = delta_query(render_window(templates[0], TILE).strip())
+    total = delta_query(render_window(templates[1], TILE).strip())
+    return None if error is None or total is None else (error, total)
+
+
 def tile_queries(slo: SLO, window: str, indicator_range: str) -> tuple[str, str]:
     """``(errors, total)`` over one tile of ``window`` (``exact_rules``); both always return a sample.
 
-    Events and latency: their error and total rates (no error series counts as zero errors). Timeslice: bad slices
-    and slices of the recorded indicator over ``indicator_range`` (the tile's evaluations). Raw: a ready ratio has
-    no traffic to weigh by, so each valid ratio is one unit of total (tiles of it average the ratio over time).
+    Events and latency: their error and total increments (``counted_tiles`` over a 5m tile where the queries allow
+    it, else their rates); no error series counts as zero errors. Timeslice: bad slices and slices of the recorded
+    indicator over ``indicator_range`` (the tile's evaluations). Raw: a ready ratio has no traffic to weigh by, so
+    each valid ratio is one unit of total (tiles of it average the ratio over time).
     """
     sli = slo.sli
     match sli:
         case EventsSLI() | LatencySLI():
             error_t, total_t = event_templates(sli) or ("", "")
-            error, total = render_window(error_t, window).strip(), render_window(total_t, window).strip()
+            counted = counted_tiles(sli) if window == TILE else None
+            error, total = counted or (render_window(error_t, window).strip(), render_window(total_t, window).strip())
             return (
                 f"(\n  ({error})\n  or\n  (0 * ({total}))\n)\nor on() vector(0)\n",
                 f"({total})\nor on() vector(0)\n",

@@ -9,6 +9,7 @@ averages 5m ratios), which proves the check can fail.
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import shutil
 import subprocess
@@ -19,8 +20,8 @@ import pytest
 
 from codegen.compiler import compile_specs
 from codegen.durations import format_duration, parse_duration
-from codegen.exact_rules import BASE_TILE, EXACT, SMOOTH, needed_levels, plan_window
-from codegen.model import SLO, CompileOptions, PluginRef
+from codegen.exact_rules import BASE_TILE, EXACT, SMOOTH, Tile, needed_levels, plan_window
+from codegen.model import SLO, CompileOptions, EventsSLI, PluginRef
 from codegen.parse import load_specs
 from codegen.plan import RecordingRule, RuleGroup, SLOPlan
 from codegen.rulefiles import groups_dict
@@ -110,13 +111,14 @@ def records(group: RuleGroup) -> dict[str, RecordingRule]:
 # Unit tests of the tiling and the plugin
 
 
+@pytest.mark.parametrize("smooth_long", [False, True])
 @pytest.mark.parametrize("window", ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "4w", "30d", "90d", "1h35m"])
-def test_tiles_partition_the_window_exactly(window: str) -> None:
+def test_tiles_partition_the_window_exactly(window: str, smooth_long: bool) -> None:
     seconds = parse_duration(window)
-    planned = plan_window(seconds)
+    planned = plan_window(seconds, smooth_long)
     assert planned is not None
     family, tiles = planned
-    assert family is (SMOOTH if seconds >= 86400 else EXACT)
+    assert family is (SMOOTH if smooth_long and seconds >= 86400 else EXACT)
     covered = 0
     for tile in tiles:  # contiguous, no gap and no overlap, ending now
         assert tile.offset == covered
@@ -125,9 +127,10 @@ def test_tiles_partition_the_window_exactly(window: str) -> None:
     assert len(tiles) <= 20  # a handful of samples per window, not one per evaluation
 
 
-def test_tiles_of_the_usual_windows(slos: dict[str, SLO]) -> None:
-    family, tiles = plan_window(parse_duration("30d")) or (None, [])
-    assert family is SMOOTH
+@pytest.mark.parametrize("smooth_long", [False, True])
+def test_tiles_of_the_usual_windows(slos: dict[str, SLO], smooth_long: bool) -> None:
+    family, tiles = plan_window(parse_duration("30d"), smooth_long) or (None, [])
+    assert family is (SMOOTH if smooth_long else EXACT)
     assert [(t.size, t.offset) for t in tiles] == [
         (604800, 0),
         (604800, 604800),
@@ -136,14 +139,16 @@ def test_tiles_of_the_usual_windows(slos: dict[str, SLO]) -> None:
         (86400, 2419200),
         (86400, 2505600),
     ]
-    family, tiles = plan_window(parse_duration("6h")) or (None, [])
-    assert family is EXACT and [(t.size, t.offset) for t in tiles] == [(3600, 3600 * k) for k in range(6)]
-    assert plan_window(parse_duration("7m")) is None  # not whole 5m tiles
+    family, tiles = plan_window(parse_duration("6h"), smooth_long) or (None, [])
+    assert family is EXACT and [(t.size, t.offset) for t in tiles] == [(21600, 0)]
+    assert plan_window(parse_duration("2h"), smooth_long) == (EXACT, (Tile(3600, 0), Tile(3600, 3600)))
+    assert plan_window(parse_duration("7m"), smooth_long) is None  # not whole 5m tiles
     slo = slos["checkout"]
-    assert needed_levels([*slo.windows.windows(), slo.period]) == {
-        EXACT: (300, 3600),
-        SMOOTH: (3600, 21600, 86400, 604800),
-    }
+    windows = [*slo.windows.windows(), slo.period]
+    if smooth_long:  # rate tiles: 1h and 6h exact for the alert windows, the smooth ladder for 1d, 3d and 30d
+        assert needed_levels(windows, smooth_long) == {EXACT: (300, 3600, 21600), SMOOTH: (3600, 21600, 86400, 604800)}
+    else:
+        assert needed_levels(windows) == {EXACT: (300, 3600, 21600, 86400, 604800)}
 
 
 def test_ratio_rules_keep_sloth_names_and_labels(spec_path: Path) -> None:
@@ -185,7 +190,7 @@ def test_every_window_is_tiled_and_nan_guarded(exact: dict[str, SLOPlan]) -> Non
     for rule in exact["latency"].sli_rules():
         assert rule.expr.rstrip().endswith("> 0\n)"), rule.record
         assert "slo:sli_total:" in rule.expr and "rate(" not in rule.expr
-        assert ("smooth" in rule.expr) == (rule.window in ("1d", "3d", "30d")), rule.record
+        assert "smooth" not in rule.expr, rule.record  # counter increments: exact tiles on every window
 
 
 def test_raw_sli_keeps_its_query_on_alert_windows_and_tiles_the_period(
@@ -196,7 +201,7 @@ def test_raw_sli_keeps_its_query_on_alert_windows_and_tiles_the_period(
     assert rules["slo:sli_error:ratio_rate1h"] == old["slo:sli_error:ratio_rate1h"]
     assert "rate(ok_total[1h])" in rules["slo:sli_error:ratio_rate1h"].expr
     period = rules["slo:sli_error:ratio_rate30d"].expr
-    assert "smooth1w" in period and "ok_total" not in period
+    assert "tile1w" in period and "ok_total" not in period
 
 
 def test_timeslice_tiles_count_slices_of_the_recorded_indicator(exact: dict[str, SLOPlan]) -> None:
@@ -221,7 +226,7 @@ def test_recordings_another_plugin_rewrote_are_left_alone(tmp_path: Path) -> Non
     windows = old["checkout"].alert_windows()
     assert [ours["checkout"].sli_rule(w) for w in windows] == [old["checkout"].sli_rule(w) for w in windows]
     period = ours["checkout"].sli_rule("30d")
-    assert period is not None and "smooth1w" in period.expr
+    assert period is not None and "tile1w" in period.expr
 
 
 def test_interval_config_is_validated_and_set_on_the_sli_group(spec_path: Path) -> None:
@@ -474,6 +479,71 @@ def test_page_alert_fires_at_the_same_minute_as_today_and_zero_traffic_is_not_na
         assert result.returncode == 0, name + result.stdout + result.stderr
     result = promtool_test(tmp_path, rule_file(tmp_path / "exact.yaml", slo, True), "1m", [missing_errors_test(slo)])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+SPARSE_SCRAPE = 70  # seconds: off the 1m evaluation grid, so tile edges fall between samples as in production
+SPARSE_SAMPLES = 26 * 3600 // SPARSE_SCRAPE
+SPARSE_ERROR_AT = sorted(random.Random(12).sample(range(1, SPARSE_SAMPLES), 60))  # ~55 errors a day
+SPARSE_REQUESTS = 7  # per scrape
+
+
+def sparse_errors() -> list[int]:
+    at = set(SPARSE_ERROR_AT)
+    return [1 if i in at else 0 for i in range(1, SPARSE_SAMPLES)]
+
+
+def sparse_truth(at: int, window: int) -> float:
+    """Errors over requests of the increments scraped in ``(at - window, at]`` (samples at k x 70 s)."""
+    hi, lo = at // SPARSE_SCRAPE, (at - window) // SPARSE_SCRAPE
+    errors = sum(1 for i in SPARSE_ERROR_AT if lo < i <= hi)
+    return errors / ((hi - lo) * SPARSE_REQUESTS + errors)  # the total counts both series
+
+
+def sparse_test(slo: SLO) -> dict[str, Any]:
+    """A sparse service scraped every 70 s: every window equals the exact count (to rounding), at moments whose
+    windows hold different numbers of errors."""
+    ids = f'sloth_id="{slo.id}", sloth_service="{slo.service}", sloth_slo="{slo.name}"'
+    checks = []
+    for at in (1500 * 60, 1513 * 60, 1531 * 60, 1559 * 60):
+        for window in ("30m", "1h", "6h", "1d"):
+            expected = sparse_truth(at, parse_duration(window))
+            labels = f'{{{ids}, sloth_window="{window}", team="t"}}'
+            if expected == 0:
+                expr = f"slo:sli_error:ratio_rate{window}{{{ids}}} == bool 0"
+            else:
+                expr = f"abs(slo:sli_error:ratio_rate{window}{{{ids}}} / {expected!r} - 1) < bool 1e-9"
+            checks.append({"eval_time": f"{at // 60}m", "expr": expr, "exp_samples": [{"labels": labels, "value": 1}]})
+    requests = [SPARSE_REQUESTS] * (SPARSE_SAMPLES - 1)
+    return {
+        "name": "sparse errors scraped off the evaluation grid: every window is the exact count",
+        "interval": f"{SPARSE_SCRAPE}s",
+        "input_series": [
+            {"series": 'http_requests_total{job="shop", code="200"}', "values": series_values(requests)},
+            {"series": 'http_requests_total{job="shop", code="500"}', "values": series_values(sparse_errors())},
+        ],
+        "promql_expr_test": checks,
+    }
+
+
+@pytest.mark.slow  # 26 hours of promtool evaluation, twice: ~15 s
+@needs_promtool
+def test_counter_increment_tiles_are_exact_for_a_sparse_service_and_rate_tiles_are_not(
+    slos: dict[str, SLO], tmp_path: Path
+) -> None:
+    """The total mixes requests with and without errors, so the errors are a share of it as in production. The
+    control is the same SLO with ``+ 0`` on its error query: the same numbers, but not a query counter_delta can
+    rewrite, so its tiles are ``rate()`` per 5m (and smooth for 1d): off by the intervals that straddle tile edges."""
+    slo = two_day(slos["checkout"])
+    assert 25 < len(SPARSE_ERROR_AT) * 86400 / (SPARSE_SAMPLES * SPARSE_SCRAPE) < 60
+    exact = promtool_test(tmp_path, rule_file(tmp_path / "exact.yaml", slo, exact=True), "1m", [sparse_test(slo)])
+    assert exact.returncode == 0, exact.stdout + exact.stderr
+    assert isinstance(slo.sli, EventsSLI)
+    rated = dataclasses.replace(slo, sli=dataclasses.replace(slo.sli, error_query=f"{slo.sli.error_query} + 0"))
+    rules = rule_file(tmp_path / "rated.yaml", rated, exact=True)
+    assert "smooth1d" in rules.read_text() and " offset 5m) >= 0" not in rules.read_text()
+    control = promtool_test(tmp_path, rules, "1m", [sparse_test(slo)])
+    assert control.returncode != 0
+    assert "ratio_rate1d{" in control.stdout + control.stderr
 
 
 def test_base_tile_is_five_minutes() -> None:
