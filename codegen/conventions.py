@@ -48,14 +48,10 @@ CURRENT_BURN_RATE = "slo:current_burn_rate:ratio"
 PERIOD_BURN_RATE = "slo:period_burn_rate:ratio"
 PERIOD_BUDGET_REMAINING = "slo:period_error_budget_remaining:ratio"
 SLO_INFO = "sloth_slo_info"
-# codegen.exact_rules' tiles (+ duration, e.g. slo:sli_errors:tile1h): our own series, keyed by sloth_id alone
-TILE_ERRORS = "slo:sli_errors:tile"
-TILE_TOTAL = "slo:sli_total:tile"
-SMOOTH_ERRORS = "slo:sli_errors:smooth"
-SMOOTH_TOTAL = "slo:sli_total:smooth"
 NUMERATOR_CORRECTION_PREFIX = "slo:numerator_correction:ratio"  # contrib denominator_corrected_rules, per window
-# slogen.dev/exact_sli/v1: recorded error and total quantities per tile (+ the tile size, e.g. ``tile5m``).
-# ``tile``: exact-edged tiles (disjoint 5m tiles summed); ``smooth``: tiles built from every evaluation's 5m tile.
+# slogen.dev/exact_sli/v1 (codegen.exact_rules): recorded error and total quantities per tile (+ the tile size,
+# e.g. ``tile5m``), our own series keyed by sloth_id alone. ``tile``: disjoint tiles summed up the ladder;
+# ``smooth``: tiles built from every evaluation's 5m tile (only for rate tiles, see exact_rules).
 ERRORS_TILE_PREFIX = "slo:sli_errors:tile"
 TOTAL_TILE_PREFIX = "slo:sli_total:tile"
 ERRORS_SMOOTH_PREFIX = "slo:sli_errors:smooth"

@@ -13,6 +13,7 @@ its group per minute (the global interval is 1m; the ``exact30`` SLI group runs 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
@@ -30,18 +31,31 @@ from typing import Any
 import numpy as np
 
 from bench.support import BenchError, machine_note
-from codegen.conventions import ERRORS_SMOOTH_PREFIX as ERRORS_SMOOTH
 from codegen.conventions import ERRORS_TILE_PREFIX as ERRORS_TILE
-from codegen.conventions import TOTAL_SMOOTH_PREFIX as TOTAL_SMOOTH
 from codegen.conventions import TOTAL_TILE_PREFIX as TOTAL_TILE
-from codegen.durations import parse_duration
+from codegen.durations import format_duration, parse_duration
+from codegen.exact_rules import BASE_TILE, EXACT_LADDER
 from codegen.plan import AlertingRule, RecordingRule
 from stack.ports import free_port
 from stack.processes import ManagedProcess
 
 from .backfill import Series, label_text, write_blocks
 from .rulesets import LABEL, SETS, RuleSet, build, recorded, rules_of
-from .traffic import CLASSES, DAY, END, GRID, SPAN, Counters, Floats, Service, grid, simulate, summed_rate, truth
+from .traffic import (
+    CLASSES,
+    DAY,
+    END,
+    GRID,
+    SPAN,
+    Counters,
+    Floats,
+    Service,
+    grid,
+    simulate,
+    summed_increment,
+    summed_rate,
+    truth,
+)
 
 SMALL = [Service(i, 10, f"s{i:02d}") for i in range(20)]
 LARGE = [Service(i, 100, f"h{i:02d}") for i in (0, 10, 14, 17)]  # one per traffic class
@@ -58,7 +72,8 @@ def log(msg: str) -> None:
 
 @dataclass
 class Derived:
-    """Per SLO, on the 1m grid ending at T: the 5m error and total rates and the tiles built from them."""
+    """Per SLO, on the evaluation grid ending at T: the 5m error and total rates (Sloth's and the NaN-safe 5m SLI)
+    and the tiles the tiled rules record (counter increments per 5m, summed up the ladder)."""
 
     at: np.ndarray
     err5: Floats
@@ -76,27 +91,19 @@ def shifted(values: Floats, steps: int) -> Floats:
 
 
 def derive(c: Counters, step: int = GRID) -> Derived:
-    """What the tiled rules record when their group is evaluated every ``step`` seconds."""
+    """What the tiled rules record when their group is evaluated every ``step`` seconds: the 5m base is
+    ``x - x offset 5m`` summed over the instances (no resets here, and every series is older than the grid), each
+    rung the sum of the disjoint tiles of the one below."""
     at = grid(END - SPAN + 600, step=step)
-    per_min = 60 // step
-    err5 = summed_rate(c, "errors", at, 300)
-    tot5 = summed_rate(c, "requests", at, 300)
     tiles: dict[str, Floats] = {}
-    for tile, smooth, base in (
-        (ERRORS_TILE, ERRORS_SMOOTH, np.nan_to_num(err5)),
-        (TOTAL_TILE, TOTAL_SMOOTH, np.nan_to_num(tot5)),
-    ):
-        tiles[f"{tile}5m"] = base
-        tiles[f"{tile}1h"] = sum((shifted(base, 5 * per_min * i) for i in range(12)), np.zeros_like(base))
-        running = np.concatenate([[0.0], np.cumsum(base)])
-        hour = 60 * per_min  # evaluations in an hour
-        s1h = running[1:] - np.concatenate([np.zeros(hour), running[1:-hour]])  # the last hour's evaluations
-        s6h = sum((shifted(s1h, hour * i) for i in range(6)), np.zeros_like(base))
-        s1d = sum((shifted(s6h, 6 * hour * i) for i in range(4)), np.zeros_like(base))
-        s1w = sum((shifted(s1d, 24 * hour * i) for i in range(7)), np.zeros_like(base))
-        for size, values in (("1h", s1h), ("6h", s6h), ("1d", s1d), ("1w", s1w)):
-            tiles[f"{smooth}{size}"] = values
-    return Derived(at, err5, tot5, tiles)
+    for prefix, which in ((ERRORS_TILE, "errors"), (TOTAL_TILE, "requests")):
+        rung = summed_increment(c, which, at, BASE_TILE)
+        tiles[f"{prefix}{format_duration(BASE_TILE)}"] = rung
+        for lower, size in itertools.pairwise(EXACT_LADDER):
+            steps = lower // step
+            rung = sum((shifted(rung, steps * k) for k in range(size // lower)), np.zeros_like(rung))
+            tiles[f"{prefix}{format_duration(size)}"] = rung
+    return Derived(at, summed_rate(c, "errors", at, 300), summed_rate(c, "requests", at, 300), tiles)
 
 
 def last(d: Derived, seconds: int, values: Floats) -> tuple[np.ndarray, Floats]:
@@ -122,7 +129,7 @@ def recorded_series(ruleset: RuleSet, derived: dict[str, Derived]) -> list[Serie
                 keep = ~np.isinf(values)
                 out.append(Series(rule.record, labels, ts[keep], values[keep]))
             elif rule.record in d.tiles:
-                span = long_span if rule.record.endswith(("smooth1d", "smooth1w")) else DAY + RECENT
+                span = long_span if rule.record.endswith(("tile1d", "tile1w")) else DAY + RECENT
                 ts, values = last(d, span, d.tiles[rule.record])
                 out.append(Series(rule.record, labels, ts, values))
             else:
@@ -243,7 +250,7 @@ def run() -> list[str]:
         del series
         log(f"{blocks} blocks written; starting Prometheus")
         with Prometheus(work / "tsdb", work) as prom:
-            check = cross_check(prom, counters, derived)
+            check = cross_check(prom, counters, derived, rulesets["exact"])
             log("querying every rule")
             results = {name: measure_set(prom, rs) for name, rs in rulesets.items()}
     elapsed = time.monotonic() - started
@@ -260,22 +267,36 @@ def run() -> list[str]:
     return lines
 
 
-def cross_check(prom: Prometheus, counters: dict[str, Counters], derived: dict[str, Derived]) -> str:
-    """The backfilled 5m rates must be what Prometheus computes from the backfilled counters."""
+def cross_check(prom: Prometheus, counters: dict[str, Counters], derived: dict[str, Derived], tiled: RuleSet) -> str:
+    """The backfilled 5m rates and tiles must be what Prometheus computes: the rates by ``rate()`` of the counters,
+    the tiles by evaluating the tiled rule set's own tile rules (the base on the counters, each rung on the
+    backfilled rung below)."""
     worst = 0.0
     for name in ("s00", "s10", "s17"):
         d = derived[name]
+        tiles = [r for r in recorded(tiled.groups_by_slo[name]) if r.record.startswith((ERRORS_TILE, TOTAL_TILE))]
+        if {r.record for r in tiles} != set(d.tiles):
+            raise BenchError(f"{tiled.name}/{name}: the rules record {sorted(r.record for r in tiles)}")
+        base = format_duration(BASE_TILE)
         for back in (0, DAY + 17 * 60, 20 * DAY + 3 * 3600):
             k = len(d.at) - 1 - back // GRID
-            for metric, ours in (("bench_requests_total", d.tot5[k]), ("bench_errors_total", d.err5[k])):
-                got = prom.query(f'sum(rate({metric}{{slo="{name}"}}[5m]))', at=int(d.at[k]))["result"]
+            checks = [
+                (f'sum(rate({metric}{{slo="{name}"}}[5m]))', ours)
+                for metric, ours in (("bench_requests_total", d.tot5[k]), ("bench_errors_total", d.err5[k]))
+            ]  # the base tiles from the raw counters at any time; the ladder from the rung below at the end
+            checks += [(r.expr, d.tiles[r.record][k]) for r in tiles if back == 0 or r.record.endswith(base)]
+            for expr, ours in checks:
+                got = prom.query(expr, at=int(d.at[k]))["result"]
                 theirs = float(got[0]["value"][1]) if got else math.nan
                 if ours == 0 and theirs == 0:
                     continue
                 worst = max(worst, abs(theirs / ours - 1))
     if worst > 1e-9:
-        raise BenchError(f"backfilled 5m rates differ from Prometheus' own by up to {worst:.2e}")
-    return f"Backfilled 5m rates equal Prometheus' own evaluation (max relative difference {worst:.1e})."
+        raise BenchError(f"backfilled 5m rates or tiles differ from Prometheus' own by up to {worst:.2e}")
+    return (
+        "Backfilled 5m rates and tiles equal Prometheus' own evaluation of `rate()` and of the tile rules "
+        f"(max relative difference {worst:.1e})."
+    )
 
 
 def measure_set(prom: Prometheus, ruleset: RuleSet) -> dict[str, list[tuple[str, str | None, Measured]]]:
@@ -345,8 +366,8 @@ def accuracy_table(
     results: dict[str, dict[str, list[tuple[str, str | None, Measured]]]], counters: dict[str, Counters]
 ) -> list[str]:
     """Mean |relative error| per traffic class and window against the exact counts, [min..max] signed, and the
-    number of NaN results over the class' SLOs and windows. The 5m window is the same raw query in every set (its
-    error is ``rate()``'s extrapolation over 9 scrape intervals of 10)."""
+    number of NaN results over the class' SLOs and windows. Sloth's and the untiled 5m window is a raw ``rate()``
+    (its error is the extrapolation over 9 scrape intervals of 10); the tiled one is the base tile's increment."""
     head = " | ".join(ACCURACY_WINDOWS)
     lines = [f"| rule set | class | {head} | NaN |", "|---|---|" + "---:|" * (len(ACCURACY_WINDOWS) + 1)]
     for set_name in SETS:
@@ -380,19 +401,20 @@ STUDY = ("s03", "s12", "s15", "s18")  # one SLO per traffic class
 
 
 def tiling_study(counters: dict[str, Counters], derived: dict[str, Derived]) -> list[str]:
-    """Why two tile families, and what the evaluation interval does: mean |relative error| against the exact counts
-    at 270 moments of the last 7 days, of one window built from the same 5m rates (verified equal to Prometheus'
-    above) as disjoint 5m tiles (exact edges), as the sum of every evaluation's 5m tile (smooth; evaluated every
-    60 s and every 30 s = the scrape interval), and as a raw ``rate(x[W])``."""
+    """Why the tiles count increments: mean |relative error| against the exact counts at 270 moments of the last 7
+    days, of one window built from the same 5m rates (verified equal to Prometheus' above) as disjoint 5m tiles,
+    as the sum of every evaluation's 5m tile (smooth; evaluated every 60 s and every 30 s = the scrape interval),
+    as a raw ``rate(x[W])``, and as disjoint tiles of counter increments (the default: they telescope)."""
     windows = (3600, 6 * 3600, DAY, 3 * DAY)
     head = " | ".join(f"{format_window(w)}" for w in windows)
     lines = [
-        f"| class (SLO): disjoint / smooth / smooth every 30 s / raw | {head} |",
+        f"| class (SLO): rate tiles disjoint / smooth / smooth every 30 s / raw `rate(x[W])` / increments | {head} |",
         "|---|" + "---:|" * len(windows),
     ]
     for name in STUDY:
         c, d = counters[name], derived[name]
         e5, t5 = np.nan_to_num(d.err5), np.nan_to_num(d.tot5)
+        ei, ti = d.tiles[f"{ERRORS_TILE}5m"], d.tiles[f"{TOTAL_TILE}5m"]
         ce, ct = np.concatenate([[0.0], np.cumsum(e5)]), np.concatenate([[0.0], np.cumsum(t5)])
         fast = np.arange(END - 10 * DAY, END + 1, 30, dtype=np.int64)
         fe = np.concatenate([[0.0], np.cumsum(np.nan_to_num(summed_rate(c, "errors", fast, 300)))])
@@ -400,7 +422,7 @@ def tiling_study(counters: dict[str, Counters], derived: dict[str, Derived]) -> 
         cells = []
         for w in windows:
             m = w // GRID
-            errs: dict[str, list[float]] = {"disjoint": [], "smooth": [], "smooth30": [], "raw": []}
+            errs: dict[str, list[float]] = {"disjoint": [], "smooth": [], "smooth30": [], "raw": [], "increments": []}
             for back in range(0, 7 * 1440, 37):
                 k = len(d.at) - 1 - back
                 at = int(d.at[k])
@@ -415,6 +437,7 @@ def tiling_study(counters: dict[str, Counters], derived: dict[str, Derived]) -> 
                 one = np.array([at])
                 raw = summed_rate(c, "errors", one, w)[0] / summed_rate(c, "requests", one, w)[0]
                 errs["raw"].append(raw / exact - 1)
+                errs["increments"].append(ei[picks].sum() / ti[picks].sum() / exact - 1)
             cells.append(" / ".join(f"{np.mean(np.abs(v)):.2%}" for v in errs.values()))
         lines.append(f"| {c.service.traffic_class} ({name}) | {' | '.join(cells)} |")
     return lines

@@ -1,6 +1,6 @@
-"""The three rule sets under test, built by slogen's own code for the same SLOs.
+"""The rule sets under test, built by slogen's own code for the same SLOs.
 
-``sloth``: ``--sloth-compat`` (Sloth v0.16's rules); ``default``: today's default (NaN-safe raw windows);
+``sloth``: ``--sloth-compat`` (Sloth v0.16's rules); ``default``: the default before tiles (NaN-safe raw windows);
 ``exact``: the same chain plus ``slogen.dev/exact_sli/v1`` (the tiled SLI group of ``codegen.exact_rules``);
 ``exact30``: the same with the SLI group evaluated every 30 s (the scrape interval). Each set
 names its SLOs under its own service (``sloth-s07``, ``default-s07``, ``exact-s07``), so their recorded series
@@ -25,9 +25,9 @@ from .traffic import Service
 SETS = ("sloth", "default", "exact", "exact30")
 LABEL = {
     "sloth": "Sloth v0.16 (`--sloth-compat`)",
-    "default": "slogen default today",
-    "exact": "tiled (new default)",
-    "exact30": "tiled, SLI group every 30 s",
+    "default": "NaN-safe raw windows (default before tiles)",
+    "exact": "tiles (default)",
+    "exact30": "tiles, SLI group every 30 s",
 }
 
 

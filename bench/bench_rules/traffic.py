@@ -139,3 +139,15 @@ def summed_rate(c: Counters, which: str, at: Ints, window: int) -> Floats:
         seen |= ~np.isnan(rate)
         total += np.nan_to_num(rate)
     return np.where(seen, total, np.nan)
+
+
+def summed_increment(c: Counters, which: str, at: Ints, window: int) -> Floats:
+    """``sum(x - x offset window)`` over the service's instances: each counter's last sample at or before ``t``
+    minus its last sample at or before ``t - window`` (every series here is older than ``window``, no resets)."""
+    total = np.zeros(len(at))
+    for ts, r, e in zip(c.ts, c.requests, c.errors, strict=True):
+        values = (r if which == "requests" else e).astype(float)
+        now = np.searchsorted(ts, at, side="right") - 1
+        before = np.searchsorted(ts, at - window, side="right") - 1
+        total += values[now] - values[np.maximum(before, 0)]
+    return total

@@ -7,7 +7,8 @@ a window that is not whole 5m tiles and a raw SLI's alert windows are left as th
 SLI recordings do not change, so the metadata rules, the alerts and Sloth's dashboards read them as before.
 
 Config (optional): ``interval``, the SLI group's evaluation interval; it must divide 5m (tiles are read at whole
-5m offsets). Best is the scrape interval of the SLI's metrics. Without it the group keeps its interval.
+5m offsets). Counter-increment tiles are exact at any such interval; rate tiles (queries not linear in their rates)
+are most accurate at the scrape interval of the SLI's metrics. Without it the group keeps its interval.
 """
 
 from __future__ import annotations
