@@ -72,9 +72,9 @@ def build_dashboards(specs: CompiledSpecs, source_label: Callable[[str], str] = 
         return out
     taken = {r.spec.uid for r in out}
     origin = "every SLO of the run"
-    for view in (overview_spec(), detail_spec(slos)):
+    for view, variables in ((overview_spec(), VARIABLES), (detail_spec(slos), variables_for(slos))):
         if view.uid not in taken:
-            out.append(RenderedDashboard(view, build_dashboard(view, ctx, VARIABLES, origin), origin))
+            out.append(RenderedDashboard(view, build_dashboard(view, ctx, variables, origin), origin))
     return out
 
 

@@ -68,12 +68,17 @@ ALERT_STATES = (
 )
 
 
+def group_labels(slos: Sequence[SLO]) -> tuple[str, ...]:
+    """The group labels of the run's grouped SLOs, sorted: a handful whatever the number of SLOs."""
+    return tuple(sorted({label for slo in slos for label in slo.grouping}))
+
+
 def group_variables(slos: Sequence[SLO]) -> tuple[Variable, ...]:
     """A variable per group label of the run's grouped SLOs (``$endpoint``), its values read off the recorded
     burn rate (the metadata series carry no group labels). "All" is ``.*``, which also matches ungrouped SLOs."""
-    labels = sorted({label for slo in slos for label in slo.grouping})
     return tuple(
-        Variable(label, label, f"label_values({c.CURRENT_BURN_RATE}{{{FILTER}}}, {label})") for label in labels
+        Variable(label, label, f"label_values({c.CURRENT_BURN_RATE}{{{FILTER}}}, {label})")
+        for label in group_labels(slos)
     )
 
 

@@ -1,7 +1,8 @@
 """The SLO overview and the templated SLO detail dashboard: a fixed set of panels whatever the number of SLOs.
 
-Both read only Sloth's recording-rule names and labels, filtered by the ``$service`` / ``$slo`` variables, so
-they work on rules Sloth itself generated and stay the same size at 5 or 10,000 SLOs (a per-SLO row layout grew
+Both read only Sloth's recording-rule names and labels, filtered by the ``$service`` / ``$slo`` variables (and, in
+the detail view, one variable per group label of the run's grouped SLOs), so they work on rules Sloth itself
+generated and stay the same size at 5 or 10,000 SLOs (a per-SLO row layout grew
 to 7,006 panels and 21 MB at 1,000 SLOs, more than Grafana can open). Period-specific windows are avoided: the
 period SLI is derived from ``slo:period_burn_rate:ratio`` and the error budget, the current SLI from
 ``slo:current_burn_rate:ratio``, so SLOs with different periods and window catalogs share every panel.
@@ -30,6 +31,7 @@ from codegen.dashboards.slo import (
     FILTER,
     ON_IDS,
     burn_thresholds,
+    group_labels,
 )
 from codegen.model import SLO, AlertTier
 from codegen.numbers import go_float
@@ -46,8 +48,14 @@ def _legend(*labels: str) -> str:
 LEGEND = f"{_legend(c.LABEL_SERVICE)} / {_legend(c.LABEL_SLO)}"
 _SELECTED = f"{{{FILTER}}}"
 _BUDGET = f"{c.ERROR_BUDGET}{_SELECTED}"
-PERIOD_SLI = f"1 - ({c.PERIOD_BURN_RATE}{_SELECTED}\n* {ON_IDS} group_left\n{_BUDGET})"
-CURRENT_SLI = f"1 - ({c.CURRENT_BURN_RATE}{_SELECTED}\n* {ON_IDS} group_left\n{_BUDGET})"
+
+
+def _sli_from_burn(burn_rate: str, selected: str = _SELECTED) -> str:
+    """Good share from a recorded burn rate and the (ungrouped) error budget: 1 - burn rate x budget."""
+    return f"1 - ({burn_rate}{selected}\n* {ON_IDS} group_left\n{_BUDGET})"
+
+
+PERIOD_SLI = _sli_from_burn(c.PERIOD_BURN_RATE)
 FIRING = f'ALERTS{{alertstate="firing", {c.LABEL_ID}!="", {FILTER}}}'
 
 
@@ -160,9 +168,9 @@ def _tiers_in_words(tiers: Sequence[AlertTier]) -> str:
     return "; ".join(texts)
 
 
-def _window_burn_rates(tiers: Sequence[AlertTier]) -> PanelSpec:
+def _window_burn_rates(tiers: Sequence[AlertTier], group_filter: str) -> PanelSpec:
     """Every recorded SLI window of the selected SLOs as a burn rate, in one query (the window is a label)."""
-    sli_windows = f'{{__name__=~"{c.SLI_ERROR_PREFIX}.+", {FILTER}}}'
+    sli_windows = f'{{__name__=~"{c.SLI_ERROR_PREFIX}.+", {FILTER}{group_filter}}}'
     return PanelSpec(
         title="Burn rate per window",
         description=(
@@ -185,8 +193,16 @@ def _window_burn_rates(tiers: Sequence[AlertTier]) -> PanelSpec:
 
 
 def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
-    """One SLO (or the selection) in depth; only the tiers' threshold lines depend on the run (its catalogs)."""
+    """One SLO (or the selection) in depth; only the tiers' threshold lines and the group variables depend on the
+    run (its catalogs and group labels). Group filters go on the series that carry the group labels (SLI windows,
+    burn rates, budget remaining, alerts), not on the per-SLO metadata (objective, budget, period)."""
     tiers = tuple(dict.fromkeys(t for slo in slos for t in slo.windows.tiers))
+    labels = group_labels(slos)
+    in_group = "".join(f', {label}=~"${label}"' for label in labels)
+    grouped = f"{{{FILTER}{in_group}}}"
+    legend = " ".join((LEGEND, *(_legend(label) for label in labels)))
+    firing = f'ALERTS{{alertstate="firing", {FILTER}{in_group}}}'
+    pending = f'ALERTS{{alertstate="pending", {FILTER}{in_group}}}'
     head = (
         PanelSpec(
             title="SLI over the period",
@@ -197,7 +213,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             height=6,
             decimals=3,
             color_mode="none",
-            queries=(QuerySpec(PERIOD_SLI, LEGEND),),
+            queries=(QuerySpec(_sli_from_burn(c.PERIOD_BURN_RATE, grouped), legend),),
         ),
         PanelSpec(
             title="Objective",
@@ -220,7 +236,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             min=0.0,
             max=1.0,
             decimals=1,
-            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{grouped}", legend),),
             thresholds=BUDGET_THRESHOLDS,
         ),
         PanelSpec(
@@ -231,7 +247,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             width=5,
             height=6,
             decimals=2,
-            queries=(QuerySpec(f"{c.CURRENT_BURN_RATE}{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.CURRENT_BURN_RATE}{grouped}", legend),),
             thresholds=burn_thresholds(tiers),
         ),
         PanelSpec(
@@ -246,7 +262,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
         ),
     )
     trends = (
-        _window_burn_rates(tiers),
+        _window_burn_rates(tiers, in_group),
         PanelSpec(
             title="SLI vs objective",
             description=(
@@ -260,7 +276,10 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             max=1.0,
             decimals=3,
             queries=(
-                QuerySpec(CURRENT_SLI, f"SLI {_legend(c.LABEL_SLO)}"),
+                QuerySpec(
+                    _sli_from_burn(c.CURRENT_BURN_RATE, grouped),
+                    " ".join(("SLI", _legend(c.LABEL_SLO), *(_legend(label) for label in labels))),
+                ),
                 QuerySpec(f"{c.OBJECTIVE}{_SELECTED}", f"objective {_legend(c.LABEL_SLO)}"),
             ),
         ),
@@ -271,7 +290,7 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             unit="percentunit",
             width=12,
             height=8,
-            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{_SELECTED}", LEGEND),),
+            queries=(QuerySpec(f"{c.PERIOD_BUDGET_REMAINING}{grouped}", legend),),
             thresholds=Thresholds("red", (ThresholdStep(0.0, "green"),), "dashed"),
         ),
         PanelSpec(
@@ -286,8 +305,8 @@ def detail_spec(slos: Sequence[SLO]) -> DashboardSpec:
             height=8,
             queries=(
                 QuerySpec(
-                    f'max by (alertname, {c.LABEL_SEVERITY}) (ALERTS{{alertstate="firing", {FILTER}}}) * 2\n'
-                    f'or max by (alertname, {c.LABEL_SEVERITY}) (ALERTS{{alertstate="pending", {FILTER}}})\n'
+                    f"max by (alertname, {c.LABEL_SEVERITY}) ({firing}) * 2\n"
+                    f"or max by (alertname, {c.LABEL_SEVERITY}) ({pending})\n"
                     'or on() label_replace(vector(0), "alertname", "no SLO alert", "", "")',
                     _legend("alertname", c.LABEL_SEVERITY),
                 ),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -467,8 +469,9 @@ def test_overview_and_detail_do_not_grow_with_the_number_of_slos(tmp_path: Path)
 
 
 def test_every_view_query_is_filtered_by_the_service_and_slo_variables(boards: dict[str, dict[str, Any]]) -> None:
+    assert [v["name"] for v in boards["slo-overview"]["templating"]["list"]] == ["service", "slo"]
+    assert [v["name"] for v in boards["slo-detail"]["templating"]["list"]] == ["service", "slo", "endpoint"]
     for uid in ("slo-overview", "slo-detail"):
-        assert [v["name"] for v in boards[uid]["templating"]["list"]] == ["service", "slo"]
         for panel in panels(boards[uid]):
             for expr in exprs(panel):
                 for selector in re.findall(r"(?:slo:\w+:\w+|sloth_slo_info|ALERTS|)\{[^}]*\}", expr):
@@ -509,3 +512,79 @@ def test_detail_view_draws_the_thresholds_of_every_window_catalog_of_the_run(tmp
     assert [v for _, v in steps(burn)][1:] == [0.9333, 1.0, 2.8, 3.0, 5.6, 6.0, 13.44, 14.4]
     (query,) = exprs(burn)
     assert query.startswith('{__name__=~"slo:sli_error:ratio_rate.+", ')
+
+
+PROMTOOL = shutil.which("promtool")
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs it")
+def test_detail_view_group_variable_filters_the_grouped_series_and_keeps_the_metadata(
+    boards: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The repo's grouped SLO (one per endpoint) beside an ungrouped one, as recorded series on promtool: "All"
+    shows both SLOs' groups, one endpoint shows that group only, and the per-SLO metadata (objective, no group
+    label) stays visible whatever the endpoint."""
+    detail = boards["slo-detail"]
+    variable = next(v for v in detail["templating"]["list"] if v["name"] == "endpoint")
+    assert variable["definition"].startswith("label_values(slo:current_burn_rate:ratio{")
+    grouped = {"sloth_id": "api-errors", "sloth_service": "api", "sloth_slo": "errors"}
+    plain = {"sloth_id": "api-latency", "sloth_service": "api", "sloth_slo": "latency"}
+
+    def series(name: str, labels: dict[str, str], value: float) -> dict[str, str]:
+        text = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+        return {"series": f"{name}{{{text}}}", "values": f"{value}x5"}
+
+    inputs = [
+        series("slo:period_error_budget_remaining:ratio", {**grouped, "endpoint": "/predict"}, 0.25),
+        series("slo:period_error_budget_remaining:ratio", {**grouped, "endpoint": "/health"}, 0.75),
+        series("slo:period_error_budget_remaining:ratio", plain, 0.5),
+        series("slo:period_burn_rate:ratio", {**grouped, "endpoint": "/predict"}, 2),
+        series("slo:period_burn_rate:ratio", {**grouped, "endpoint": "/health"}, 1),
+        series("slo:period_burn_rate:ratio", plain, 0.5),
+        series("slo:error_budget:ratio", grouped, 0.01),
+        series("slo:error_budget:ratio", plain, 0.05),
+        series("slo:objective:ratio", grouped, 0.99),
+        series("slo:objective:ratio", plain, 0.95),
+    ]
+    budget = exprs(by_title(detail, "Error budget remaining"))[0]
+    sli = exprs(by_title(detail, "SLI over the period"))[0]
+    objective = exprs(by_title(detail, "Objective"))[0]
+
+    def at(expr: str, endpoint: str) -> str:
+        return expr.replace("$service", ".*").replace("$slo", ".*").replace("$endpoint", endpoint)
+
+    def sample(labels: dict[str, str], value: float) -> dict[str, Any]:
+        return {"labels": "{" + ", ".join(f'{k}="{v}"' for k, v in labels.items()) + "}", "value": value}
+
+    budget_all = [
+        sample({"__name__": "slo:period_error_budget_remaining:ratio", **grouped, "endpoint": e}, v)
+        for e, v in (("/health", 0.75), ("/predict", 0.25))
+    ] + [sample({"__name__": "slo:period_error_budget_remaining:ratio", **plain}, 0.5)]
+    checks = [
+        {"expr": at(budget, ".*"), "exp_samples": budget_all},
+        {"expr": at(budget, "/predict"), "exp_samples": budget_all[1:2]},
+        {"expr": at(sli, "/predict"), "exp_samples": [sample({**grouped, "endpoint": "/predict"}, 0.98)]},
+        {
+            "expr": at(objective, "/predict"),  # the metadata has no group label: never filtered out
+            "exp_samples": [
+                sample({"__name__": "slo:objective:ratio", **grouped}, 0.99),
+                sample({"__name__": "slo:objective:ratio", **plain}, 0.95),
+            ],
+        },
+    ]
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [{"eval_time": "2m", **check} for check in checks],
+            }
+        ],
+    }
+    path = tmp_path / "detail_test.yaml"
+    path.write_text(yaml.safe_dump(test))
+    assert PROMTOOL is not None
+    result = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
