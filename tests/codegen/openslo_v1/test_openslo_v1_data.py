@@ -377,6 +377,7 @@ def test_own_examples_pass_promtool(tmp_path: Path) -> None:
         assert run.returncode == 0 and "SUCCESS" in stdout, stdout
 
 
+@pytest.mark.slow  # ~2 s of promtool; fast: tests/codegen/test_promtool.py's test_generated_tests_catch_* mutations
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: `make test` installs Debian's prometheus")
 def test_generated_tests_catch_a_wrong_policy_threshold(tmp_path: Path) -> None:
     """The policy's 14.4x/1h condition is proven: a rule that burns at 16x fails its generated test."""
