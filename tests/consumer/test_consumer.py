@@ -233,8 +233,19 @@ class _OutageProducer:
 
 
 class _Committer:
+    def __init__(self) -> None:
+        self.commits: list[Any] = []
+
     def commit(self, offsets: Any = None, timeout_ms: int | None = None) -> None:
-        return None
+        self.commits.append(offsets)
+
+
+class _DownProducer(_OutageProducer):
+    """A broker that never acknowledges: every flush waits out its timeout in real time, as kafka-python's does."""
+
+    def flush(self, timeout: float | None = None) -> None:
+        super().flush(timeout)
+        time.sleep(timeout or 0.0)
 
 
 def test_lag_keeps_counting_while_a_batch_is_held_by_an_output_outage(real_rows: list[dict[str, Any]]) -> None:
@@ -252,6 +263,29 @@ def test_lag_keeps_counting_while_a_batch_is_held_by_an_output_outage(real_rows:
     assert outcome.published and outcome.publish_attempts == 3
     assert producer.lag_at_retry == [45.0, 75.0]  # 1,000 + 30 - 985, then 30 s more
     assert sample(registry, "volatility_consumer_lag_seconds") == 105.0  # acknowledged after the third wait
+
+
+def test_a_stop_during_an_output_outage_gives_up_after_the_grace_and_commits_nothing(
+    real_rows: list[dict[str, Any]],
+) -> None:
+    """SIGTERM while no ack comes: retry within the grace period, then return unpublished and commit nothing
+    (redelivery later). The same on a real broker behind a cut proxy: test_shutdown_during_an_outage_commits_nothing
+    (slow)."""
+    registry = CollectorRegistry()
+    settings = Settings(kafka_publish_timeout_seconds=0.1, consumer_shutdown_grace_seconds=0.5)
+    producer = _DownProducer(registry, [1_000.0], failures=10**9, wait=0.0)
+    committer = _Committer()
+    records = [record(json.dumps(r).encode(), i) for i, r in enumerate(unique_rows(real_rows, 20))]
+    loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), committer, producer)  # type: ignore[arg-type]
+    stop = threading.Event()
+    stop.set()  # the signal arrived while the batch was in hand
+    started = time.monotonic()
+    outcome = loop.process(records, stop)
+    assert not outcome.published and not outcome.committed
+    assert outcome.publish_attempts >= 2 and time.monotonic() - started < 5
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_failed"}) >= 2
+    assert sample(registry, "volatility_consumer_messages_processed_total") == 0
+    assert committer.commits == []
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -414,6 +448,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         broker.stop()
 
 
+@pytest.mark.slow  # ~4 s (a group join, the grace, a proxy); fast twin: test_a_stop_during_an_output_outage_*
 @pytest.mark.timeout(60)
 def test_shutdown_during_an_outage_commits_nothing(
     registry: CollectorRegistry, real_rows: list[dict[str, Any]]
