@@ -117,6 +117,13 @@ def sample(registry: CollectorRegistry, name: str, labels: Mapping[str, str] | N
     return registry.get_sample_value(name, dict(labels or {})) or 0.0
 
 
+def wait_for_count(registry: CollectorRegistry, name: str, want: float, timeout: float = 15.0) -> None:
+    """The loop counts a batch after its commit, a moment after the broker (and a collector) has its output."""
+    deadline = time.monotonic() + timeout
+    while sample(registry, name) < want and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def record(value: bytes | None, offset: int = 0, timestamp: int = -1, key: bytes | None = b"BTC-USD") -> Any:
     return ConsumerRecord(
         "ticks.features", 0, -1, offset, timestamp, 0, key, value, [], None, -1, len(value or b""), -1
@@ -305,6 +312,7 @@ def test_n_messages_in_exactly_n_predictions_out(
     ):
         out.wait_for(lambda rs: len(rs) >= len(rows), timeout=45, what="600 predictions")
         time.sleep(0.5)  # anything extra (a duplicate) would arrive now
+        wait_for_count(registry, "volatility_consumer_messages_processed_total", len(rows))
         predictions = out.records(settings.output_topic)
         model = BaselineModel()
         assert len(predictions) == len(rows)
@@ -380,6 +388,7 @@ def test_poison_goes_to_the_dlq_and_the_rest_flows(
         assert [d.value["error_type"] for d in dead] == [BAD_JSON, INVALID_MESSAGE, BAD_JSON]
         predicted = {identity(p.value) for p in out.records(settings.output_topic)}
         assert predicted == {identity(r) for r in rows if isinstance(r, dict)}
+        wait_for_count(registry, "volatility_consumer_messages_processed_total", len(rows))
         assert sample(registry, "volatility_consumer_errors_total", {"error_type": BAD_JSON}) == 2
         assert sample(registry, "volatility_consumer_errors_total", {"error_type": INVALID_MESSAGE}) == 1
         assert sample(registry, "volatility_consumer_messages_processed_total") == 100
