@@ -142,7 +142,8 @@ def broker_with(partitions: int) -> Iterator[LocalBroker]:
 # Partitioned topics
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.slow  # two `python -m stack.broker` processes (~2 s); fast: test_topic_partitions_default_and_override
+@pytest.mark.timeout(60)  # and start_broker(partitions=3) in test_lag_is_kept_per_partition_*
 def test_the_local_broker_creates_the_service_topics_with_the_configured_partitions() -> None:
     """`make broker` (python -m stack.broker): KAFKA_TOPIC_PARTITIONS partitions per topic, 6 by default."""
     for env, want in (({}, Settings().topic_partitions), ({"KAFKA_TOPIC_PARTITIONS": "4"}, 4)):
