@@ -196,28 +196,28 @@ def test_folder_answers_are_checked_too(boards: Path, capsys: pytest.CaptureFixt
 def test_a_trickling_server_cannot_outlive_the_timeout(
     where: str, boards: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """One byte every 0.1 s: every read succeeds, the answer never completes; the import gives up at --timeout."""
+    """One byte every 0.05 s: every read succeeds, the answer never completes; the import gives up at --timeout."""
     body = json.dumps(DATASOURCE).encode() + b" " * 400
     head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
     padding = b"X-Padding: " + b"a" * 400 + b"\r\n"
 
     def script(request: Request) -> Iterable[Chunk]:
         if where == "status-line":
-            yield from trickle(head + b"\r\n" + body, 0.1)
+            yield from trickle(head + b"\r\n" + body, 0.05)
         elif where == "headers":
             yield 0, head
-            yield from trickle(padding + b"\r\n" + body, 0.1)
+            yield from trickle(padding + b"\r\n" + body, 0.05)
         else:
             yield 0, head + b"\r\n"
-            yield from trickle(body, 0.1)
+            yield from trickle(body, 0.05)
 
-    timeout = 1.0
+    timeout = 0.5  # ten bytes per timeout: a per-read timeout would never fire
     with HostileServer(script) as server:
         started = time.monotonic()
         assert run(server.origin, boards, "--timeout", str(timeout)) == EXIT_IMPORT_FAILED
         elapsed = time.monotonic() - started
     assert elapsed < timeout + 5, f"{elapsed:.1f} s for a {timeout} s timeout"  # the old client: 40 s and more
-    one_error_line(capsys, "did not answer GET /api/datasources/uid/prometheus within 1 s")
+    one_error_line(capsys, "did not answer GET /api/datasources/uid/prometheus within 0.5 s")
 
 
 def test_a_stall_after_some_saves_says_what_was_saved(boards: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -227,13 +227,13 @@ def test_a_stall_after_some_saves_says_what_was_saved(boards: Path, capsys: pyte
 
     def script(request: Request) -> Iterable[Chunk]:
         if request.method == "POST" and b'"uid": "d2"' in request.body:
-            yield from trickle(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200, 0.1)
+            yield from trickle(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200, 0.05)
         else:
             yield 0, grafana_answer(request)
 
     with HostileServer(script) as server:
-        assert run(server.origin, boards, "--timeout", "1") == EXIT_IMPORT_FAILED
-    one_error_line(capsys, "did not answer POST /api/dashboards/db within 1 s", "1 of 2 dashboard(s) were saved")
+        assert run(server.origin, boards, "--timeout", "0.5") == EXIT_IMPORT_FAILED
+    one_error_line(capsys, "did not answer POST /api/dashboards/db within 0.5 s", "1 of 2 dashboard(s) were saved")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -51,12 +51,21 @@ def generate(capsys: pytest.CaptureFixture[str], work: Path, text: str, *flags: 
     return result.code, result.err, out
 
 
-def promtool_accepts(out: Path) -> None:
+@pytest.fixture(params=["check", pytest.param("test", marks=pytest.mark.slow)])
+def promtool_depth(request: pytest.FixtureRequest) -> str:
+    """How far `promtool_accepts` goes: `check` (rules only, ~0.05 s) in test-fast; the slow twin, run by
+    `make test`, also runs the generated promtool tests, which take ~2 s per SLO (promtool steps minute by minute)."""
+    return str(request.param)
+
+
+def promtool_accepts(out: Path, depth: str) -> None:
+    """promtool accepts the rules and, at depth `test`, the generated tests pass."""
     rules = sorted(str(p) for p in out.glob("*.yaml"))
     checked = promtool("check", "rules", *rules)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     tests = sorted(str(p) for p in (out / "tests").glob("*_test.yaml"))
-    if tests:
+    assert depth in ("check", "test"), depth
+    if tests and depth == "test":
         tested = promtool("test", "rules", *tests)
         assert tested.returncode == 0, tested.stdout + tested.stderr
 
@@ -197,12 +206,12 @@ def test_broken_template_in_a_threshold_alert_is_a_spec_error(capsys: pytest.Cap
     ],
 )
 def test_description_and_runbook_url_are_literal_text(
-    capsys: pytest.CaptureFixture[str], work: Path, text: str
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str, text: str
 ) -> None:
     extra = f"    description: {yaml.safe_dump(text, default_style=chr(34)).strip()}\n"
     code, err, out = generate(capsys, work, spec(extra=extra), "--runbook-base-url", "http://x/{{ .y }}/{{")
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
     rules = yaml.safe_load((out / "s.yaml").read_text())
     page = next(r for g in rules["groups"] for r in g["rules"] if r.get("labels", {}).get("sloth_severity") == "page")
     assert page["annotations"]["runbook_url"].startswith("http://x/")
@@ -232,13 +241,13 @@ def test_latency_matchers_are_parsed_as_label_matchers(
 
 @needs_promtool
 def test_latency_matchers_trailing_comma_and_spacing_are_normalised(
-    capsys: pytest.CaptureFixture[str], work: Path
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str
 ) -> None:
     sli = "latency: {histogram: h, threshold: 1, matchers: ' job = \"x\" , path!~`/a.*`, '}"
     code, err, out = generate(capsys, work, spec(sli=sli))
     assert code == 0, err
     assert 'h_count{job="x",path!~`/a.*`}' in (out / "s.yaml").read_text()
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
 
 
 @pytest.mark.parametrize("query", ["1", "time()", "scalar(up)", '"text"', "up[5m]"])
@@ -318,21 +327,25 @@ def test_threshold_alert_groups_of_one_service_in_two_documents_collide(
 
 
 @needs_promtool
-def test_slos_sharing_an_alert_name_get_no_data_tests_that_pass(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+def test_slos_sharing_an_alert_name_get_no_data_tests_that_pass(
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str
+) -> None:
     """Found by the property test: without input every no-data alert of the file fires, not only the SLO's own."""
     text = spec() + spec(name="other").split("slos:\n", 1)[1].replace("http_requests_total", "other_total")
     code, err, out = generate(capsys, work, text.replace("name: MyAlert", "name: Shared"))
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
 
 
 @needs_promtool
-def test_unpredictable_no_data_annotations_are_still_tested(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+def test_unpredictable_no_data_annotations_are_still_tested(
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str
+) -> None:
     """Found by the property test: a ``$value`` annotation made the no-data test expect no alert at all."""
     alerting = "name: A\n      no_data_alert: {annotations: {value: '{{ $value }}'}}"
     code, err, out = generate(capsys, work, spec(alerting=alerting))
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
     assert 'ALERTS{alertname="ANoData"' in (out / "tests" / "s_test.yaml").read_text()
 
 
@@ -345,22 +358,24 @@ def test_unpredictable_no_data_annotations_are_still_tested(capsys: pytest.Captu
     ],
 )
 def test_alert_label_templates_are_expanded_in_expected_alerts(
-    capsys: pytest.CaptureFixture[str], work: Path, labels: str, expected: str
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str, labels: str, expected: str
 ) -> None:
     """Found by the property test: alert label values are templates too, expanded before promtool compares."""
     code, err, out = generate(capsys, work, spec(alerting=f"name: A\n      labels: {labels}"))
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
     assert expected in (out / "tests" / "s_test.yaml").read_text()
 
 
 @needs_promtool
-def test_no_data_alert_of_a_selector_with_an_empty_matcher(capsys: pytest.CaptureFixture[str], work: Path) -> None:
+def test_no_data_alert_of_a_selector_with_an_empty_matcher(
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str
+) -> None:
     """Found by the property test: ``absent(m{path=""})`` has no ``path`` label, so none may be expected."""
     sli = 'latency: {histogram: h, threshold: 1, matchers: \'path="", job="x"\'}'
     code, err, out = generate(capsys, work, spec(sli=sli))
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -449,14 +464,14 @@ def test_generated_test_series_escape_label_values(capsys: pytest.CaptureFixture
 
 @needs_promtool
 def test_generated_tests_with_hostile_label_values_pass_promtool(
-    capsys: pytest.CaptureFixture[str], work: Path
+    capsys: pytest.CaptureFixture[str], work: Path, promtool_depth: str
 ) -> None:
     labels = "    labels:\n" + "".join(
         f"      k{i}: {yaml.safe_dump(v, default_style=chr(34)).strip()}\n" for i, v in enumerate(LABEL_VALUES)
     )
     code, err, out = generate(capsys, work, spec(extra=labels))
     assert code == 0, err
-    promtool_accepts(out)
+    promtool_accepts(out, promtool_depth)
 
 
 def test_a_newline_in_an_input_file_name_is_rejected(capsys: pytest.CaptureFixture[str], work: Path) -> None:

@@ -117,6 +117,13 @@ def sample(registry: CollectorRegistry, name: str, labels: Mapping[str, str] | N
     return registry.get_sample_value(name, dict(labels or {})) or 0.0
 
 
+def wait_for_count(registry: CollectorRegistry, name: str, want: float, timeout: float = 15.0) -> None:
+    """The loop counts a batch after its commit, a moment after the broker (and a collector) has its output."""
+    deadline = time.monotonic() + timeout
+    while sample(registry, name) < want and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def record(value: bytes | None, offset: int = 0, timestamp: int = -1, key: bytes | None = b"BTC-USD") -> Any:
     return ConsumerRecord(
         "ticks.features", 0, -1, offset, timestamp, 0, key, value, [], None, -1, len(value or b""), -1
@@ -233,8 +240,19 @@ class _OutageProducer:
 
 
 class _Committer:
+    def __init__(self) -> None:
+        self.commits: list[Any] = []
+
     def commit(self, offsets: Any = None, timeout_ms: int | None = None) -> None:
-        return None
+        self.commits.append(offsets)
+
+
+class _DownProducer(_OutageProducer):
+    """A broker that never acknowledges: every flush waits out its timeout in real time, as kafka-python's does."""
+
+    def flush(self, timeout: float | None = None) -> None:
+        super().flush(timeout)
+        time.sleep(timeout or 0.0)
 
 
 def test_lag_keeps_counting_while_a_batch_is_held_by_an_output_outage(real_rows: list[dict[str, Any]]) -> None:
@@ -254,6 +272,29 @@ def test_lag_keeps_counting_while_a_batch_is_held_by_an_output_outage(real_rows:
     assert sample(registry, "volatility_consumer_lag_seconds") == 105.0  # acknowledged after the third wait
 
 
+def test_a_stop_during_an_output_outage_gives_up_after_the_grace_and_commits_nothing(
+    real_rows: list[dict[str, Any]],
+) -> None:
+    """SIGTERM while no ack comes: retry within the grace period, then return unpublished and commit nothing
+    (redelivery later). The same on a real broker behind a cut proxy: test_shutdown_during_an_outage_commits_nothing
+    (slow)."""
+    registry = CollectorRegistry()
+    settings = Settings(kafka_publish_timeout_seconds=0.1, consumer_shutdown_grace_seconds=0.5)
+    producer = _DownProducer(registry, [1_000.0], failures=10**9, wait=0.0)
+    committer = _Committer()
+    records = [record(json.dumps(r).encode(), i) for i, r in enumerate(unique_rows(real_rows, 20))]
+    loop = PredictionConsumer(settings, BaselineModel(), consumer_metrics(registry), committer, producer)  # type: ignore[arg-type]
+    stop = threading.Event()
+    stop.set()  # the signal arrived while the batch was in hand
+    started = time.monotonic()
+    outcome = loop.process(records, stop)
+    assert not outcome.published and not outcome.committed
+    assert outcome.publish_attempts >= 2 and time.monotonic() - started < 5
+    assert sample(registry, "volatility_consumer_errors_total", {"error_type": "publish_failed"}) >= 2
+    assert sample(registry, "volatility_consumer_messages_processed_total") == 0
+    assert committer.commits == []
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Against the broker
 
@@ -271,6 +312,7 @@ def test_n_messages_in_exactly_n_predictions_out(
     ):
         out.wait_for(lambda rs: len(rs) >= len(rows), timeout=45, what="600 predictions")
         time.sleep(0.5)  # anything extra (a duplicate) would arrive now
+        wait_for_count(registry, "volatility_consumer_messages_processed_total", len(rows))
         predictions = out.records(settings.output_topic)
         model = BaselineModel()
         assert len(predictions) == len(rows)
@@ -346,6 +388,7 @@ def test_poison_goes_to_the_dlq_and_the_rest_flows(
         assert [d.value["error_type"] for d in dead] == [BAD_JSON, INVALID_MESSAGE, BAD_JSON]
         predicted = {identity(p.value) for p in out.records(settings.output_topic)}
         assert predicted == {identity(r) for r in rows if isinstance(r, dict)}
+        wait_for_count(registry, "volatility_consumer_messages_processed_total", len(rows))
         assert sample(registry, "volatility_consumer_errors_total", {"error_type": BAD_JSON}) == 2
         assert sample(registry, "volatility_consumer_errors_total", {"error_type": INVALID_MESSAGE}) == 1
         assert sample(registry, "volatility_consumer_messages_processed_total") == 100
@@ -414,6 +457,7 @@ def test_broker_outage_mid_stream_loses_nothing(registry: CollectorRegistry, rea
         broker.stop()
 
 
+@pytest.mark.slow  # ~4 s (a group join, the grace, a proxy); fast twin: test_a_stop_during_an_output_outage_*
 @pytest.mark.timeout(60)
 def test_shutdown_during_an_outage_commits_nothing(
     registry: CollectorRegistry, real_rows: list[dict[str, Any]]

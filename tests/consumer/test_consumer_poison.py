@@ -322,6 +322,7 @@ def sample(registry: CollectorRegistry, name: str, labels: Mapping[str, str] | N
     return registry.get_sample_value(name, dict(labels or {})) or 0.0
 
 
+@pytest.mark.slow  # ~2 s (a group join on Tansu); fast: test_a_string_the_prediction_cannot_carry_is_a_poison_message
 @pytest.mark.timeout(60)
 def test_a_lone_surrogate_is_dead_lettered_not_a_crash(tansu: LocalBroker) -> None:
     """Old code: orjson raised on the prediction's product_id; the process died before committing (crash loop)."""
@@ -344,6 +345,7 @@ def test_a_lone_surrogate_is_dead_lettered_not_a_crash(tansu: LocalBroker) -> No
     assert envelope["original"].encode() == stream[1][1]
 
 
+@pytest.mark.slow  # ~2 s (a group join); fast: test_handle_record_never_raises_and_always_yields_something_that_fits
 @pytest.mark.timeout(60)
 def test_oversized_poison_is_capped_in_the_dlq_not_retried_forever(tansu: LocalBroker) -> None:
     """Old code: the 5-MB copy (and the 800-KB binary, base64-grown) never fit; the batch was retried forever."""
@@ -450,6 +452,7 @@ class _BrokenThresholdModel:
         raise RuntimeError("threshold unavailable")
 
 
+@pytest.mark.slow  # ~2 s (a group join); fast: test_a_model_failure_dead_letters_only_the_culprit
 @pytest.mark.timeout(60)
 def test_an_unexpected_exception_dead_letters_the_records_instead_of_crashing(tansu: LocalBroker) -> None:
     """Old code: the exception escaped `process`, the process exited, restarted, and died on the same batch."""

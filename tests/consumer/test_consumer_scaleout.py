@@ -142,7 +142,8 @@ def broker_with(partitions: int) -> Iterator[LocalBroker]:
 # Partitioned topics
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.slow  # two `python -m stack.broker` processes (~2 s); fast: test_topic_partitions_default_and_override
+@pytest.mark.timeout(60)  # and start_broker(partitions=3) in test_lag_is_kept_per_partition_*
 def test_the_local_broker_creates_the_service_topics_with_the_configured_partitions() -> None:
     """`make broker` (python -m stack.broker): KAFKA_TOPIC_PARTITIONS partitions per topic, 6 by default."""
     for env, want in (({}, Settings().topic_partitions), ({"KAFKA_TOPIC_PARTITIONS": "4"}, 4)):
@@ -377,14 +378,17 @@ class LagSampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        while not self._stop_event.is_set():
-            for name, (_, url) in list(self.consumers.live.items()):
-                with contextlib.suppress(OSError, httpx.HTTPError):  # a killed process answers nothing
-                    status, text = http_get(url, timeout=1.0)
-                    if status == 200:
-                        at = time.time()
-                        self.samples += [(at, name, p, lag) for p, lag in scraped(text).items()]
-            self._stop_event.wait(0.01)
+        # One client for every scrape: a new one per GET (an SSL context each) made a round of scrapes slow enough
+        # to miss a rebalance's lag spike, which lasts until the new owner's next batch (a fraction of a second).
+        with httpx.Client(timeout=1.0) as client:
+            while not self._stop_event.is_set():
+                for name, (_, url) in list(self.consumers.live.items()):
+                    with contextlib.suppress(OSError, httpx.HTTPError):  # a killed process answers nothing
+                        response = client.get(url)
+                        if response.status_code == 200:
+                            at = time.time()
+                            self.samples += [(at, name, p, lag) for p, lag in scraped(response.text).items()]
+                self._stop_event.wait(0.01)
 
     def finish(self) -> None:
         self._stop_event.set()
@@ -433,6 +437,7 @@ def test_three_processes_survive_a_sigkill_and_a_new_member_losing_nothing(templ
             wait_until(lambda: balanced(consumers.lags(), partitions, 3), 60, "the new member got its share",
                        consumers.lags)  # fmt: skip
             time.sleep(2.0)
+            flowing_until = time.time()
             sent = stream.finish()
 
             # Every input produced a prediction; duplicates are counted, never required to be zero.
@@ -464,13 +469,22 @@ def test_three_processes_survive_a_sigkill_and_a_new_member_losing_nothing(templ
                 first = list(dict.fromkeys(stamps))
                 assert first == sorted(first), f"{product} out of order: {first}"
 
-            # The lag series saw the rebalance: survivors reported the killed member's partitions (asserted above
-            # through `balanced`, here from the continuous samples). The backlog spike on them lasts until the new
-            # owner's next batch, a fraction of a second, so a scrape (this sampler's or Prometheus') may miss it:
-            # it is printed as a measurement, not asserted (the promtool scenarios check what the SLO does with it).
+            # The lag series saw the rebalance and recovered. Survivors reported the killed member's partitions
+            # (asserted above through `balanced`, here from the continuous samples). Their backlog waited for the
+            # eviction (2-3 s: the session timeout less the time since the last heartbeat) and the rebalance, and
+            # shows as a spike until the new owner has read it, a fraction of a second: the sampler scrapes every
+            # ~30 ms, and the newcomer's rebalance pauses every partition once more, so the spike is seen (sampled
+            # peaks of 2.2-5.3 s against a threshold of ~1.3 s in four runs on a loaded machine). When the stream
+            # stops, the lag is back near its steady value (the last second before the kill).
             after = [lag for at, _, p, lag in sampler.samples if at > killed_at and p in taken]
             assert after, "no survivor ever reported the killed member's partitions"
-            print(f"partitions {sorted(taken)} taken over: worst sampled lag {max(after):.1f}s")
+            steady = max(lag for at, _, _, lag in sampler.samples if killed_at - 1.0 < at <= killed_at)  # last 1 s
+            peak = max(lag for at, _, _, lag in sampler.samples if killed_at < at <= flowing_until)
+            assert peak > steady + 1.0, f"no lag spike after the kill: peak {peak:.2f}s, steady {steady:.2f}s"
+            final = [lag for at, _, _, lag in sampler.samples if flowing_until - 1.0 < at <= flowing_until]
+            assert final and max(final) <= steady + 1.0, f"lag not recovered: {final} (steady {steady:.2f}s)"
+            print(f"lag: steady {steady:.2f}s, peak {peak:.2f}s after the kill, {max(final):.2f}s before the end; "
+                  f"partitions {sorted(taken)} taken over (worst sampled {max(after):.1f}s)")  # fmt: skip
         finally:
             with contextlib.suppress(Exception):
                 stream.finish()

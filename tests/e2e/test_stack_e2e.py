@@ -29,7 +29,6 @@ answer; one burst comes from stack.load_test; the producer publishes 10 messages
 
 from __future__ import annotations
 
-import http.client
 import json
 import math
 import os
@@ -44,6 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -400,15 +400,22 @@ def test_healthy_stack_is_scraped_and_quiet(scenario: Scenario) -> None:
 # 2. errors
 
 
+def _set_faults(s: Scenario, error_rate: float, latency_seconds: float) -> None:
+    faults = {"error_rate": error_rate, "latency_seconds": latency_seconds}
+    response = httpx.post(f"{s.stack.url('api')}/admin/faults", json=faults, timeout=5)
+    assert response.status_code == 200, f"/admin/faults refused: {response.status_code} {response.text[:200]}"
+
+
+def _clear_faults(s: Scenario) -> None:
+    response = httpx.delete(f"{s.stack.url('api')}/admin/faults", timeout=5)
+    assert response.status_code == 200, f"DELETE /admin/faults: {response.status_code} {response.text[:200]}"
+
+
 @pytest.mark.timeout(180)
 def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scenario) -> None:
     s = scenario
     api = s.stack.url("api")
-    request = json.dumps({"error_rate": ERROR_RATE, "latency_seconds": 0}).encode()
-    connection = http.client.HTTPConnection(LOOPBACK, s.stack.ports["api"], timeout=5)
-    connection.request("POST", "/admin/faults", request, {"Content-Type": "application/json"})
-    assert connection.getresponse().status == 200, f"{api}/admin/faults refused"
-    connection.close()
+    _set_faults(s, error_rate=ERROR_RATE, latency_seconds=0.0)
     s.marks["errors_on"] = errors_on = time.time()
     took = wait_until(
         lambda: s.firing("ApiErrorBudgetBurn", severity="critical") and s.firing("HighErrorRate"),
@@ -451,10 +458,7 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
     time.sleep(2.5 * SCRAPE_SECONDS)
     sent_all = s.driver.statuses()
     counted = {r.labels["status"]: r.value for r in s.prom.query(REQUESTS_BY_STATUS)}
-    connection = http.client.HTTPConnection(LOOPBACK, s.stack.ports["api"], timeout=5)
-    connection.request("DELETE", "/admin/faults")
-    assert connection.getresponse().status == 200
-    connection.close()
+    _clear_faults(s)
     s.driver.resume()
 
     # Every request counted exactly; the injector fails exactly one request in five.
@@ -502,14 +506,6 @@ def test_injected_errors_fire_error_alerts_and_match_the_traffic(scenario: Scena
 
 # ---------------------------------------------------------------------------------------------------------
 # 2b. slow predictions
-
-
-def _set_faults(s: Scenario, error_rate: float, latency_seconds: float) -> None:
-    connection = http.client.HTTPConnection(LOOPBACK, s.stack.ports["api"], timeout=5)
-    body = json.dumps({"error_rate": error_rate, "latency_seconds": latency_seconds}).encode()
-    connection.request("POST", "/admin/faults", body, {"Content-Type": "application/json"})
-    assert connection.getresponse().status == 200, "/admin/faults refused"
-    connection.close()
 
 
 @pytest.mark.timeout(180)
