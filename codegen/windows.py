@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,22 @@ _TIERS: tuple[tuple[TierName, str, str], ...] = (
 )
 
 
-def builtin_catalogs() -> dict[int, WindowCatalog]:
-    """The 30d and 28d catalogs shipped with the package."""
-    catalogs: dict[int, WindowCatalog] = {}
+@cache
+def _shipped_catalogs() -> tuple[WindowCatalog, ...]:
+    """Parsed once per process: every spec load asks for them (the test suite thousands of times)."""
+    out: list[WindowCatalog] = []
     folder = resources.files("codegen").joinpath("windows")
     for name in ("google-30d.yaml", "google-28d.yaml"):
         text = folder.joinpath(name).read_text(encoding="utf-8")
         catalog, errors = parse_alert_windows(yaml.safe_load(text), f"<builtin>/{name}")
         assert catalog is not None and not errors, errors
-        catalogs[catalog.period] = catalog
-    return catalogs
+        out.append(catalog)
+    return tuple(out)
+
+
+def builtin_catalogs() -> dict[int, WindowCatalog]:
+    """The 30d and 28d catalogs shipped with the package (a fresh dict; the catalogs are frozen)."""
+    return {catalog.period: catalog for catalog in _shipped_catalogs()}
 
 
 def load_catalogs(directory: str | None) -> tuple[dict[int, WindowCatalog], list[SpecError]]:
