@@ -22,7 +22,6 @@ _NUMBER_LIKE = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
 def _plain_ok(text: str) -> bool:
     return (
         text.isascii()
@@ -81,6 +80,14 @@ def _double_quoted(text: str) -> str:
     return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
+def _unsafe_in_block(text: str) -> bool:
+    """``_UNSAFE_ANYWHERE`` on the text with its newlines, ``: `` and `` #`` removed, for text that passed
+    ``_NOT_BLOCK_PRINTABLE`` (so a tab is the only control character left). Plain substring tests: the regex's
+    alternation at every character was half the time of writing the rule files (PromQL runs to 600 characters)."""
+    flat = text.replace("\n", "").replace(": ", "").replace(" #", "")
+    return "\t" in flat or ": " in flat or " #" in flat or flat.endswith(":")
+
+
 def _block_literal(text: str, indent: str) -> str | None:
     """``|`` or ``|-`` block for multi-line text, or None when a block cannot represent it exactly."""
     lines = text.split("\n")
@@ -92,7 +99,7 @@ def _block_literal(text: str, indent: str) -> str | None:
         or _NOT_BLOCK_PRINTABLE.search(text)
         or text.endswith("\n\n")
         or any(ln != ln.rstrip() for ln in body)
-        or _UNSAFE_ANYWHERE.search(text.replace("\n", "").replace(": ", "").replace(" #", ""))
+        or _unsafe_in_block(text)
     ):
         return None
     head = "|" if text.endswith("\n") else "|-"
@@ -102,21 +109,16 @@ def _block_literal(text: str, indent: str) -> str | None:
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the lines of a block mapping or sequence at ``indent``."""
     if isinstance(value, dict):
-        if not value:
+        if value:
+            _mapping(value, indent, indent, out)
+        else:
             out.append(indent + "{}")
-        for key, item in value.items():
-            prefix = f"{indent}{_scalar(key)}:"
-            _emit_member(prefix, item, indent + "  ", out, indent)
     elif isinstance(value, list):
         if not value:
             out.append(indent + "[]")
         for item in value:
             if isinstance(item, dict) and item:
-                first = True
-                for key, sub in item.items():
-                    prefix = f"{indent}{'- ' if first else '  '}{_scalar(key)}:"
-                    _emit_member(prefix, sub, indent + "    ", out, indent + "  ")
-                    first = False
+                _mapping(item, indent + "  ", indent + "- ", out)
             elif isinstance(item, list) and item:
                 out.append(f"{indent}-")
                 _emit(item, indent + "  ", out)
@@ -126,12 +128,32 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         out.append(indent + _scalar(value))
 
 
+@lru_cache(maxsize=4096)
+def _key(indent: str, key: str) -> str:
+    """``indent key:``; cached: a run writes a few dozen keys at a few indents, millions of times."""
+    return f"{indent}{_string(key)}:"
+
+
+def _mapping(mapping: dict[Any, Any], indent: str, first_indent: str, out: list[str]) -> None:
+    """A non-empty mapping's members at ``indent``; the first key starts at ``first_indent`` (``- `` for a
+    sequence item). One-line strings, most members, are written here without a call per member."""
+    child_indent = indent + "  "
+    key_indent = first_indent
+    for key, item in mapping.items():
+        prefix = _key(key_indent, key) if type(key) is str else f"{key_indent}{_scalar(key)}:"
+        key_indent = indent
+        if type(item) is str and "\n" not in item:
+            out.append(f"{prefix} {_string(item)}")
+        else:
+            _emit_member(prefix, item, child_indent, out, indent)
+
+
 def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
-    if type(item) is str and "\n" not in item:  # most members: a one-line string, no type tests below
+    if type(item) is str and "\n" not in item:
         out.append(f"{prefix} {_string(item)}")
     elif isinstance(item, dict) and item:
         out.append(prefix)
-        _emit(item, key_indent + "  ", out)
+        _mapping(item, key_indent + "  ", key_indent + "  ", out)
     elif isinstance(item, list) and item:
         out.append(prefix)
         _emit(item, key_indent, out)  # sequences sit at their key's indentation
