@@ -212,13 +212,15 @@ def slo_tests(
     first = sli.get(format_duration(slo.windows.windows()[0]))
     series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} | bad if first else {}
     alert_name = next(iter(burn_rules.values())).alert
+    # once per tier: every check where a tier fires expects the same alert (labels and expanded annotations)
+    expected_alert = {severity: _expected_alerts(rule, series_labels) for severity, rule in burn_rules.items()}
     tests: list[dict[str, Any]] = []
     for group in scenario_groups(slo):
         checks: list[tuple[int, set[Severity]]] = [
             (i * samples * INTERVAL + check_at, firing_severities(slo, phase.values) & set(burn_rules))
             for i, phase in enumerate(group.phases)
         ]
-        predicted = [[_expected_alerts(burn_rules[s], series_labels) for s in sorted(fired)] for _, fired in checks]
+        predicted = [[expected_alert[s] for s in sorted(fired)] for _, fired in checks]
         expected = [[a for a in alerts if a is not None] for alerts in predicted]
         test: dict[str, Any] = {
             "name": f"{slo.id}: {group.name}",

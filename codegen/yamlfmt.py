@@ -80,12 +80,14 @@ def _double_quoted(text: str) -> str:
     return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
-def _unsafe_in_block(text: str) -> bool:
-    """``_UNSAFE_ANYWHERE`` on the text with its newlines, ``: `` and `` #`` removed, for text that passed
-    ``_NOT_BLOCK_PRINTABLE`` (so a tab is the only control character left). Plain substring tests: the regex's
-    alternation at every character was half the time of writing the rule files (PromQL runs to 600 characters)."""
+def _fits_block(text: str) -> bool:
+    """No character a block literal cannot hold, and none of what ``_UNSAFE_ANYWHERE`` finds once the newlines,
+    ``: `` and `` #`` are removed. ASCII text (nearly all PromQL) is checked with substring tests and
+    ``isprintable``: the regexes, an alternation tried at every character, took half the rule files' emit time."""
     flat = text.replace("\n", "").replace(": ", "").replace(" #", "")
-    return "\t" in flat or ": " in flat or " #" in flat or flat.endswith(":")
+    if not text.isascii():
+        return not (_NOT_BLOCK_PRINTABLE.search(text) or _UNSAFE_ANYWHERE.search(flat))
+    return flat.isprintable() and ": " not in flat and " #" not in flat and not flat.endswith(":")
 
 
 def _block_literal(text: str, indent: str) -> str | None:
@@ -96,10 +98,9 @@ def _block_literal(text: str, indent: str) -> str | None:
         not body
         or not body[0]
         or body[0].startswith((" ", "\t"))
-        or _NOT_BLOCK_PRINTABLE.search(text)
         or text.endswith("\n\n")
         or any(ln != ln.rstrip() for ln in body)
-        or _unsafe_in_block(text)
+        or not _fits_block(text)
     ):
         return None
     head = "|" if text.endswith("\n") else "|-"
