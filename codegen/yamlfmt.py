@@ -80,16 +80,6 @@ def _double_quoted(text: str) -> str:
     return '"' + _TO_ESCAPE.sub(_escape, text) + '"'
 
 
-def _fits_block(text: str) -> bool:
-    """No character a block literal cannot hold, and none of what ``_UNSAFE_ANYWHERE`` finds once the newlines,
-    ``: `` and `` #`` are removed. ASCII text (nearly all PromQL) is checked with substring tests and
-    ``isprintable``: the regexes, an alternation tried at every character, took half the rule files' emit time."""
-    flat = text.replace("\n", "").replace(": ", "").replace(" #", "")
-    if not text.isascii():
-        return not (_NOT_BLOCK_PRINTABLE.search(text) or _UNSAFE_ANYWHERE.search(flat))
-    return flat.isprintable() and ": " not in flat and " #" not in flat and not flat.endswith(":")
-
-
 def _block_literal(text: str, indent: str) -> str | None:
     """``|`` or ``|-`` block for multi-line text, or None when a block cannot represent it exactly."""
     lines = text.split("\n")
@@ -99,12 +89,34 @@ def _block_literal(text: str, indent: str) -> str | None:
         or not body[0]
         or body[0].startswith((" ", "\t"))
         or text.endswith("\n\n")
-        or any(ln != ln.rstrip() for ln in body)
-        or not _fits_block(text)
+        or not _fits_block(text, body)
     ):
         return None
     head = "|" if text.endswith("\n") else "|-"
-    return head + "".join(f"\n{indent}{ln}" if ln else "\n" for ln in body)
+    if "" in body:  # an empty line is written without indentation
+        return head + "".join(f"\n{indent}{ln}" if ln else "\n" for ln in body)
+    newline = "\n" + indent
+    return head + newline + newline.join(body)
+
+
+def _fits_block(text: str, body: list[str]) -> bool:
+    """No character a block literal cannot hold, no line ending in white space, and none of what
+    ``_UNSAFE_ANYWHERE`` finds once the newlines, ``: `` and `` #`` are removed. ASCII text (nearly all PromQL) is
+    checked with substring tests and ``isprintable``: the regexes, an alternation tried at every character, took
+    half the rule files' emit time."""
+    flat = text.replace("\n", "").replace(": ", "").replace(" #", "")
+    if not text.isascii():
+        return not (
+            _NOT_BLOCK_PRINTABLE.search(text) or any(ln != ln.rstrip() for ln in body) or _UNSAFE_ANYWHERE.search(flat)
+        )
+    return (  # printable ASCII: a space is the only white space a line can end with
+        flat.isprintable()
+        and ": " not in flat
+        and " #" not in flat
+        and not flat.endswith(":")
+        and " \n" not in text
+        and not text.endswith(" ")
+    )
 
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
