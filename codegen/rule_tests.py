@@ -59,11 +59,15 @@ def threshold(slo: SLO, tier: AlertTier) -> float:
     return tier.burn_factor * slo.error_budget_ratio
 
 
-def firing_severities(slo: SLO, values: dict[int, float]) -> set[Severity]:
+def tier_thresholds(slo: SLO) -> list[tuple[AlertTier, float]]:
+    """Every tier with its threshold, computed once per SLO (each scenario phase is checked against all)."""
+    return [(tier, threshold(slo, tier)) for tier in slo.windows.tiers]
+
+
+def firing_severities(tiers: Sequence[tuple[AlertTier, float]], values: dict[int, float]) -> set[Severity]:
     """Severities whose alert condition holds for constant ratios ``values`` (the model of ``mwmb_expr``)."""
     fired: set[Severity] = set()
-    for tier in slo.windows.tiers:
-        limit = threshold(slo, tier)
+    for tier, limit in tiers:
         short, long = values.get(tier.short_window), values.get(tier.long_window)
         if short is not None and long is not None and short > limit and long > limit:
             fired.add(tier.severity)
@@ -215,9 +219,10 @@ def slo_tests(
     # once per tier: every check where a tier fires expects the same alert (labels and expanded annotations)
     expected_alert = {severity: _expected_alerts(rule, series_labels) for severity, rule in burn_rules.items()}
     tests: list[dict[str, Any]] = []
+    tiers = tier_thresholds(slo)
     for group in scenario_groups(slo):
         checks: list[tuple[int, set[Severity]]] = [
-            (i * samples * INTERVAL + check_at, firing_severities(slo, phase.values) & set(burn_rules))
+            (i * samples * INTERVAL + check_at, firing_severities(tiers, phase.values) & set(burn_rules))
             for i, phase in enumerate(group.phases)
         ]
         predicted = [[expected_alert[s] for s in sorted(fired)] for _, fired in checks]
