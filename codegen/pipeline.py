@@ -45,7 +45,7 @@ class OutputConflict(ValueError):
 class Outputs:
     """What a run generates: files by path, and what goes to standard output (rules with ``-o -``)."""
 
-    files: dict[str, str] = field(default_factory=lambda: _Files())
+    files: dict[str, str] = field(default_factory=dict)
     stdout: str | None = None
 
 
@@ -80,51 +80,57 @@ def test_path(layout: Layout, relative: str) -> str | None:
     return posixpath.join(Path(layout.tests_out).as_posix(), f"{stem}_test.yaml")
 
 
-class _Files(dict[str, str]):
-    """Output path -> content; a second output for one path is a conflict, not a silent overwrite."""
+def iter_files(compiled: CompiledSpecs, layout: Layout) -> Iterator[tuple[str, str]]:
+    """Every generated file as (path, text), rendered only when asked for: the writer stages each one and drops it,
+    so a run never holds all its output (300 MB of text at 10,000 SLOs). Raises ``OutputConflict`` when two
+    outputs would be the same file; rules for standard output are ``stdout_rules``'s."""
+    claimed: set[str] = set()
 
-    def __setitem__(self, path: str, content: str) -> None:
+    def claim(path: str) -> str:
         key = posixpath.normpath(path)
-        if key in self:
+        if key in claimed:
             raise OutputConflict(f"two outputs of this run would both be written to {path}")
-        super().__setitem__(key, content)
+        claimed.add(key)
+        return key
 
-
-def render_compiled(compiled: CompiledSpecs, layout: Layout) -> Outputs:
-    """Every generated file of the run from the compiled plans; raises ``OutputConflict``."""
-    outputs = Outputs()
-    stdout: list[str] = []
     options = compiled.options
-    for spec_file in compiled.files:
-        rules = render_rule_file(spec_file, options, _source_label(layout, spec_file.relative))
-        if not rules:
-            continue
-        if layout.rules_out == STDOUT:
-            stdout.append(rules)
-            continue
-        rules_at = rule_path(layout, spec_file.relative)
-        outputs.files[rules_at] = rules
-        tests_at = test_path(layout, spec_file.relative)
-        if tests_at is not None:
-            tests = render_rule_tests(spec_file, options, rules_at, tests_at)
-            if tests is not None:
-                outputs.files[tests_at] = promtool_test_header(_source_label(layout, spec_file.relative)) + tests
-    if stdout:
-        outputs.stdout = "---\n".join(stdout)
+    if layout.rules_out != STDOUT:
+        for spec_file in compiled.files:
+            label = _source_label(layout, spec_file.relative)
+            rules = render_rule_file(spec_file, options, label)
+            if not rules:
+                continue
+            rules_at = rule_path(layout, spec_file.relative)
+            yield claim(rules_at), rules
+            tests_at = test_path(layout, spec_file.relative)
+            if tests_at is not None:
+                tests = render_rule_tests(spec_file, options, rules_at, tests_at)
+                if tests is not None:
+                    yield claim(tests_at), promtool_test_header(label) + tests
     if layout.dashboards_out is not None or layout.docs_out is not None or layout.dashboards_docs_out is not None:
         boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
         if layout.dashboards_out is not None:
             directory = Path(layout.dashboards_out).as_posix()
             for board in boards:
-                outputs.files[posixpath.join(directory, board.filename)] = to_json(board.model)
+                yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
         if layout.docs_out is not None:
-            docs_at = Path(layout.docs_out).as_posix()
-            outputs.files[docs_at] = render_slo_doc(compiled, layout.input_root)
+            yield claim(Path(layout.docs_out).as_posix()), render_slo_doc(compiled, layout.input_root)
         if layout.dashboards_docs_out is not None and boards:
-            outputs.files[Path(layout.dashboards_docs_out).as_posix()] = render_dashboards_page(
-                boards, layout.dashboards_out
-            )
-    return outputs
+            path = Path(layout.dashboards_docs_out).as_posix()
+            yield claim(path), render_dashboards_page(boards, layout.dashboards_out)
+
+
+def stdout_rules(compiled: CompiledSpecs, layout: Layout) -> str | None:
+    """With ``-o -``: every spec file's rules as one YAML stream (None when there are none, or rules go to files)."""
+    if layout.rules_out != STDOUT:
+        return None
+    rules = (render_rule_file(f, compiled.options, _source_label(layout, f.relative)) for f in compiled.files)
+    return "---\n".join(r for r in rules if r) or None
+
+
+def render_compiled(compiled: CompiledSpecs, layout: Layout) -> Outputs:
+    """Every generated file of the run at once, from the compiled plans; raises ``OutputConflict``."""
+    return Outputs(dict(iter_files(compiled, layout)), stdout_rules(compiled, layout))
 
 
 def render_all(specs: SpecSet, layout: Layout, registry: Registry | None = None) -> Outputs:

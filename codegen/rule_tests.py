@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from codegen.compiler import CompiledFile
@@ -23,7 +24,7 @@ from codegen.durations import format_duration, parse_duration
 from codegen.lowering import presence_query
 from codegen.model import SLO, AlertTier, CompileOptions, Severity
 from codegen.numbers import go_float
-from codegen.plan import AlertingRule, SLOPlan
+from codegen.plan import AlertingRule, RecordingRule, SLOPlan
 from codegen.promql import absent_labels
 from codegen.promql_check import string_literal
 from codegen.yamlfmt import dump
@@ -58,11 +59,15 @@ def threshold(slo: SLO, tier: AlertTier) -> float:
     return tier.burn_factor * slo.error_budget_ratio
 
 
-def firing_severities(slo: SLO, values: dict[int, float]) -> set[Severity]:
+def tier_thresholds(slo: SLO) -> list[tuple[AlertTier, float]]:
+    """Every tier with its threshold, computed once per SLO (each scenario phase is checked against all)."""
+    return [(tier, threshold(slo, tier)) for tier in slo.windows.tiers]
+
+
+def firing_severities(tiers: Sequence[tuple[AlertTier, float]], values: dict[int, float]) -> set[Severity]:
     """Severities whose alert condition holds for constant ratios ``values`` (the model of ``mwmb_expr``)."""
     fired: set[Severity] = set()
-    for tier in slo.windows.tiers:
-        limit = threshold(slo, tier)
+    for tier, limit in tiers:
         short, long = values.get(tier.short_window), values.get(tier.long_window)
         if short is not None and long is not None and short > limit and long > limit:
             fired.add(tier.severity)
@@ -129,14 +134,28 @@ def _fmt(value: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _series_name(plan: SLOPlan, window: int, group: dict[str, str] | None = None) -> str | None:
-    """The SLI recording's series for ``window`` exactly as the plan records it (name and labels, values escaped),
-    plus a grouped SLO's group labels (the lowered queries keep them)."""
-    rule = plan.sli_rule(format_duration(window))
+def _sli_rules(plan: SLOPlan) -> dict[str, RecordingRule]:
+    """The plan's SLI recording of each window (the first, as ``SLOPlan.sli_rule`` finds it), in one pass."""
+    found: dict[str, RecordingRule] = {}
+    for rule in plan.sli_rules():
+        if rule.window is not None:
+            found.setdefault(rule.window, rule)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _matcher(name: str, value: str) -> str:
+    """``name="value"``; cached: an SLO's labels repeat in the series of every one of its windows."""
+    return f"{name}={string_literal(value)}"
+
+
+def _series_name(rule: RecordingRule | None, group: dict[str, str] | None = None) -> str | None:
+    """The SLI recording's series exactly as the plan records it (name and labels, values escaped), plus a
+    grouped SLO's group labels (the lowered queries keep them)."""
     if rule is None:
         return None
     labels = sorted({**dict(rule.labels), **(group or {})}.items())
-    body = ", ".join(f"{k}={string_literal(v)}" for k, v in labels)
+    body = ", ".join(_matcher(k, v) for k, v in labels)
     return f"{rule.record}{{{body}}}"
 
 
@@ -190,19 +209,23 @@ def slo_tests(
     check_at = wait + 3 * INTERVAL  # into a phase: past every `for`, with margin
     samples = check_at // INTERVAL + 2  # per phase: the check sees the phase's own samples, never the next ones
     bad, good = groups(slo)
-    names = {w: _series_name(plan, w, bad) for w in slo.windows.windows()}
+    sli = _sli_rules(plan)
+    names = {w: _series_name(sli.get(format_duration(w)), bad) for w in slo.windows.windows()}
     if any(name is None for name in names.values()):
         return []  # the plan records no SLI for some alert window: nothing to feed the alerts with
-    first = plan.sli_rule(format_duration(slo.windows.windows()[0]))
+    first = sli.get(format_duration(slo.windows.windows()[0]))
     series_labels = {k: v for k, v in first.labels if k != LABEL_WINDOW} | bad if first else {}
     alert_name = next(iter(burn_rules.values())).alert
+    # once per tier: every check where a tier fires expects the same alert (labels and expanded annotations)
+    expected_alert = {severity: _expected_alerts(rule, series_labels) for severity, rule in burn_rules.items()}
     tests: list[dict[str, Any]] = []
+    tiers = tier_thresholds(slo)
     for group in scenario_groups(slo):
         checks: list[tuple[int, set[Severity]]] = [
-            (i * samples * INTERVAL + check_at, firing_severities(slo, phase.values) & set(burn_rules))
+            (i * samples * INTERVAL + check_at, firing_severities(tiers, phase.values) & set(burn_rules))
             for i, phase in enumerate(group.phases)
         ]
-        predicted = [[_expected_alerts(burn_rules[s], series_labels) for s in sorted(fired)] for _, fired in checks]
+        predicted = [[expected_alert[s] for s in sorted(fired)] for _, fired in checks]
         expected = [[a for a in alerts if a is not None] for alerts in predicted]
         test: dict[str, Any] = {
             "name": f"{slo.id}: {group.name}",
@@ -292,8 +315,9 @@ def _group_tests(
     slo = plan.slo
     windows = slo.windows.windows()
     burn = min(max(threshold(slo, t) for t in slo.windows.tiers) * 1.1, 1.0)
+    sli = _sli_rules(plan)
     series = [
-        {"series": _series_name(plan, w, labels), "values": f"{_fmt(value)}x{samples}"}
+        {"series": _series_name(sli.get(format_duration(w)), labels), "values": f"{_fmt(value)}x{samples}"}
         for w in windows
         for labels, value in ((bad, burn), (good, 0.0))
     ]

@@ -1,7 +1,8 @@
 """The only module that touches the output tree: all-or-nothing writes, a check mode for CI, stale-file cleanup.
 
-All or nothing: every changed file is first written (and fsynced) to a temporary file beside its target; only
-when all of them exist are they renamed into place, each old version kept as a hard link until the end. If
+All or nothing: every changed file is first written (and fsynced) to a temporary file beside its target, as it
+comes (the outputs may be a lazy stream, so a run holds one file's text at a time); only when all of them exist
+are they renamed into place, each old version kept as a hard link until the end. If
 anything fails -- a read-only or full file system, a path whose parent is a file, a target that is a directory --
 the renames done so far are undone, temporary files and directories created by the run are removed, and a
 ``WriteError`` says which path failed. Nothing on disk changed.
@@ -55,9 +56,9 @@ def _manifest_line(digest: str, relative: str) -> str:
     return f"{digest}  {relative}\n"
 
 
-def render_manifest(entries: Mapping[str, bytes]) -> str:
-    """The manifest of one directory: relative path -> content of every file slogen wrote there."""
-    return "".join(_manifest_line(_digest(data), relative) for relative, data in sorted(entries.items()))
+def render_manifest(digests: Mapping[str, str]) -> str:
+    """The manifest of one directory: relative path -> SHA-256 of every file slogen wrote there."""
+    return "".join(_manifest_line(digest, relative) for relative, digest in sorted(digests.items()))
 
 
 def _safe_relative(name: str) -> str | None:
@@ -107,42 +108,6 @@ def _absolute(path: Path) -> Path:
 # Writing
 
 
-def _plan(
-    outputs: Mapping[Path, str], managed_dirs: Iterable[Path]
-) -> tuple[dict[Path, bytes], list[Path], list[Path], dict[Path, Path]]:
-    """Every file to write (manifests included), stale files to remove, edited stale files to keep."""
-    managed = sorted({_absolute(d) for d in managed_dirs})
-    files: dict[Path, bytes] = {}
-    shown: dict[Path, Path] = {}  # absolute -> as the user named it, for messages
-    by_dir: dict[Path, dict[str, bytes]] = {d: {} for d in managed}
-    for path, content in outputs.items():
-        absolute = _absolute(path)
-        data = content.encode("utf-8")
-        files[absolute] = data
-        shown[absolute] = path
-        owner = _owner(absolute, managed)
-        if owner is not None:
-            by_dir[owner][absolute.relative_to(owner).as_posix()] = data
-    orphans: list[Path] = []
-    kept: list[Path] = []
-    for directory in managed:
-        previous = read_manifest(directory)
-        for relative, digest in sorted(previous.items()):
-            candidate = directory / relative
-            if candidate in files or not candidate.is_file() or candidate.is_symlink():
-                continue
-            try:
-                current = candidate.read_bytes()
-            except OSError as exc:
-                raise WriteError(f"cannot read {candidate}: {exc.strerror or exc}; nothing was changed") from exc
-            (orphans if _digest(current) == digest else kept).append(candidate)
-        if by_dir[directory] or previous:
-            manifest = directory / MANIFEST
-            files[manifest] = render_manifest(by_dir[directory]).encode("utf-8")
-            shown[manifest] = manifest
-    return files, orphans, kept, shown
-
-
 def _current(path: Path) -> bytes | None:
     try:
         return path.read_bytes() if path.is_file() else None
@@ -188,9 +153,10 @@ class _Transaction:
         finally:
             os.close(fd)
         os.chmod(temp, 0o644)
+        self.current = None  # staged: a later failure elsewhere must not be reported as this file's
 
     def commit(self, orphans: list[Path]) -> None:
-        for temp, target in self.staged:
+        for temp, target in sorted(self.staged, key=lambda staged: staged[1]):  # path order, whatever came first
             self.current = target
             backup: Path | None = None
             if os.path.lexists(target) and not target.is_dir():
@@ -239,34 +205,96 @@ def _quietly(action: Callable[..., object], *paths: Path) -> None:
         action(*paths)
 
 
-def write_outputs(outputs: Mapping[Path, str], managed_dirs: Iterable[Path] = (), check: bool = False) -> WriteReport:
-    """Write every changed file and remove the stale ones, or change nothing and raise ``WriteError``."""
-    report = WriteReport()
-    files, orphans, kept, shown = _plan(outputs, managed_dirs)
-    changed: dict[Path, bytes] = {}
-    for path, data in sorted(files.items()):
-        if _current(path) == data:
-            if path.name != MANIFEST:
-                report.unchanged.append(str(shown[path]))
-        else:
-            changed[path] = data
-    report.kept = [str(p) for p in kept]
-    if check:
-        report.stale = [str(shown[p]) for p in changed] + [str(p) for p in orphans]
-        return report
-    transaction = _Transaction()
+Outputs = Mapping[Path, str] | Iterable[tuple[Path, str]]
+
+
+class _Run:
+    """One ``write_outputs``: what each file became (unchanged, or changed and staged) and the manifests' digests."""
+
+    def __init__(self, managed_dirs: Iterable[Path], check: bool) -> None:
+        self.managed = sorted({_absolute(d) for d in managed_dirs})
+        self.previous = {directory: read_manifest(directory) for directory in self.managed}
+        self.digests: dict[Path, dict[str, str]] = {directory: {} for directory in self.managed}
+        self.check = check
+        self.transaction = _Transaction()
+        self.shown: dict[Path, Path] = {}  # absolute -> as the user named it, for messages
+        self.changed: list[Path] = []
+        self.unchanged: list[Path] = []
+
+    def add(self, path: Path, content: str) -> None:
+        """Compare one output with the disk and stage it if it changed; only its digest is kept."""
+        absolute = _absolute(path)
+        if absolute in self.shown:
+            raise WriteError(f"two outputs would both be written to {path}; nothing was changed")
+        self.shown[absolute] = path
+        data = content.encode("utf-8")
+        owner = _owner(absolute, self.managed)
+        if owner == absolute.parent and absolute.name == MANIFEST:
+            raise WriteError(f"cannot write {path}: slogen keeps its manifest there; nothing was changed")
+        if owner is not None:
+            self.digests[owner][absolute.relative_to(owner).as_posix()] = _digest(data)
+        self._compare(absolute, data)
+
+    def _compare(self, absolute: Path, data: bytes) -> None:
+        if _current(absolute) == data:
+            self.unchanged.append(absolute)
+            return
+        self.changed.append(absolute)
+        if not self.check:
+            self.transaction.stage(absolute, data)
+
+    def finish_plan(self) -> tuple[list[Path], list[Path]]:
+        """Once every output is in: stale files to remove, edited stale files to keep, and the manifests."""
+        orphans: list[Path] = []
+        kept: list[Path] = []
+        for directory in self.managed:
+            previous = self.previous[directory]
+            for relative, digest in sorted(previous.items()):
+                candidate = directory / relative
+                if candidate in self.shown or not candidate.is_file() or candidate.is_symlink():
+                    continue
+                try:
+                    current = candidate.read_bytes()
+                except OSError as exc:
+                    raise WriteError(f"cannot read {candidate}: {exc.strerror or exc}; nothing was changed") from exc
+                (orphans if _digest(current) == digest else kept).append(candidate)
+            if self.digests[directory] or previous:
+                manifest = directory / MANIFEST
+                self.shown[manifest] = manifest
+                self._compare(manifest, render_manifest(self.digests[directory]).encode("utf-8"))
+        return orphans, kept
+
+    def named(self, paths: Iterable[Path], manifests: bool = True) -> list[str]:
+        """Paths as the user named them, in path order (the order the transaction commits in)."""
+        return [str(self.shown[p]) for p in sorted(paths) if manifests or p.name != MANIFEST]
+
+
+def write_outputs(outputs: Outputs, managed_dirs: Iterable[Path] = (), check: bool = False) -> WriteReport:
+    """Write every changed file and remove the stale ones, or change nothing and raise ``WriteError``.
+
+    ``outputs`` is a mapping or a stream of (path, text) pairs; an exception the stream raises rolls back what was
+    staged and propagates unchanged.
+    """
+    run = _Run(managed_dirs, check)
+    transaction = run.transaction
     try:
-        for target, data in changed.items():
-            transaction.stage(target, data)
-        transaction.commit(orphans)
+        for path, content in outputs.items() if isinstance(outputs, Mapping) else outputs:
+            run.add(path, content)
+        orphans, kept = run.finish_plan()
+        if not check:
+            transaction.commit(orphans)
     except BaseException as exc:
         transaction.rollback()
         if not isinstance(exc, OSError):
             raise
         current = transaction.current or Path(exc.filename or "output")
-        where = shown.get(current, current)
+        where = run.shown.get(current, current)
         raise WriteError(f"cannot write {where}: {exc.strerror or exc}; nothing was changed") from exc
+    report = WriteReport(unchanged=run.named(run.unchanged, manifests=False), kept=[str(p) for p in kept])
+    if check:
+        report.stale = run.named(run.changed) + [str(p) for p in orphans]
+        return report
     transaction.finish()
-    report.written = [str(shown[p]) for p in changed if p.name != MANIFEST]
+    report.written = run.named(run.changed, manifests=False)
     report.removed = [str(p) for p in orphans]
     return report

@@ -22,7 +22,6 @@ _NUMBER_LIKE = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
 def _plain_ok(text: str) -> bool:
     return (
         text.isascii()
@@ -30,7 +29,9 @@ def _plain_ok(text: str) -> bool:
         and not (
             text.lower() in _KEYWORDS
             or _UNSAFE_START.match(text)
-            or _UNSAFE_ANYWHERE.search(text)
+            or ": " in text  # _UNSAFE_ANYWHERE on printable ASCII, without its per-character alternation
+            or " #" in text
+            or text.endswith(":")
             or text != text.rstrip()
             or _NUMBER_LIKE.fullmatch(text)
         )
@@ -89,34 +90,50 @@ def _block_literal(text: str, indent: str) -> str | None:
         not body
         or not body[0]
         or body[0].startswith((" ", "\t"))
-        or _NOT_BLOCK_PRINTABLE.search(text)
         or text.endswith("\n\n")
-        or any(ln != ln.rstrip() for ln in body)
-        or _UNSAFE_ANYWHERE.search(text.replace("\n", "").replace(": ", "").replace(" #", ""))
+        or not _fits_block(text, body)
     ):
         return None
     head = "|" if text.endswith("\n") else "|-"
-    return head + "".join(f"\n{indent}{ln}" if ln else "\n" for ln in body)
+    if "" in body:  # an empty line is written without indentation
+        return head + "".join(f"\n{indent}{ln}" if ln else "\n" for ln in body)
+    newline = "\n" + indent
+    return head + newline + newline.join(body)
+
+
+def _fits_block(text: str, body: list[str]) -> bool:
+    """No character a block literal cannot hold, no line ending in white space, and none of what
+    ``_UNSAFE_ANYWHERE`` finds once the newlines, ``: `` and `` #`` are removed. ASCII text (nearly all PromQL) is
+    checked with substring tests and ``isprintable``: the regexes, an alternation tried at every character, took
+    half the rule files' emit time."""
+    flat = text.replace("\n", "").replace(": ", "").replace(" #", "")
+    if not text.isascii():
+        return not (
+            _NOT_BLOCK_PRINTABLE.search(text) or any(ln != ln.rstrip() for ln in body) or _UNSAFE_ANYWHERE.search(flat)
+        )
+    return (  # printable ASCII: a space is the only white space a line can end with
+        flat.isprintable()
+        and ": " not in flat
+        and " #" not in flat
+        and not flat.endswith(":")
+        and " \n" not in text
+        and not text.endswith(" ")
+    )
 
 
 def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the lines of a block mapping or sequence at ``indent``."""
     if isinstance(value, dict):
-        if not value:
+        if value:
+            _mapping(value, indent, indent, out)
+        else:
             out.append(indent + "{}")
-        for key, item in value.items():
-            prefix = f"{indent}{_scalar(key)}:"
-            _emit_member(prefix, item, indent + "  ", out, indent)
     elif isinstance(value, list):
         if not value:
             out.append(indent + "[]")
         for item in value:
             if isinstance(item, dict) and item:
-                first = True
-                for key, sub in item.items():
-                    prefix = f"{indent}{'- ' if first else '  '}{_scalar(key)}:"
-                    _emit_member(prefix, sub, indent + "    ", out, indent + "  ")
-                    first = False
+                _mapping(item, indent + "  ", indent + "- ", out)
             elif isinstance(item, list) and item:
                 out.append(f"{indent}-")
                 _emit(item, indent + "  ", out)
@@ -126,12 +143,32 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         out.append(indent + _scalar(value))
 
 
+@lru_cache(maxsize=4096)
+def _key(indent: str, key: str) -> str:
+    """``indent key:``; cached: a run writes a few dozen keys at a few indents, millions of times."""
+    return f"{indent}{_string(key)}:"
+
+
+def _mapping(mapping: dict[Any, Any], indent: str, first_indent: str, out: list[str]) -> None:
+    """A non-empty mapping's members at ``indent``; the first key starts at ``first_indent`` (``- `` for a
+    sequence item). One-line strings, most members, are written here without a call per member."""
+    child_indent = indent + "  "
+    key_indent = first_indent
+    for key, item in mapping.items():
+        prefix = _key(key_indent, key) if type(key) is str else f"{key_indent}{_scalar(key)}:"
+        key_indent = indent
+        if type(item) is str and "\n" not in item:
+            out.append(f"{prefix} {_string(item)}")
+        else:
+            _emit_member(prefix, item, child_indent, out, indent)
+
+
 def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
-    if type(item) is str and "\n" not in item:  # most members: a one-line string, no type tests below
+    if type(item) is str and "\n" not in item:
         out.append(f"{prefix} {_string(item)}")
     elif isinstance(item, dict) and item:
         out.append(prefix)
-        _emit(item, key_indent + "  ", out)
+        _mapping(item, key_indent + "  ", key_indent + "  ", out)
     elif isinstance(item, list) and item:
         out.append(prefix)
         _emit(item, key_indent, out)  # sequences sit at their key's indentation

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from codegen.writer import write_outputs
 from tests.codegen.clirun import run, snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sloth"
@@ -218,3 +219,42 @@ def test_a_failure_after_some_renames_rolls_them_back(
     (src / "zzz.yaml").write_text((src / "zzz.yaml").read_text().replace("svc01", "svc77"))
     code, err = generate(capsys, src, out)
     _assert_failed_cleanly(code, err, before, out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Streaming: the outputs may be a lazy stream of (path, text), so a run holds one file's text at a time
+
+
+def test_each_streamed_file_is_staged_before_the_next_is_rendered(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    staged_when_resumed: list[list[str]] = []
+
+    def files() -> Iterator[tuple[Path, str]]:
+        for name in ("a.yaml", "b.yaml", "c.yaml"):
+            yield out / name, f"{name}\n"
+            staged_when_resumed.append(sorted(p.name.split(".")[1] for p in out.glob(".*.tmp")))
+
+    report = write_outputs(files(), [out])
+    assert staged_when_resumed == [["a"], ["a", "b"], ["a", "b", "c"]]
+    assert report.written == [str(out / n) for n in ("a.yaml", "b.yaml", "c.yaml")]
+    assert (out / "b.yaml").read_text() == "b.yaml\n" and no_temp_files(out)
+
+
+def test_a_stream_that_fails_part_way_changes_nothing(
+    capsys: pytest.CaptureFixture[str], src: Path, tmp_path: Path
+) -> None:
+    """A renderer raising after some files were staged: its exception propagates, and staged files and created
+    directories are gone."""
+    out = tmp_path / "alerts"
+    assert generate(capsys, src, out)[0] == 0
+    before = snapshot(out)
+
+    def files() -> Iterator[tuple[Path, str]]:
+        yield out / "base.yaml", "changed\n"
+        yield out / "new" / "deeper" / "x.yaml", "new\n"
+        raise RuntimeError("a renderer failed")
+
+    with pytest.raises(RuntimeError, match="a renderer failed"):
+        write_outputs(files(), [out])
+    assert snapshot(out) == before
+    assert no_temp_files(out)
