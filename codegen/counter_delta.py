@@ -12,7 +12,7 @@ sample where the counter went down or did not exist 5m ago, and ``or increase(x[
 Only queries that are linear in their rates are rewritten: sums of ``rate``/``increase`` of named 5m selectors,
 scaled by numbers, combined with ``+``, ``-`` and the set operators. There every rate can become a count (the
 ratio of errors to total keeps its meaning); anything else (other range functions, comparisons, a constant added,
-an instant selector, offsets, subqueries) keeps its rate form and the caller keeps today's tiles.
+an instant selector, offsets, subqueries) keeps its rate form, and the caller its `rate()` tiles.
 """
 
 from __future__ import annotations
