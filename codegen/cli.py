@@ -30,6 +30,7 @@ from codegen.pipeline import STDOUT, Layout, OutputConflict, cyclic_gc_off, iter
 from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
+from codegen.workers import AUTO_MIN_SLOS, MAX_JOBS, auto_jobs
 from codegen.writer import WriteError, write_outputs
 
 
@@ -120,6 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument(
         "--check", action="store_true", help="write nothing; exit 3 if any generated file differs from what is on disk"
     )
+    gen.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default="auto",
+        help=f"processes rendering the outputs (default auto: every available core from {AUTO_MIN_SLOS:,} SLOs, "
+        "else 1); the output is the same for any value",
+    )
 
     val = sub.add_parser(
         "validate",
@@ -179,6 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds each HTTP request may take in total: connect, send and the whole answer (default: 15)",
     )
     return parser
+
+
+def _jobs(text: str) -> int | Literal["auto"]:
+    if text == "auto":
+        return "auto"
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"invalid --jobs {text!r}: expected auto or a number from 1 to {MAX_JOBS}")
+    return jobs
 
 
 def _seconds(text: str) -> float:
@@ -452,7 +473,8 @@ def _main(argv: Sequence[str] | None) -> int:
         managed.append(Path(args.out))
     try:
         stdout = stdout_rules(compiled, layout)
-        files = _away_from(_InputFiles(f.path for f in specs.files), iter_files(compiled, layout))
+        jobs = auto_jobs(len(specs.slos)) if args.jobs == "auto" else args.jobs
+        files = _away_from(_InputFiles(f.path for f in specs.files), iter_files(compiled, layout, jobs))
         report = write_outputs(files, managed, check=args.check)
     except OutputConflict as exc:
         _error(f"slogen: {exc}; choose different output paths")

@@ -20,6 +20,7 @@ from codegen.model import SpecSet
 from codegen.rule_tests import render_rule_tests
 from codegen.rulefiles import render_rule_file
 from codegen.slo_plugins.registry import Registry
+from codegen.workers import ForkedWorkers
 
 STDOUT = "-"  # the ``--out`` value that means standard output
 
@@ -80,10 +81,36 @@ def test_path(layout: Layout, relative: str) -> str | None:
     return posixpath.join(Path(layout.tests_out).as_posix(), f"{stem}_test.yaml")
 
 
-def iter_files(compiled: CompiledSpecs, layout: Layout) -> Iterator[tuple[str, str]]:
+@dataclass(frozen=True)
+class _Run:
+    """What a forked worker reads to render one spec file's outputs (inherited, never pickled)."""
+
+    compiled: CompiledSpecs
+    layout: Layout
+
+
+def _render_spec_file(run: _Run, index: int) -> tuple[str, str | None]:
+    """A spec file's rule file ("" when it has no rules) and its promtool tests (None when there are none)."""
+    spec_file = run.compiled.files[index]
+    label = _source_label(run.layout, spec_file.relative)
+    rules = render_rule_file(spec_file, run.compiled.options, label)
+    tests_at = test_path(run.layout, spec_file.relative)
+    if not rules or tests_at is None:
+        return rules, None
+    tests = render_rule_tests(spec_file, run.compiled.options, rule_path(run.layout, spec_file.relative), tests_at)
+    return rules, None if tests is None else promtool_test_header(label) + tests
+
+
+def _render_docs(run: _Run, _: int) -> str:
+    return render_slo_doc(run.compiled, run.layout.input_root)
+
+
+def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterator[tuple[str, str]]:
     """Every generated file as (path, text), rendered only when asked for: the writer stages each one and drops it,
-    so a run never holds all its output (300 MB of text at 10,000 SLOs). Raises ``OutputConflict`` when two
-    outputs would be the same file; rules for standard output are ``stdout_rules``'s."""
+    so a run never holds all its output (300 MB of text at 10,000 SLOs). With ``jobs`` > 1 the spec files' rules
+    and tests and the SLO document render in forked workers (``codegen.workers``); the files, their order and
+    their text are the same. Raises ``OutputConflict`` when two outputs would be the same file; rules for standard
+    output are ``stdout_rules``'s."""
     claimed: set[str] = set()
 
     def claim(path: str) -> str:
@@ -93,31 +120,28 @@ def iter_files(compiled: CompiledSpecs, layout: Layout) -> Iterator[tuple[str, s
         claimed.add(key)
         return key
 
-    options = compiled.options
-    if layout.rules_out != STDOUT:
-        for spec_file in compiled.files:
-            label = _source_label(layout, spec_file.relative)
-            rules = render_rule_file(spec_file, options, label)
-            if not rules:
-                continue
-            rules_at = rule_path(layout, spec_file.relative)
-            yield claim(rules_at), rules
-            tests_at = test_path(layout, spec_file.relative)
-            if tests_at is not None:
-                tests = render_rule_tests(spec_file, options, rules_at, tests_at)
-                if tests is not None:
-                    yield claim(tests_at), promtool_test_header(label) + tests
-    if layout.dashboards_out is not None or layout.docs_out is not None or layout.dashboards_docs_out is not None:
-        boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
-        if layout.dashboards_out is not None:
-            directory = Path(layout.dashboards_out).as_posix()
-            for board in boards:
-                yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
-        if layout.docs_out is not None:
-            yield claim(Path(layout.docs_out).as_posix()), render_slo_doc(compiled, layout.input_root)
-        if layout.dashboards_docs_out is not None and boards:
-            path = Path(layout.dashboards_docs_out).as_posix()
-            yield claim(path), render_dashboards_page(boards, layout.dashboards_out)
+    with ForkedWorkers(_Run(compiled, layout), jobs) as workers:
+        docs = workers.submit(_render_docs, 0) if layout.docs_out is not None else None  # the longest single task
+        if layout.rules_out != STDOUT:
+            rendered = workers.map(_render_spec_file, len(compiled.files))
+            for spec_file, (rules, tests) in zip(compiled.files, rendered, strict=True):
+                if not rules:
+                    continue
+                yield claim(rule_path(layout, spec_file.relative)), rules
+                tests_at = test_path(layout, spec_file.relative)
+                if tests_at is not None and tests is not None:
+                    yield claim(tests_at), tests
+        if layout.dashboards_out is not None or docs is not None or layout.dashboards_docs_out is not None:
+            boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
+            if layout.dashboards_out is not None:
+                directory = Path(layout.dashboards_out).as_posix()
+                for board in boards:
+                    yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
+            if layout.docs_out is not None and docs is not None:
+                yield claim(Path(layout.docs_out).as_posix()), docs()
+            if layout.dashboards_docs_out is not None and boards:
+                path = Path(layout.dashboards_docs_out).as_posix()
+                yield claim(path), render_dashboards_page(boards, layout.dashboards_out)
 
 
 def stdout_rules(compiled: CompiledSpecs, layout: Layout) -> str | None:

@@ -20,7 +20,6 @@ import hashlib
 import os
 import posixpath
 import secrets
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,15 +135,25 @@ class _Transaction:
                 break
             missing.append(parent)
         for parent in reversed(missing):
-            os.mkdir(parent)
-            self.created_dirs.append(parent)
+            self.created_dirs.append(parent)  # before it exists, like a staged file
+            try:
+                os.mkdir(parent)
+            except FileExistsError:  # made by someone else meanwhile: not ours to remove
+                self.created_dirs.pop()
+                if not parent.is_dir():
+                    raise
 
     def stage(self, target: Path, data: bytes) -> None:
         self.current = target
         self.make_parents(target.parent)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        temp = Path(name)
-        self.staged.append((temp, target))
+        while True:
+            temp = _hidden_name(target, "tmp")
+            self.staged.append((temp, target))  # before the file exists: Ctrl-C right after its creation removes it
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:  # not ours, so never ours to remove: another name
+                self.staged.pop()
         try:
             view = memoryview(data)
             while view:

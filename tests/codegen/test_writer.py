@@ -258,3 +258,43 @@ def test_a_stream_that_fails_part_way_changes_nothing(
         write_outputs(files(), [out])
     assert snapshot(out) == before
     assert no_temp_files(out)
+
+
+def test_ctrl_c_just_after_a_temp_file_is_created_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Ctrl-C can land between any two bytecodes: right after the staging file exists it must already be known to
+    the rollback (it once leaked, seen by the forked-workers interrupt test)."""
+    out = tmp_path / "out"
+    real_open = os.open
+
+    def open_then_interrupt(path: str, flags: int, mode: int = 0o777) -> int:
+        fd = real_open(path, flags, mode)
+        if Path(path).name.startswith(".b.yaml."):
+            os.close(fd)
+            raise KeyboardInterrupt
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs({out / "a.yaml": "a\n", out / "b.yaml": "b\n"}, [out])
+    monkeypatch.undo()
+    assert not out.exists()
+
+
+def test_ctrl_c_just_after_a_directory_is_created_leaves_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    real_mkdir = os.mkdir
+
+    def mkdir_then_interrupt(path: str, mode: int = 0o777) -> None:
+        real_mkdir(path, mode)
+        if Path(path).name == "deeper":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        write_outputs({out / "a.yaml": "a\n", out / "new" / "deeper" / "b.yaml": "b\n"}, [out])
+    monkeypatch.undo()
+    assert not out.exists()

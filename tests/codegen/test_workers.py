@@ -1,0 +1,208 @@
+"""Rendering on several cores: same output as one process, results in order, errors and Ctrl-C handled, and the
+workers never run more than their window ahead of the writer."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codegen.workers import ForkedWorkers, WorkerDied, auto_jobs, can_fork
+from tests.codegen.clirun import REPO, run, snapshot
+
+needs_fork = pytest.mark.skipif(not can_fork(), reason="forked workers need Linux")
+
+
+def _pid_and_square(_: None, index: int) -> tuple[int, int]:
+    return os.getpid(), index * index
+
+
+def _fail_at_three(_: None, index: int) -> int:
+    if index == 3:
+        raise ValueError(f"task {index} failed")
+    return index
+
+
+def _mark_started(directory: Path, index: int) -> int:
+    (directory / f"started-{index}").touch()
+    return index
+
+
+def _mark_started_big(directory: Path, index: int) -> str:
+    _mark_started(directory, index)
+    return str(index) * (256 * 1024)  # four times a pipe's buffer
+
+
+def _die_at_two(_: None, index: int) -> int:
+    if index == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return index
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("lambda inside")
+        self.callback = lambda: None
+
+
+def _raise_unpicklable(_: None, index: int) -> int:
+    raise Unpicklable()
+
+
+@needs_fork
+def test_results_come_back_in_order_from_other_processes() -> None:
+    with ForkedWorkers(None, 2) as workers:
+        results = list(workers.map(_pid_and_square, 40))
+    assert [square for _, square in results] == [i * i for i in range(40)]
+    assert os.getpid() not in {pid for pid, _ in results}
+    assert not _children()
+
+
+def test_one_job_runs_lazily_in_this_process(tmp_path: Path) -> None:
+    with ForkedWorkers(tmp_path, 1) as workers:
+        results = workers.map(_mark_started, 5)
+        assert not list(tmp_path.iterdir())  # nothing ran before the first result was asked for
+        assert next(results) == 0
+        assert [p.name for p in tmp_path.iterdir()] == ["started-0"]
+        assert list(results) == [1, 2, 3, 4]
+
+
+@needs_fork
+def test_a_failing_task_raises_its_own_error_and_stops_the_workers() -> None:
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="task 3 failed"), ForkedWorkers(None, 2) as workers:
+        seen.extend(workers.map(_fail_at_three, 10))
+    assert seen == [0, 1, 2]
+    assert not _children()
+
+
+@needs_fork
+def test_workers_run_at_most_one_result_ahead_of_the_consumer(tmp_path: Path) -> None:
+    """A slow writer holds the workers back: the run's text never piles up in the parent."""
+    jobs = 2
+    with ForkedWorkers(tmp_path, jobs) as workers:
+        for consumed, text in enumerate(workers.map(_mark_started_big, 30), start=1):
+            assert text == str(consumed - 1) * (256 * 1024)
+            time.sleep(0.02)  # time enough for unbounded workers to run far ahead
+            started = len(list(tmp_path.iterdir()))
+            assert started <= consumed + jobs, (consumed, started)
+    assert len(list(tmp_path.iterdir())) == 30
+
+
+@needs_fork
+def test_a_worker_killed_under_the_run_is_an_error_not_a_hang() -> None:
+    with pytest.raises(WorkerDied, match="ended without its result"), ForkedWorkers(None, 2) as workers:
+        list(workers.map(_die_at_two, 5))
+
+
+@needs_fork
+def test_an_exception_that_cannot_be_pickled_arrives_as_its_text() -> None:
+    with pytest.raises(RuntimeError, match="Unpicklable: lambda inside"), ForkedWorkers(None, 2) as workers:
+        workers.submit(_raise_unpicklable, 0)()
+
+
+@needs_fork
+def test_a_submitted_task_runs_beside_the_map() -> None:
+    with ForkedWorkers(None, 2) as workers:
+        single = workers.submit(_pid_and_square, 7)
+        mapped = [square for _, square in workers.map(_pid_and_square, 4)]
+        pid, square = single()
+    assert (square, mapped) == (49, [0, 1, 4, 9]) and pid != os.getpid()
+
+
+def _children() -> list[str]:
+    return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+
+
+def test_auto_uses_one_process_for_a_small_run() -> None:
+    assert auto_jobs(5) == 1
+
+
+def _write_specs(root: Path, files: int, slos_per_file: int) -> None:
+    root.mkdir(parents=True)
+    for f in range(files):
+        slos = "".join(
+            f"  - name: s{s}\n    objective: 99.{s % 9}\n    sli:\n      events:\n"
+            f'        error_query: sum(rate(req_total{{svc="f{f}",route="r{s}",code=~"5.."}}[{{{{.window}}}}]))\n'
+            f'        total_query: sum(rate(req_total{{svc="f{f}",route="r{s}"}}[{{{{.window}}}}]))\n'
+            f"    alerting:\n      name: F{f}S{s}Burn\n"
+            for s in range(slos_per_file)
+        )
+        (root / f"svc-{f:02d}.yaml").write_text(f'version: "prometheus/v1"\nservice: "svc-{f:02d}"\nslos:\n{slos}')
+
+
+def _generate(specs: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "generate",
+        "-i",
+        str(specs),
+        "-o",
+        str(out / "alerts"),
+        "--tests-out",
+        str(out / "tests"),
+        "--dashboards-out",
+        str(out / "dashboards"),
+        "--docs-out",
+        str(out / "docs" / "slo.md"),
+        *extra,
+    ]
+
+
+@needs_fork
+def test_any_number_of_jobs_writes_the_same_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    specs = tmp_path / "slo"
+    _write_specs(specs, files=7, slos_per_file=3)
+    trees = {}
+    for jobs in ("1", "2", "3"):
+        result = run(capsys, *_generate(specs, tmp_path / jobs, "--jobs", jobs))
+        assert result.code == 0, result.err
+        trees[jobs] = {k.replace(str(tmp_path / jobs), ""): v for k, v in snapshot(tmp_path / jobs).items()}
+    files = sorted(k for k, v in trees["1"].items() if v is not None and not k.endswith(".slogen-manifest"))
+    rules = [f"/alerts/svc-{f:02d}.yaml" for f in range(7)]
+    tests = [f"/tests/svc-{f:02d}_test.yaml" for f in range(7)]
+    boards = ["/dashboards/slo-detail.json", "/dashboards/slo-overview.json"]
+    assert files == sorted([*rules, *tests, *boards, "/docs/slo.md"])
+    assert trees["1"] == trees["2"] == trees["3"]
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two", "65"])
+def test_a_bad_jobs_value_is_a_usage_error(jobs: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run(capsys, *_generate(REPO / "slo", tmp_path, "--jobs", jobs)).assert_clean_error(2, "--jobs")
+    assert not tmp_path.joinpath("alerts").exists()
+
+
+@needs_fork
+@pytest.mark.slow
+def test_ctrl_c_while_workers_render_changes_nothing_and_leaves_no_process(tmp_path: Path) -> None:
+    specs = tmp_path / "slo"
+    _write_specs(specs, files=40, slos_per_file=60)
+    out = tmp_path / "out"
+    (out / "alerts").mkdir(parents=True)
+    (out / "alerts" / "hand-written.yaml").write_text("groups: []\n")
+    before = snapshot(out)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codegen", *_generate(specs, out, "--jobs", "2")],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+    deadline = time.monotonic() + 60
+    while not children.read_text().split() and time.monotonic() < deadline:  # the workers exist: rendering began
+        time.sleep(0.01)
+    workers = [int(pid) for pid in children.read_text().split()]
+    assert workers, "the run never forked its workers"
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; nothing was changed" in err and "Traceback" not in err, err
+    assert snapshot(out) == before
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text(), pid
