@@ -31,42 +31,50 @@ _LABELS = key_prefix(_RULE_INDENT, "labels")
 _ANNOTATIONS = key_prefix(_RULE_INDENT, "annotations")
 
 
+def _line(prefix: str, text: str) -> str:
+    """``prefix text`` for a one-line ``str`` (how ``yamlfmt.emit_member`` writes one)."""
+    return f"{prefix} {string(text)}"
+
+
 def _member(prefix: str, value: object, child_indent: str, key_indent: str, out: list[str]) -> None:
     """``prefix value``: a one-line string inline (nearly every value), anything else as the generic emitter."""
     if type(value) is str and "\n" not in value:
-        out.append(f"{prefix} {string(value)}")
+        out.append(_line(prefix, value))
     else:
         emit_member(prefix, value, child_indent, out, key_indent)
 
 
 class _Blocks:
-    """Rendered ``labels:``/``annotations:`` blocks by the tuple they came from.
+    """Rendered ``labels:``/``annotations:`` blocks, and their lines, for one document.
 
-    Looked up by identity first (the plan hands every rule of an SLO the same tuple; the entry keeps the tuple
-    alive so its id cannot be reused), then by value for tuples of exact ``str`` only: equal tuples of other
-    types (a ``str`` ``Enum`` equals its value but is written differently) must not share a rendering.
+    A block is looked up by the identity of its tuple (rules of one SLO often share one; the entry keeps the tuple
+    alive so its id cannot be reused). Tuples differ in a label or two (``sloth_window``, ``sloth_severity``), so
+    a new block is joined from cached ``key: value`` lines, keyed by exact ``str`` pairs only: a ``str`` ``Enum``
+    equals its value but is written differently. Any other member sends the whole block to the generic emitter.
     """
 
-    def __init__(self, head: str) -> None:
-        self._head = head
-        self._by_id: dict[int, tuple[Labels, str]] = {}
-        self._by_value: dict[Labels, str] = {}
+    def __init__(self) -> None:
+        self._by_id: dict[int, tuple[Labels, str, str]] = {}
+        self._lines: dict[tuple[str, str], str] = {}
 
-    def get(self, mapping: Labels) -> str:
+    def get(self, head: str, mapping: Labels) -> str:
         hit = self._by_id.get(id(mapping))
-        if hit is not None and hit[0] is mapping:
-            return hit[1]
-        plain = type(mapping) is tuple and all(
-            type(pair) is tuple and len(pair) == 2 and type(pair[0]) is str and type(pair[1]) is str for pair in mapping
-        )
-        text = self._by_value.get(mapping) if plain else None
-        if text is None:
-            lines = [self._head]
-            emit_mapping(dict(mapping), _VALUE_INDENT, _VALUE_INDENT, lines)
-            text = "\n".join(lines)
-            if plain:
-                self._by_value[mapping] = text
-        self._by_id[id(mapping)] = (mapping, text)
+        if hit is not None and hit[0] is mapping and hit[1] is head:
+            return hit[2]
+        members = dict(mapping)  # as ``groups_dict`` does: a repeated key keeps its first place and last value
+        parts = [head]
+        lines = self._lines
+        for key, value in members.items():
+            if type(key) is not str or type(value) is not str or "\n" in value:
+                parts = [head]
+                emit_mapping(members, _VALUE_INDENT, _VALUE_INDENT, parts)
+                break
+            line = lines.get((key, value))
+            if line is None:
+                line = lines[key, value] = _line(key_prefix(_VALUE_INDENT, key), value)
+            parts.append(line)
+        text = "\n".join(parts)
+        self._by_id[id(mapping)] = (mapping, head, text)
         return text
 
 
@@ -74,8 +82,7 @@ def dump_groups(groups: Sequence[RuleGroup]) -> str:
     """The ``groups:`` document of a rule file, ending in a newline."""
     if not groups:
         return "groups: []\n"
-    labels = _Blocks(_LABELS)
-    annotations = _Blocks(_ANNOTATIONS)
+    blocks = _Blocks()
     out = ["groups:"]
     append = out.append
     for group in groups:
@@ -89,16 +96,16 @@ def dump_groups(groups: Sequence[RuleGroup]) -> str:
         for rule in group.rules:
             if isinstance(rule, AlertingRule):
                 _member(_ALERT, rule.alert, _VALUE_INDENT, _RULE_INDENT, out)
-                _member(_EXPR, rule.expr, _VALUE_INDENT, _RULE_INDENT, out)
+                emit_member(_EXPR, rule.expr, _VALUE_INDENT, out, _RULE_INDENT)
                 if rule.for_:
                     _member(_FOR, rule.for_, _VALUE_INDENT, _RULE_INDENT, out)
                 if rule.labels:
-                    append(labels.get(rule.labels))
+                    append(blocks.get(_LABELS, rule.labels))
                 if rule.annotations:
-                    append(annotations.get(rule.annotations))
+                    append(blocks.get(_ANNOTATIONS, rule.annotations))
             else:
                 _member(_RECORD, rule.record, _VALUE_INDENT, _RULE_INDENT, out)
-                _member(_EXPR, rule.expr, _VALUE_INDENT, _RULE_INDENT, out)
+                emit_member(_EXPR, rule.expr, _VALUE_INDENT, out, _RULE_INDENT)
                 if rule.labels:
-                    append(labels.get(rule.labels))
+                    append(blocks.get(_LABELS, rule.labels))
     return "\n".join(out) + "\n"
