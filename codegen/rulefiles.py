@@ -8,6 +8,7 @@ from codegen.compiler import CompiledFile
 from codegen.conventions import rule_file_header
 from codegen.model import CompileOptions
 from codegen.plan import AlertingRule, Rule, RuleGroup
+from codegen.rule_yaml import dump_groups
 from codegen.rules import document_groups
 from codegen.yamlfmt import dump
 
@@ -42,6 +43,7 @@ def group_dict(group: RuleGroup, k8s: bool) -> dict[str, Any]:
 
 
 def groups_dict(groups: list[RuleGroup], k8s: bool = False) -> list[dict[str, Any]]:
+    """The groups as plain data: PrometheusRule specs and tests (``rule_yaml.dump_groups`` writes ``groups:``)."""
     return [group_dict(g, k8s) for g in groups]
 
 
@@ -82,11 +84,11 @@ def render_rule_file(compiled: CompiledFile, options: CompileOptions, source_lab
             }
             parts.append(dump(obj))
         elif options.sloth_compat:
-            parts.append(dump({"groups": groups_dict(groups)}))
+            parts.append(dump_groups(groups))
         else:
             merged.extend(groups)
     if merged:
-        parts.insert(0, dump({"groups": groups_dict(merged)}))
+        parts.insert(0, dump_groups(merged))
     if not parts:
         return ""
     body = "---\n".join(parts)

@@ -40,7 +40,7 @@ def _plain_ok(text: str) -> bool:
 
 def _scalar(value: Any) -> str:
     if type(value) is str:  # the common case first (an ``Enum`` str subclass takes the general path)
-        return _string(value)
+        return string(value)
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -50,12 +50,14 @@ def _scalar(value: Any) -> str:
     if isinstance(value, float):
         text = repr(value)  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
         return text.replace("e", ".0e", 1) if "e" in text and "." not in text else text
-    return _string(str(value))
+    return string(str(value))
 
 
 @lru_cache(maxsize=65536)
-def _string(text: str) -> str:
-    """Cached: label values, series names and annotations repeat across every scenario of every SLO."""
+def string(text: str) -> str:
+    """A one-line string as a plain or double-quoted scalar: the one place the quoting rules live.
+
+    Cached: label values, series names and annotations repeat across every scenario of every SLO."""
     return text if _plain_ok(text) else _double_quoted(text)
 
 
@@ -125,7 +127,7 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
     """Append the lines of a block mapping or sequence at ``indent``."""
     if isinstance(value, dict):
         if value:
-            _mapping(value, indent, indent, out)
+            emit_mapping(value, indent, indent, out)
         else:
             out.append(indent + "{}")
     elif isinstance(value, list):
@@ -133,42 +135,46 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
             out.append(indent + "[]")
         for item in value:
             if isinstance(item, dict) and item:
-                _mapping(item, indent + "  ", indent + "- ", out)
+                emit_mapping(item, indent + "  ", indent + "- ", out)
             elif isinstance(item, list) and item:
                 out.append(f"{indent}-")
                 _emit(item, indent + "  ", out)
             else:
-                _emit_member(f"{indent}-", item, indent + "  ", out, indent)
+                emit_member(f"{indent}-", item, indent + "  ", out, indent)
     else:
         out.append(indent + _scalar(value))
 
 
 @lru_cache(maxsize=4096)
-def _key(indent: str, key: str) -> str:
-    """``indent key:``; cached: a run writes a few dozen keys at a few indents, millions of times."""
-    return f"{indent}{_string(key)}:"
+def key_prefix(indent: str, key: str) -> str:
+    """``indent key:`` for a string key (public: purpose-built writers share the key quoting); cached: a run
+    writes a few dozen keys at a few indents, millions of times."""
+    return f"{indent}{string(key)}:"
 
 
-def _mapping(mapping: dict[Any, Any], indent: str, first_indent: str, out: list[str]) -> None:
+def emit_mapping(mapping: dict[Any, Any], indent: str, first_indent: str, out: list[str]) -> None:
     """A non-empty mapping's members at ``indent``; the first key starts at ``first_indent`` (``- `` for a
     sequence item). One-line strings, most members, are written here without a call per member."""
     child_indent = indent + "  "
     key_indent = first_indent
     for key, item in mapping.items():
-        prefix = _key(key_indent, key) if type(key) is str else f"{key_indent}{_scalar(key)}:"
+        prefix = key_prefix(key_indent, key) if type(key) is str else f"{key_indent}{_scalar(key)}:"
         key_indent = indent
         if type(item) is str and "\n" not in item:
-            out.append(f"{prefix} {_string(item)}")
+            out.append(f"{prefix} {string(item)}")
         else:
-            _emit_member(prefix, item, child_indent, out, indent)
+            emit_member(prefix, item, child_indent, out, indent)
 
 
-def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
+def emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_indent: str) -> None:
+    """Append ``prefix`` (``indent key:``) and ``item``: a nested block, a block literal at ``child_indent`` for
+    multi-line text that fits one, else a scalar. Public: writers for one fixed shape fall back to it for any
+    value that is not a one-line string, so each choice is made here only."""
     if type(item) is str and "\n" not in item:
-        out.append(f"{prefix} {_string(item)}")
+        out.append(f"{prefix} {string(item)}")
     elif isinstance(item, dict) and item:
         out.append(prefix)
-        _mapping(item, key_indent + "  ", key_indent + "  ", out)
+        emit_mapping(item, key_indent + "  ", key_indent + "  ", out)
     elif isinstance(item, list) and item:
         out.append(prefix)
         _emit(item, key_indent, out)  # sequences sit at their key's indentation
@@ -181,6 +187,7 @@ def _emit_member(prefix: str, item: Any, child_indent: str, out: list[str], key_
 
 
 def dump(data: Any) -> str:
+    """``data`` as a YAML document (block style, insertion-ordered keys), ending in a newline."""
     out: list[str] = []
     _emit(data, "", out)
     return "\n".join(out) + "\n"
