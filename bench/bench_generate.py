@@ -6,7 +6,9 @@ Each size runs in fresh subprocesses so peak RSS is that run's own (``ru_maxrss`
   docs, write), with the bytes of every output kind;
 - ``cli``: ``slogen generate`` itself (``codegen.cli.main`` in a fresh interpreter, imports excluded), the figure
   the goals are about: wall seconds, CPU seconds (what other jobs on a shared machine do not inflate) and peak
-  RSS.
+  RSS; once with ``--jobs auto`` (as ``make generate`` runs it: forked rendering workers from 1,000 SLOs) and
+  once with ``--jobs 1``. With workers, memory is the peak of the summed PSS of the process and its workers,
+  sampled from outside every 20 ms (RSS would count the pages they share after the fork once per process).
 
 Every run is repeated (``REPEATS``) and the minimum kept; the per-SLO cost is relative to the 100-SLO run of the
 same invocation, so linearity is read off a ratio that survives a shared machine.
@@ -25,17 +27,21 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_compile import write_specs
+from codegen.workers import available_cores
 
 SIZES = (100, 1000, 10000)
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+MODES = ("stages", "cli", "cli-j1")  # cli: --jobs auto, as `make generate`
 STAGES = ("parse", "compile", "rules", "tests", "dashboards", "docs", "write")
 KINDS = ("rules", "tests", "dashboards", "docs")
 
 
-def _flags(tmp: Path) -> list[str]:
+def _flags(tmp: Path, jobs: str) -> list[str]:
     out = tmp / "out"
     return [
         "generate",
+        "--jobs",
+        jobs,
         "-i",
         str(tmp / "slo"),
         "-o",
@@ -53,19 +59,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_cli(tmp: Path) -> dict[str, Any]:
-    """``slogen generate`` as the Makefile runs it."""
+def child_cli(tmp: Path, jobs: str) -> dict[str, Any]:
+    """``slogen generate`` as the Makefile runs it; CPU seconds include the workers'."""
     import contextlib
     import io
 
     from codegen.cli import main
 
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0, c0 = time.perf_counter(), _cpu_with_workers()
     with contextlib.redirect_stderr(io.StringIO()):
-        code = main(_flags(tmp))
-    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        code = main(_flags(tmp, jobs))
+    seconds, cpu = time.perf_counter() - t0, _cpu_with_workers() - c0
     assert code == 0, code
     return {"total": seconds, "cpu": cpu, "rss_mb": _peak_rss_mb()}
+
+
+def _cpu_with_workers() -> float:
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
 
 
 def child_stages(tmp: Path) -> dict[str, Any]:
@@ -134,20 +145,46 @@ def _stages(tmp: Path) -> dict[str, Any]:
     return {**seconds, "total": sum(seconds.values()), "bytes": sizes, "rss_mb": _peak_rss_mb()}
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size of one process (0 once it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in text.splitlines() if line.startswith("Pss:")), 0)
+
+
+def _tree(pid: int) -> list[int]:
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
 def _run_child(mode: str, count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "slo").mkdir()
         write_specs(Path(tmp) / "slo", count)
-        proc = subprocess.run(
-            [sys.executable, "-m", "bench.bench_generate", "--child", mode, tmp],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).resolve().parents[1],
-        )
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.bench_generate", "--child", mode, tmp],
+                stdout=out,
+                stderr=err,
+                text=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+            peak_kb = 0
+            while proc.poll() is None:
+                peak_kb = max(peak_kb, sum(_pss_kb(pid) for pid in _tree(proc.pid)))
+                time.sleep(0.02)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"{mode} {count}: {proc.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{mode} {count}: {stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    result["pss_mb"] = peak_kb / 1024
     return result
 
 
@@ -163,7 +200,7 @@ def _best(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def measure(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict[int, dict[str, dict[str, Any]]]:
     results: dict[int, dict[str, dict[str, Any]]] = {}
     for count in sizes:
-        runs: dict[str, list[dict[str, Any]]] = {"stages": [], "cli": []}
+        runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode in MODES}
         for _ in range(repeats):
             for mode in runs:  # alternate, so a burst of load hits both kinds alike
                 runs[mode].append(_run_child(mode, count))
@@ -173,23 +210,35 @@ def measure(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict[int,
 
 def table(results: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
     first = min(results)
-    base_cli = results[first]["cli"]["cpu"] / first
     base_stages = results[first]["stages"]["total"] / first
     lines = [
-        f"load average at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}; min of {REPEATS} runs",
+        f"load average at the end: {' / '.join(f'{x:.2f}' for x in os.getloadavg())}; min of {REPEATS} runs; "
+        f"{available_cores()} cores",
         "",
-        "| SLOs | " + " | ".join(f"{s} s" for s in STAGES) + " | stages s | per-SLO vs 100 | "
-        "`slogen generate` s | CPU s | peak RSS MB | per-SLO vs 100 (CPU) |",
-        "|---:|" + "---:|" * (len(STAGES) + 6),
+        "| SLOs | " + " | ".join(f"{s} s" for s in STAGES) + " | stages s | per-SLO vs 100 |",
+        "|---:|" + "---:|" * (len(STAGES) + 2),
     ]
     for count, r in results.items():
-        st, cli = r["stages"], r["cli"]
+        st = r["stages"]
         lines.append(
             f"| {count:,} | "
             + " | ".join(f"{st.get(s, 0.0):.2f}" for s in STAGES)
-            + f" | {st['total']:.2f} | {st['total'] / count / base_stages:.2f}x | {cli['total']:.2f} | "
-            f"{cli['cpu']:.2f} | {cli['rss_mb']:.0f} | {cli['cpu'] / count / base_cli:.2f}x |"
+            + f" | {st['total']:.2f} | {st['total'] / count / base_stages:.2f}x |"
         )
+    lines += [
+        "",
+        "| SLOs | `slogen generate` | wall s | CPU s (all processes) | peak RSS MB (main) | peak PSS MB (all) "
+        "| per-SLO CPU vs 100 | wall vs `--jobs 1` |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for mode, name in (("cli", "`--jobs auto`"), ("cli-j1", "`--jobs 1`")):
+        base_cpu = results[first][mode]["cpu"] / first
+        for count, r in results.items():
+            cli, serial = r[mode], r["cli-j1"]
+            lines.append(
+                f"| {count:,} | {name} | {cli['total']:.2f} | {cli['cpu']:.2f} | {cli['rss_mb']:.0f} | "
+                f"{cli['pss_mb']:.0f} | {cli['cpu'] / count / base_cpu:.2f}x | {cli['total'] / serial['total']:.2f}x |"
+            )
     lines += ["", "| SLOs | " + " | ".join(f"{k} bytes" for k in KINDS) + " | total bytes | bytes/SLO |"]
     lines.append("|---:|" + "---:|" * (len(KINDS) + 2))
     for count, r in results.items():
@@ -206,7 +255,7 @@ def run() -> list[str]:
 
 
 def _child(mode: str, tmp: str) -> None:
-    result = (child_cli if mode == "cli" else child_stages)(Path(tmp))
+    result = child_stages(Path(tmp)) if mode == "stages" else child_cli(Path(tmp), "1" if mode == "cli-j1" else "auto")
     print(json.dumps(result))
 
 

@@ -101,16 +101,16 @@ def _render_spec_file(run: _Run, index: int) -> tuple[str, str | None]:
     return rules, None if tests is None else promtool_test_header(label) + tests
 
 
-def _render_docs(run: _Run, _: int) -> str:
+def _render_docs(run: _Run) -> str:
     return render_slo_doc(run.compiled, run.layout.input_root)
 
 
 def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterator[tuple[str, str]]:
     """Every generated file as (path, text), rendered only when asked for: the writer stages each one and drops it,
-    so a run never holds all its output (300 MB of text at 10,000 SLOs). With ``jobs`` > 1 the spec files' rules
-    and tests and the SLO document render in forked workers (``codegen.workers``); the files, their order and
-    their text are the same. Raises ``OutputConflict`` when two outputs would be the same file; rules for standard
-    output are ``stdout_rules``'s."""
+    so a run never holds all its output (300 MB of text at 10,000 SLOs). With ``jobs`` > 1 forked workers and this
+    process share the spec files' rules and tests (``codegen.workers``), the SLO document rendering here
+    meanwhile; the files, their order and their text are the same. Raises ``OutputConflict`` when two outputs
+    would be the same file; rules for standard output are ``stdout_rules``'s."""
     claimed: set[str] = set()
 
     def claim(path: str) -> str:
@@ -120,28 +120,29 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
         claimed.add(key)
         return key
 
-    with ForkedWorkers(_Run(compiled, layout), jobs) as workers:
-        docs = workers.submit(_render_docs, 0) if layout.docs_out is not None else None  # the longest single task
-        if layout.rules_out != STDOUT:
-            rendered = workers.map(_render_spec_file, len(compiled.files))
-            for spec_file, (rules, tests) in zip(compiled.files, rendered, strict=True):
-                if not rules:
-                    continue
-                yield claim(rule_path(layout, spec_file.relative)), rules
-                tests_at = test_path(layout, spec_file.relative)
-                if tests_at is not None and tests is not None:
-                    yield claim(tests_at), tests
-        if layout.dashboards_out is not None or docs is not None or layout.dashboards_docs_out is not None:
-            boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
-            if layout.dashboards_out is not None:
-                directory = Path(layout.dashboards_out).as_posix()
-                for board in boards:
-                    yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
-            if layout.docs_out is not None and docs is not None:
-                yield claim(Path(layout.docs_out).as_posix()), docs()
-            if layout.dashboards_docs_out is not None and boards:
-                path = Path(layout.dashboards_docs_out).as_posix()
-                yield claim(path), render_dashboards_page(boards, layout.dashboards_out)
+    run = _Run(compiled, layout)
+    with ForkedWorkers(run, jobs) as workers:
+        rendered = workers.map(_render_spec_file, len(compiled.files) if layout.rules_out != STDOUT else 0)
+        # the longest single piece: with workers started, render it now beside them, else lazily at its place
+        docs = _render_docs(run) if workers.forked and layout.docs_out is not None else None
+        for spec_file, (rules, tests) in zip(compiled.files, rendered, strict=layout.rules_out != STDOUT):
+            if not rules:
+                continue
+            yield claim(rule_path(layout, spec_file.relative)), rules
+            tests_at = test_path(layout, spec_file.relative)
+            if tests_at is not None and tests is not None:
+                yield claim(tests_at), tests
+    if layout.dashboards_out is not None or layout.docs_out is not None or layout.dashboards_docs_out is not None:
+        boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
+        if layout.dashboards_out is not None:
+            directory = Path(layout.dashboards_out).as_posix()
+            for board in boards:
+                yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
+        if layout.docs_out is not None:
+            yield claim(Path(layout.docs_out).as_posix()), _render_docs(run) if docs is None else docs
+        if layout.dashboards_docs_out is not None and boards:
+            path = Path(layout.dashboards_docs_out).as_posix()
+            yield claim(path), render_dashboards_page(boards, layout.dashboards_out)
 
 
 def stdout_rules(compiled: CompiledSpecs, layout: Layout) -> str | None:

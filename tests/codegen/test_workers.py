@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.workers import ForkedWorkers, WorkerDied, auto_jobs, can_fork
+from codegen.workers import WINDOW_PER_WORKER, ForkedWorkers, WorkerDied, auto_jobs, can_fork
 from tests.codegen.clirun import REPO, run, snapshot
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="forked workers need Linux")
@@ -22,9 +22,10 @@ def _pid_and_square(_: None, index: int) -> tuple[int, int]:
     return os.getpid(), index * index
 
 
-def _fail_at_three(_: None, index: int) -> int:
-    if index == 3:
+def _fail_from_three(_: None, index: int) -> int:
+    if index >= 3:
         raise ValueError(f"task {index} failed")
+    time.sleep(0.01)
     return index
 
 
@@ -38,9 +39,13 @@ def _mark_started_big(directory: Path, index: int) -> str:
     return str(index) * (256 * 1024)  # four times a pipe's buffer
 
 
-def _die_at_two(_: None, index: int) -> int:
-    if index == 2:
+_PARENT = os.getpid()
+
+
+def _die_in_a_worker(_: None, index: int) -> int:
+    if os.getpid() != _PARENT:
         os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.01)
     return index
 
 
@@ -50,69 +55,65 @@ class Unpicklable(Exception):
         self.callback = lambda: None
 
 
-def _raise_unpicklable(_: None, index: int) -> int:
-    raise Unpicklable()
+def _raise_unpicklable_in_a_worker(_: None, index: int) -> int:
+    if os.getpid() != _PARENT:
+        raise Unpicklable()
+    time.sleep(0.01)
+    return index
 
 
 @needs_fork
-def test_results_come_back_in_order_from_other_processes() -> None:
-    with ForkedWorkers(None, 2) as workers:
-        results = list(workers.map(_pid_and_square, 40))
-    assert [square for _, square in results] == [i * i for i in range(40)]
-    assert os.getpid() not in {pid for pid, _ in results}
+def test_results_come_back_in_order_rendered_here_and_in_workers() -> None:
+    with ForkedWorkers(None, 3) as workers:
+        results = list(workers.map(_pid_and_square, 200))
+        assert len(_children()) == 2  # the third job is this process
+    assert [square for _, square in results] == [i * i for i in range(200)]
+    assert len({pid for pid, _ in results} - {os.getpid()}) >= 1
     assert not _children()
 
 
 def test_one_job_runs_lazily_in_this_process(tmp_path: Path) -> None:
     with ForkedWorkers(tmp_path, 1) as workers:
         results = workers.map(_mark_started, 5)
-        assert not list(tmp_path.iterdir())  # nothing ran before the first result was asked for
+        assert not workers.forked and not list(tmp_path.iterdir())  # nothing ran before a result was asked for
         assert next(results) == 0
         assert [p.name for p in tmp_path.iterdir()] == ["started-0"]
         assert list(results) == [1, 2, 3, 4]
 
 
 @needs_fork
-def test_a_failing_task_raises_its_own_error_and_stops_the_workers() -> None:
+def test_a_failing_task_raises_its_own_error_in_task_order_and_stops_the_workers() -> None:
     seen: list[int] = []
     with pytest.raises(ValueError, match="task 3 failed"), ForkedWorkers(None, 2) as workers:
-        seen.extend(workers.map(_fail_at_three, 10))
-    assert seen == [0, 1, 2]
+        seen.extend(workers.map(_fail_from_three, 40))
+    assert seen == [0, 1, 2]  # whoever rendered 3 and the later ones, 3's error is the one raised
     assert not _children()
 
 
 @needs_fork
-def test_workers_run_at_most_one_result_ahead_of_the_consumer(tmp_path: Path) -> None:
+def test_workers_stay_within_their_window_of_the_consumer(tmp_path: Path) -> None:
     """A slow writer holds the workers back: the run's text never piles up in the parent."""
-    jobs = 2
+    jobs = 3
+    window = (jobs - 1) * WINDOW_PER_WORKER
     with ForkedWorkers(tmp_path, jobs) as workers:
-        for consumed, text in enumerate(workers.map(_mark_started_big, 30), start=1):
+        for consumed, text in enumerate(workers.map(_mark_started_big, 3 * window), start=1):
             assert text == str(consumed - 1) * (256 * 1024)
-            time.sleep(0.02)  # time enough for unbounded workers to run far ahead
+            time.sleep(0.01)  # time enough for unbounded workers to run far ahead
             started = len(list(tmp_path.iterdir()))
-            assert started <= consumed + jobs, (consumed, started)
-    assert len(list(tmp_path.iterdir())) == 30
+            assert started <= consumed + window, (consumed, started)
+    assert len(list(tmp_path.iterdir())) == 3 * window
 
 
 @needs_fork
 def test_a_worker_killed_under_the_run_is_an_error_not_a_hang() -> None:
-    with pytest.raises(WorkerDied, match="ended without its result"), ForkedWorkers(None, 2) as workers:
-        list(workers.map(_die_at_two, 5))
+    with pytest.raises(WorkerDied, match="ended without its results"), ForkedWorkers(None, 2) as workers:
+        list(workers.map(_die_in_a_worker, 40))
 
 
 @needs_fork
 def test_an_exception_that_cannot_be_pickled_arrives_as_its_text() -> None:
     with pytest.raises(RuntimeError, match="Unpicklable: lambda inside"), ForkedWorkers(None, 2) as workers:
-        workers.submit(_raise_unpicklable, 0)()
-
-
-@needs_fork
-def test_a_submitted_task_runs_beside_the_map() -> None:
-    with ForkedWorkers(None, 2) as workers:
-        single = workers.submit(_pid_and_square, 7)
-        mapped = [square for _, square in workers.map(_pid_and_square, 4)]
-        pid, square = single()
-    assert (square, mapped) == (49, [0, 1, 4, 9]) and pid != os.getpid()
+        list(workers.map(_raise_unpicklable_in_a_worker, 40))
 
 
 def _children() -> list[str]:
