@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from codegen.compiler import CompiledSpecs, compile_specs
+from codegen.compiler import CompiledFile, CompiledSpecs, compile_specs
 from codegen.conventions import promtool_test_header
 from codegen.dashboards import build_dashboards
 from codegen.dashboards.grafana import to_json
@@ -20,7 +20,7 @@ from codegen.model import SpecSet
 from codegen.rule_tests import render_rule_tests
 from codegen.rulefiles import render_rule_file
 from codegen.slo_plugins.registry import Registry
-from codegen.workers import ForkedWorkers
+from codegen.workers import ForkedWorkers, effective_jobs
 
 STDOUT = "-"  # the ``--out`` value that means standard output
 
@@ -83,15 +83,22 @@ def test_path(layout: Layout, relative: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Run:
-    """What a forked worker reads to render one spec file's outputs (inherited, never pickled)."""
+    """What a forked worker reads to render its tasks (inherited, never pickled)."""
 
     compiled: CompiledSpecs
     layout: Layout
+    files: tuple[CompiledFile, ...]  # the spec files whose rules and tests go to files
+    docs_first: bool  # task 0 is the SLO document (with workers: the longest task, started first), then the files
 
 
-def _render_spec_file(run: _Run, index: int) -> tuple[str, str | None]:
-    """A spec file's rule file ("" when it has no rules) and its promtool tests (None when there are none)."""
-    spec_file = run.compiled.files[index]
+def _render_task(run: _Run, index: int) -> tuple[str, str | None]:
+    """Task ``index``: the SLO document, or a spec file's rule file ("" when it has no rules) and its promtool tests
+    (None when there are none)."""
+    if run.docs_first:
+        if index == 0:
+            return render_slo_doc(run.compiled, run.layout.input_root), None
+        index -= 1
+    spec_file = run.files[index]
     label = _source_label(run.layout, spec_file.relative)
     rules = render_rule_file(spec_file, run.compiled.options, label)
     tests_at = test_path(run.layout, spec_file.relative)
@@ -101,15 +108,11 @@ def _render_spec_file(run: _Run, index: int) -> tuple[str, str | None]:
     return rules, None if tests is None else promtool_test_header(label) + tests
 
 
-def _render_docs(run: _Run) -> str:
-    return render_slo_doc(run.compiled, run.layout.input_root)
-
-
 def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterator[tuple[str, str]]:
     """Every generated file as (path, text), rendered only when asked for: the writer stages each one and drops it,
     so a run never holds all its output (300 MB of text at 10,000 SLOs). With ``jobs`` > 1 forked workers and this
-    process share the spec files' rules and tests (``codegen.workers``), the SLO document rendering here
-    meanwhile; the files, their order and their text are the same. Raises ``OutputConflict`` when two outputs
+    process share the SLO document and the spec files' rules and tests (``codegen.workers``); the files, their
+    order and their text are the same. Raises ``OutputConflict`` when two outputs
     would be the same file; rules for standard output are ``stdout_rules``'s."""
     claimed: set[str] = set()
 
@@ -120,12 +123,14 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
         claimed.add(key)
         return key
 
-    run = _Run(compiled, layout)
+    files = compiled.files if layout.rules_out != STDOUT else ()
+    run = _Run(compiled, layout, files, layout.docs_out is not None and effective_jobs(jobs) > 1)
+    docs: str | None = None
     with ForkedWorkers(run, jobs) as workers:
-        rendered = workers.map(_render_spec_file, len(compiled.files) if layout.rules_out != STDOUT else 0)
-        # the longest single piece: with workers started, render it now beside them, else lazily at its place
-        docs = _render_docs(run) if workers.forked and layout.docs_out is not None else None
-        for spec_file, (rules, tests) in zip(compiled.files, rendered, strict=layout.rules_out != STDOUT):
+        rendered = workers.map(_render_task, len(files) + run.docs_first)
+        if run.docs_first:
+            docs = next(rendered)[0]
+        for spec_file, (rules, tests) in zip(files, rendered, strict=True):
             if not rules:
                 continue
             yield claim(rule_path(layout, spec_file.relative)), rules
@@ -139,7 +144,8 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
             for board in boards:
                 yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
         if layout.docs_out is not None:
-            yield claim(Path(layout.docs_out).as_posix()), _render_docs(run) if docs is None else docs
+            text = render_slo_doc(compiled, layout.input_root) if docs is None else docs
+            yield claim(Path(layout.docs_out).as_posix()), text
         if layout.dashboards_docs_out is not None and boards:
             path = Path(layout.dashboards_docs_out).as_posix()
             yield claim(path), render_dashboards_page(boards, layout.dashboards_out)

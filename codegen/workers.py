@@ -6,17 +6,18 @@ their results, each through its own pipe. The parent keeps everything that must 
 the claims on paths, the writer's all-or-nothing transaction and every message.
 
 Tasks are claimed from a shared counter, by the workers and by the parent itself: when the parent needs the next
-result and nobody has claimed it, it renders it. So ``jobs`` processes work, not ``jobs`` + 1, and the parent's own
-work (writing) balances itself against the workers'. A fork's memory is not free -- every object a worker touches
-and every allocation it makes copies a shared page -- so each worker costs about half the parent's heap (measured
-in bench/README.md), which is why the parent is one of the ``jobs``.
+result and nobody has claimed it, it renders it; when a worker has it and is not done, the parent renders a later
+one meanwhile. So ``jobs`` processes work, not ``jobs`` + 1, and the parent's own work (writing) balances itself
+against the workers'. A fork's memory is not free -- every object a worker touches and every allocation it makes
+copies a shared page -- so each worker costs about half the parent's heap (measured in bench/README.md), which is
+why the parent is one of the ``jobs``.
 
-Back-pressure: workers hold at most ``window`` results the parent has not consumed (a semaphore), so a slow writer
-holds them back instead of the run's text piling up. Errors come out in task order, as from one process. Plain
-``os.fork`` and pipes, no threads in the parent (``multiprocessing.Pool``'s threads made Ctrl-C hang it now and
-then): workers ignore Ctrl-C, are killed when the ``with`` block is left whichever way, and never return into the
-parent's code (``os._exit``). Where ``fork`` is unavailable (Windows; macOS only offers it unsafely) or one job is
-asked for, everything runs in the parent, lazily.
+Back-pressure: the workers, and the parent when it renders ahead, hold at most ``window`` results the consumer has
+not taken (a semaphore), so a slow writer holds them back instead of the run's text piling up. Errors come out in
+task order, as from one process. Plain ``os.fork`` and pipes, no threads in the parent (``multiprocessing.Pool``'s
+threads made Ctrl-C hang it now and then): workers ignore Ctrl-C, are killed when the ``with`` block is left
+whichever way, and never return into the parent's code (``os._exit``). Where ``fork`` is unavailable (Windows;
+macOS only offers it unsafely) or one job is asked for, everything runs in the parent, lazily.
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def available_cores() -> int:
 
 def can_fork() -> bool:
     return sys.platform == "linux" and hasattr(os, "fork")
+
+
+def effective_jobs(jobs: int) -> int:
+    """The processes ``jobs`` asks for, where forking is possible; else one."""
+    return jobs if can_fork() else 1
 
 
 def auto_jobs(slo_count: int) -> int:
@@ -178,7 +184,7 @@ class ForkedWorkers(Generic[State]):
 
     def __init__(self, state: State, jobs: int) -> None:
         self.state = state
-        self.jobs = jobs if can_fork() else 1
+        self.jobs = effective_jobs(jobs)
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> ForkedWorkers[State]:
@@ -207,25 +213,46 @@ class ForkedWorkers(Generic[State]):
         return self._collect(task, claims)
 
     def _collect(self, task: Callable[[State, int], Result], claims: _Claims) -> Iterator[Result]:
-        received: dict[int, tuple[bool, Any]] = {}
+        """The results in order. While the next one is a worker's and not here yet, this process renders a later
+        one instead of waiting (within the same window of permits as the workers)."""
+        received: dict[int, tuple[bool, Any]] = {}  # results ahead of the consumer, each holding a permit
         for index in range(claims.count):
             if index not in received and claims.claim(only=index) is not None:
                 yield task(self.state, index)  # nobody had it: render it here
                 continue
             while index not in received:
-                self._receive_some(received)
+                if not self._receive_some(received, wait=False) and not self._render_ahead(task, claims, received):
+                    self._receive_some(received, wait=True)
             ok, value = received.pop(index)
             claims.permits.release()
             if not ok:
                 raise value
             yield value
 
-    def _receive_some(self, received: dict[int, tuple[bool, Any]]) -> None:
-        """Wait for at least one message from any worker still sending and keep what it says."""
+    def _render_ahead(
+        self, task: Callable[[State, int], Result], claims: _Claims, received: dict[int, tuple[bool, Any]]
+    ) -> bool:
+        """Render the next unclaimed task here; False when none is left or the window is full."""
+        if not claims.permits.acquire(block=False):
+            return False
+        index = claims.claim()
+        if index is None:
+            claims.permits.release()
+            return False
+        try:
+            received[index] = (True, task(self.state, index))
+        except Exception as exc:  # raised when the consumer reaches it, as from a worker
+            received[index] = (False, exc)
+        return True
+
+    def _receive_some(self, received: dict[int, tuple[bool, Any]], wait: bool) -> bool:
+        """Keep what the workers have sent (with ``wait``, wait for at least one message); whether any came."""
         busy = {worker.fd: worker for worker in self._workers if not worker.done}
         if not busy:
-            raise WorkerDied("the rendering workers finished without a result that was claimed")
-        readable, _, _ = select.select(list(busy), [], [])
+            if wait:
+                raise WorkerDied("the rendering workers finished without a result that was claimed")
+            return False
+        readable, _, _ = select.select(list(busy), [], [], None if wait else 0)
         for fd in readable:
             worker = busy[fd]
             index, ok, value = worker.receive()
@@ -233,3 +260,4 @@ class ForkedWorkers(Generic[State]):
                 worker.done = True
             else:
                 received[index] = (ok, value)
+        return bool(readable)
