@@ -27,7 +27,7 @@ from codegen.numbers import go_float
 from codegen.plan import AlertingRule, RecordingRule, SLOPlan
 from codegen.promql import absent_labels
 from codegen.promql_check import string_literal
-from codegen.yamlfmt import dump, emit_mapping, emit_member, string
+from codegen.yamlfmt import dump, emit_mapping, emit_member, key_prefix, string
 
 INTERVAL = 60  # seconds between input samples and rule evaluations
 _PREDICTABLE_ACTION = re.compile(
@@ -35,6 +35,7 @@ _PREDICTABLE_ACTION = re.compile(
     r"|{{/\*(?s:.*?)\*/}}"  # a comment prints nothing
 )
 _OPENS_WITH_CALL = re.compile(r"\s*[a-zA-Z_][a-zA-Z0-9_]*\s*\(")  # a function or aggregation, never a selector
+_seconds = lru_cache(maxsize=256)(parse_duration)  # a run has a handful of distinct `for` values
 _INTERVAL_LINE = f"  interval: {string(format_duration(INTERVAL))}"
 
 
@@ -104,26 +105,40 @@ def scenario_groups(slo: SLO) -> list[ScenarioGroup]:
     return out
 
 
-def expand(template: str, labels: dict[str, str]) -> str | None:
+def expand(template: str, labels: Mapping[str, str]) -> str | None:
     """Expand ``{{$labels.x}}`` and ``{{"literal"}}``; None when the template uses anything we cannot predict
-    (``$value``, functions, trim markers...)."""
+    (``$value``, functions, trim markers...) or a label ``labels`` lacks."""
+    if "{{" not in template:
+        return template
+    parts = _template_parts(template)
+    if parts is None:
+        return None
     out: list[str] = []
+    for text, label in parts:
+        out.append(text)
+        if label is not None:
+            value = labels.get(label)
+            if value is None:
+                return None  # "<no value>" or "" depending on Prometheus' missingkey option: not predictable
+            out.append(value)
+    return "".join(out)
+
+
+@lru_cache(maxsize=8192)
+def _template_parts(template: str) -> tuple[tuple[str, str | None], ...] | None:
+    """A template as (text, label to print after it or None) pairs, None when it holds an action we cannot
+    predict; cached: annotation templates repeat across an SLO's alerts and across SLOs."""
+    parts: list[tuple[str, str | None]] = []
     position = 0
     for match in _PREDICTABLE_ACTION.finditer(template):
         text = template[position : match.start()]
         if "{{" in text:
             return None
-        out.append(text)
         label, quoted = match.group("label"), match.group("quoted")
-        if label is not None and label not in labels:
-            return None  # "<no value>" or "" depending on Prometheus' missingkey option: not predictable
-        if label is not None:
-            out.append(labels[label])
-        elif quoted is not None:
-            out.append(_go_unquote(quoted))
+        parts.append((text + _go_unquote(quoted), None) if quoted is not None else (text, label))
         position = match.end()
     rest = template[position:]
-    return None if "{{" in rest else "".join(out) + rest
+    return None if "{{" in rest else (*parts, (rest, None))
 
 
 def _go_unquote(body: str) -> str:
@@ -166,7 +181,7 @@ def groups(slo: SLO) -> tuple[dict[str, str], dict[str, str]]:
     return {label: "burning" for label in slo.grouping}, {label: "healthy" for label in slo.grouping}
 
 
-def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, Any] | None:
+def _expected_alerts(rule: AlertingRule, output_labels: dict[str, str]) -> dict[str, dict[str, str]] | None:
     labels = dict(output_labels)
     for key, value in rule.labels:  # alert label values are templates too
         expanded_label = expand(value, output_labels)
@@ -247,11 +262,19 @@ def _member(out: list[str], prefix: str, value: str, indent: str) -> None:
         out.append(f"{prefix} {string(value)}")
 
 
-def _alert_text(alert: dict[str, Any]) -> str:
-    """One expected alert as an item of ``exp_alerts`` (always at the same depth), rendered once per SLO and tier
-    though it is checked wherever the tier fires."""
+def _alert_text(alert: dict[str, dict[str, str]]) -> str:
+    """One expected alert as an item of ``exp_alerts`` (always at the same depth), as ``yamlfmt`` writes it;
+    rendered once per SLO and tier though it is checked wherever the tier fires."""
     lines: list[str] = []
-    emit_mapping(alert, "      ", "    - ", lines)
+    first = "    - "
+    for key, members in alert.items():  # exp_labels, exp_annotations: string to string
+        if members:
+            lines.append(f"{first}{key}:")
+            for name, value in members.items():
+                _member(lines, key_prefix("        ", name), value, "        ")
+        else:
+            lines.append(f"{first}{key}: {{}}")
+        first = "      "
     return "\n".join(lines)
 
 
@@ -268,15 +291,21 @@ def _alert_checks(out: list[str], alertname: str, checks: Sequence[tuple[str, Se
             out.append("    exp_alerts: []")
 
 
-def _write_slo(out: list[str], plan: SLOPlan, no_data_peers: Mapping[str, Sequence[tuple[int, str | None]]]) -> None:
+def _write_slo(
+    out: list[str],
+    plan: SLOPlan,
+    no_data: AlertingRule | None,
+    no_data_peers: Mapping[str, Sequence[tuple[int, str | None]]],
+) -> None:
     """Append the plan's tests: its burn-rate alerts' scenarios (fed through its SLI recording series), a grouped
-    SLO's group test and its no-data alert's test, as ``yamlfmt.dump`` writes items of the ``tests`` list."""
+    SLO's group test and its no-data alert's test (``no_data``), as ``yamlfmt.dump`` writes items of the
+    ``tests`` list."""
     slo = plan.slo
     burn_rules = plan.burn_alerts()  # by tier, whatever their sloth_severity label says
     if not burn_rules:
         return
     rules = plan.alert_rules()
-    wait = max([parse_duration(r.for_) for r in rules if r.for_] or [0])
+    wait = max([_seconds(r.for_) for r in rules if r.for_] or [0])
     check_at = wait + 3 * INTERVAL  # into a phase: past every `for`, with margin
     samples = check_at // INTERVAL + 2  # per phase: the check sees the phase's own samples, never the next ones
     bad, good = groups(slo)
@@ -326,7 +355,6 @@ def _write_slo(out: list[str], plan: SLOPlan, no_data_peers: Mapping[str, Sequen
             emit_member("  promql_expr_test:", checks, "    ", out, "  ")
     if slo.grouping:
         emit_mapping(_group_test(plan, burn_rules, series_labels, bad, good, samples, check_at), "  ", "- ", out)
-    no_data = plan.no_data_alert()
     if no_data is not None and no_data.for_:
         _write_no_data(out, slo, no_data, no_data_peers[no_data.alert])
 
@@ -337,7 +365,7 @@ def _write_no_data(out: list[str], slo: SLO, no_data: AlertingRule, peers: Seque
     (``for`` seconds, expected alert's text or None when its annotations are unpredictable)."""
     checks: list[tuple[str, list[str]]] = []
     expressions: list[dict[str, Any]] = []
-    wait = parse_duration(no_data.for_ or "0s")
+    wait = _seconds(no_data.for_ or "0s")
     for at in (wait // 2, wait + 2 * INTERVAL):
         firing = [alert for seconds, alert in peers if seconds <= at]
         if any(alert is None for alert in firing):  # unpredictable annotations: count the ALERTS series instead
@@ -372,18 +400,17 @@ def _absent_labels(presence: str) -> tuple[tuple[str, str], ...]:
     return tuple(absent_labels(f"absent({presence})").items())
 
 
-def _no_data_peers(plans: Sequence[SLOPlan]) -> dict[str, list[tuple[int, str | None]]]:
+def _no_data_peers(no_data: Sequence[tuple[SLOPlan, AlertingRule | None]]) -> dict[str, list[tuple[int, str | None]]]:
     """No-data alerts of one rule file by alert name (SLOs may share an alert name, as in Sloth): each one's
     ``for`` in seconds and its expected alert's text (None when its annotations are unpredictable), computed once
     per file though every peer's test checks them all."""
     found: dict[str, list[tuple[int, str | None]]] = {}
-    for plan in plans:
-        rule = plan.no_data_alert()
+    for plan, rule in no_data:
         if rule is not None and rule.for_:
             # absent() of the SLI's presence selector carries its equality matchers as labels
             alert = _expected_alerts(rule, dict(_absent_labels(presence_query(plan.slo.sli))))
             text = None if alert is None else _alert_text(alert)
-            found.setdefault(rule.alert, []).append((parse_duration(rule.for_), text))
+            found.setdefault(rule.alert, []).append((_seconds(rule.for_), text))
     return found
 
 
@@ -454,10 +481,11 @@ def render_rule_tests(compiled: CompiledFile, options: CompileOptions, rule_file
     if options.sloth_compat:
         loaded = loaded[:1] if documents and documents[0].document.k8s is None else []
     plans = [plan for doc in loaded for plan in doc.plans]
-    peers = _no_data_peers(plans)
+    no_data = [(plan, plan.no_data_alert()) for plan in plans]
+    peers = _no_data_peers(no_data)
     tests: list[str] = []
-    for plan in plans:
-        _write_slo(tests, plan, peers)
+    for plan, rule in no_data:
+        _write_slo(tests, plan, rule, peers)
     if not tests:
         return None
     relative = posixpath.relpath(rule_file, posixpath.dirname(test_file) or ".")

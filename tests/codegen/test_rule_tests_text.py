@@ -9,6 +9,7 @@ them) with and without ``--sloth-compat``, and on generated SLO names, labels, a
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +37,7 @@ from codegen.rule_tests import (
     _phased_values,
     _series_name,
     _sli_rules,
+    expand,
     firing_severities,
     groups,
     render_rule_tests,
@@ -260,3 +262,41 @@ def test_generated_specs_render_as_the_generic_path_did(tmp_path: Path, spec: st
     except SpecErrors:
         return  # an input the validator refuses has no tests to render
     assert_same_text(compiled.files, compiled.options)
+
+
+_ACTION = re.compile(
+    r'{{ *(?:(?:\$labels|\.Labels)\.(?P<label>[a-zA-Z_][a-zA-Z0-9_]*)|"(?P<quoted>(?:[^"\\\n]|\\[\\"])*)") *}}'
+    r"|{{/\*(?s:.*?)\*/}}"
+)
+
+
+def reference_expand(template: str, labels: dict[str, str]) -> str | None:
+    """``expand`` as it was: the template scanned on every call."""
+    out: list[str] = []
+    position = 0
+    for match in _ACTION.finditer(template):
+        text = template[position : match.start()]
+        if "{{" in text:
+            return None
+        out.append(text)
+        label, quoted = match.group("label"), match.group("quoted")
+        if label is not None and label not in labels:
+            return None
+        if label is not None:
+            out.append(labels[label])
+        elif quoted is not None:
+            out.append(re.sub(r'\\([\\"])', r"\1", quoted))
+        position = match.end()
+    rest = template[position:]
+    return None if "{{" in rest else "".join(out) + rest
+
+
+_PIECES = st.sampled_from(
+    ["{{$labels.a}}", "{{ .Labels.b }}", '{{"q\\"x\\\\"}}', "{{/* c */}}", "{{ $value }}", "{{", "}}", "{{-", "a", " "]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(_PIECES, _TEXT), max_size=6).map("".join), st.dictionaries(st.sampled_from("ab"), _TEXT))
+def test_expand_with_its_cached_template_parts_equals_the_scan_per_call(template: str, labels: dict[str, str]) -> None:
+    assert expand(template, labels) == reference_expand(template, labels)
