@@ -271,7 +271,10 @@ def _alert_text(alert: dict[str, dict[str, str]]) -> str:
         if members:
             lines.append(f"{first}{key}:")
             for name, value in members.items():
-                _member(lines, key_prefix("        ", name), value, "        ")
+                if "\n" in value:
+                    _member(lines, key_prefix("        ", name), value, "        ")
+                else:  # _member's common case inline: a dozen members per alert, 30,000 alerts at 10,000 SLOs
+                    lines.append(f"{key_prefix('        ', name)} {string(value)}")
         else:
             lines.append(f"{first}{key}: {{}}")
         first = "      "
