@@ -7,6 +7,12 @@ metrics vanish. A tier's three scenarios are phases of one promtool test on the 
 from phase to phase, each phase is checked at its own time), so the file grows with the tiers, not with
 scenarios x windows. Expected alerts are computed from the same thresholds Prometheus evaluates, including labels and
 expanded annotations, so a wrong factor, window or label fails ``promtool test rules``.
+
+The file is written as text, exactly what ``yamlfmt.dump`` writes for the same tests (its quoting and members,
+not rules of our own; tests/codegen/test_rule_tests_text.py compares the two): at 10,000 SLOs the generic
+emitter's per-member work and the per-scenario dicts cost more than the tests' content. What does not depend on
+the SLO's names and labels (values strings, eval times, who fires) is computed once per shape of SLO, an expected
+alert once per SLO and tier, the no-data peers once per file.
 """
 
 from __future__ import annotations
