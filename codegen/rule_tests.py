@@ -177,9 +177,10 @@ def _series_name(rule: RecordingRule | None, group: dict[str, str] | None = None
     grouped SLO's group labels (the lowered queries keep them)."""
     if rule is None:
         return None
-    labels = sorted({**dict(rule.labels), **(group or {})}.items())
-    body = ", ".join(_matcher(k, v) for k, v in labels)
-    return f"{rule.record}{{{body}}}"
+    labels = dict(rule.labels)
+    if group:
+        labels.update(group)
+    return f"{rule.record}{{{', '.join([_matcher(k, v) for k, v in sorted(labels.items())])}}}"
 
 
 def groups(slo: SLO) -> tuple[dict[str, str], dict[str, str]]:
