@@ -8,7 +8,8 @@ Each size runs in fresh subprocesses so peak RSS is that run's own (``ru_maxrss`
   the goals are about: wall seconds, CPU seconds (what other jobs on a shared machine do not inflate) and peak
   RSS; once with ``--jobs auto`` (as ``make generate`` runs it: forked rendering workers from 1,000 SLOs) and
   once with ``--jobs 1``. With workers, memory is the peak of the summed PSS of the process and its workers,
-  sampled from outside every 20 ms (RSS would count the pages they share after the fork once per process).
+  sampled from outside every 200 ms (RSS would count the pages they share after the fork once per process;
+  reading PSS walks the page tables, ~15 ms for a 600 MB process, so sampling more often slows the run measured).
 
 Every run is repeated (``REPEATS``) and the minimum kept; the per-SLO cost is relative to the 100-SLO run of the
 same invocation, so linearity is read off a ratio that survives a shared machine.
@@ -31,6 +32,7 @@ from codegen.workers import available_cores
 
 SIZES = (100, 1000, 10000)
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
+PSS_EVERY = 0.2  # seconds between samples of the process tree's PSS
 MODES = ("stages", "cli", "cli-j1")  # cli: --jobs auto, as `make generate`
 STAGES = ("parse", "compile", "rules", "tests", "dashboards", "docs", "write")
 KINDS = ("rules", "tests", "dashboards", "docs")
@@ -177,7 +179,7 @@ def _run_child(mode: str, count: int) -> dict[str, Any]:
             peak_kb = 0
             while proc.poll() is None:
                 peak_kb = max(peak_kb, sum(_pss_kb(pid) for pid in _tree(proc.pid)))
-                time.sleep(0.02)
+                time.sleep(PSS_EVERY)
             out.seek(0)
             err.seek(0)
             stdout, stderr = out.read(), err.read()
