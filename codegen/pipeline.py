@@ -20,7 +20,7 @@ from codegen.model import SpecSet
 from codegen.rule_tests import render_rule_tests
 from codegen.rulefiles import render_rule_file
 from codegen.slo_plugins.registry import Registry
-from codegen.workers import ForkedWorkers, effective_jobs
+from codegen.workers import ForkedWorkers
 
 STDOUT = "-"  # the ``--out`` value that means standard output
 
@@ -87,17 +87,15 @@ class _Run:
 
     compiled: CompiledSpecs
     layout: Layout
-    files: tuple[CompiledFile, ...]  # the spec files whose rules and tests go to files
-    docs_first: bool  # task 0 is the SLO document (with workers: the longest task, started first), then the files
+    files: tuple[CompiledFile, ...]  # the spec files whose rules and tests go to files: tasks 0 .. n-1
+    docs: bool  # task n: the SLO document
 
 
 def _render_task(run: _Run, index: int) -> tuple[str, str | None]:
-    """Task ``index``: the SLO document, or a spec file's rule file ("" when it has no rules) and its promtool tests
-    (None when there are none)."""
-    if run.docs_first:
-        if index == 0:
-            return render_slo_doc(run.compiled, run.layout.input_root), None
-        index -= 1
+    """Task ``index``: a spec file's rule file ("" when it has no rules) and its promtool tests (None when there are
+    none), or the SLO document."""
+    if index == len(run.files):
+        return render_slo_doc(run.compiled, run.layout.input_root), None
     spec_file = run.files[index]
     label = _source_label(run.layout, spec_file.relative)
     rules = render_rule_file(spec_file, run.compiled.options, label)
@@ -124,28 +122,26 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
         return key
 
     files = compiled.files if layout.rules_out != STDOUT else ()
-    run = _Run(compiled, layout, files, layout.docs_out is not None and effective_jobs(jobs) > 1)
-    docs: str | None = None
+    run = _Run(compiled, layout, files, layout.docs_out is not None)
     with ForkedWorkers(run, jobs) as workers:
-        rendered = workers.map(_render_task, len(files) + run.docs_first)
-        if run.docs_first:
-            docs = next(rendered)[0]
-        for spec_file, (rules, tests) in zip(files, rendered, strict=True):
+        docs_task = len(files) if run.docs else None  # the longest task: with workers, started first
+        rendered = workers.map(_render_task, len(files) + run.docs, first=docs_task)
+        for spec_file, (rules, tests) in zip(files, rendered, strict=False):
             if not rules:
                 continue
             yield claim(rule_path(layout, spec_file.relative)), rules
             tests_at = test_path(layout, spec_file.relative)
             if tests_at is not None and tests is not None:
                 yield claim(tests_at), tests
-    if layout.dashboards_out is not None or layout.docs_out is not None or layout.dashboards_docs_out is not None:
+        docs = next(rendered)[0] if run.docs else None
+    if layout.dashboards_out is not None or docs is not None or layout.dashboards_docs_out is not None:
         boards = build_dashboards(compiled, lambda relative: _source_label(layout, relative))
         if layout.dashboards_out is not None:
             directory = Path(layout.dashboards_out).as_posix()
             for board in boards:
                 yield claim(posixpath.join(directory, board.filename)), to_json(board.model)
-        if layout.docs_out is not None:
-            text = render_slo_doc(compiled, layout.input_root) if docs is None else docs
-            yield claim(Path(layout.docs_out).as_posix()), text
+        if layout.docs_out is not None and docs is not None:
+            yield claim(Path(layout.docs_out).as_posix()), docs
         if layout.dashboards_docs_out is not None and boards:
             path = Path(layout.dashboards_docs_out).as_posix()
             yield claim(path), render_dashboards_page(boards, layout.dashboards_out)

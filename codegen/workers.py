@@ -2,19 +2,22 @@
 
 Once compiled, each spec file's rules and promtool tests are a pure function of its plans. Workers forked at that
 point inherit the plans (nothing is pickled on the way in: a task is a function and an index) and send back only
-their results, each through its own pipe. The parent keeps everything that must stay single: the output order,
-the claims on paths, the writer's all-or-nothing transaction and every message.
+their results, each in a memory file whose descriptor goes over a socket: a worker never waits for the parent to
+read (through a pipe, a result larger than the pipe stalled the worker until the parent came by). The parent keeps
+everything that must stay single: the output order, the claims on paths, the writer's all-or-nothing transaction
+and every message.
 
 Tasks are claimed from a shared counter, by the workers and by the parent itself: when the parent needs the next
 result and nobody has claimed it, it renders it; when a worker has it and is not done, the parent renders a later
 one meanwhile. So ``jobs`` processes work, not ``jobs`` + 1, and the parent's own work (writing) balances itself
-against the workers'. A fork's memory is not free -- every object a worker touches and every allocation it makes
-copies a shared page -- so each worker costs about half the parent's heap (measured in bench/README.md), which is
-why the parent is one of the ``jobs``.
+against the workers'. A long task needed last (the SLO document) can be a worker's first, so it does not hold up
+the end. A fork's memory is not free -- every object a worker touches and every allocation it makes copies a
+shared page -- so each worker costs about half the parent's heap (measured in bench/README.md), which is why the
+parent is one of the ``jobs``.
 
 Back-pressure: the workers, and the parent when it renders ahead, hold at most ``window`` results the consumer has
 not taken (a semaphore), so a slow writer holds them back instead of the run's text piling up. Errors come out in
-task order, as from one process. Plain ``os.fork`` and pipes, no threads in the parent (``multiprocessing.Pool``'s
+task order, as from one process. Plain ``os.fork`` and sockets, no threads in the parent (``multiprocessing.Pool``'s
 threads made Ctrl-C hang it now and then): workers ignore Ctrl-C, are killed when the ``with`` block is left
 whichever way, and never return into the parent's code (``os._exit``). Where ``fork`` is unavailable (Windows;
 macOS only offers it unsafely) or one job is asked for, everything runs in the parent, lazily.
@@ -28,6 +31,7 @@ import os
 import pickle
 import select
 import signal
+import socket
 import struct
 import sys
 from collections.abc import Callable, Iterator
@@ -77,67 +81,87 @@ _DONE = -1  # the index a worker sends once no task is left
 
 
 class _Claims:
-    """The next unclaimed task index, shared by the parent and its workers (created before the fork)."""
+    """The next unclaimed task, shared by the parent and its workers (created before the fork). Tasks are claimed
+    in index order, except ``first``, which the first worker renders before any other."""
 
-    def __init__(self, count: int, window: int) -> None:
+    def __init__(self, count: int, window: int, first: int | None) -> None:
         context = multiprocessing.get_context("fork")
         self.count = count
-        self.next: Synchronized[int] = context.Value("q", 0)
+        self.first = first
+        self.order = [index for index in range(count) if index != first]
+        self.next: Synchronized[int] = context.Value("q", 0)  # a position in ``order``
         self.permits: Semaphore = context.Semaphore(window)
 
     def claim(self, only: int | None = None) -> int | None:
         """The next index (marked claimed), or None when all are; with ``only``, claim it only if it is next."""
         with self.next.get_lock():
-            index = self.next.value
-            if index >= self.count or (only is not None and index != only):
+            position = self.next.value
+            if position >= len(self.order) or (only is not None and self.order[position] != only):
                 return None
-            self.next.value = index + 1
-            return index
+            self.next.value = position + 1
+            return self.order[position]
 
 
-_HEADER = struct.Struct("<Q")  # each message: its length, then its pickle
+_HEADER = struct.Struct("<Q")  # each message: the length of the pickle in the memory file that comes with it
 
 
-def _send(fd: int, message: tuple[int, bool, Any]) -> None:
+def _send(channel: socket.socket, message: tuple[int, bool, Any]) -> None:
+    """The message's pickle in a memory file of its own, the file's descriptor over the socket: the socket carries
+    a few bytes, so a worker never waits for the parent to read a large result (a pipe filled up and stalled it)."""
     data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    for part in (_HEADER.pack(len(data)), data):
-        view = memoryview(part)
+    fd = os.memfd_create("slogen-result", os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+        socket.send_fds(channel, [_HEADER.pack(len(data))], [fd])
+    finally:
+        os.close(fd)
 
 
-def _read_exact(fd: int, size: int) -> bytearray | None:
-    """``size`` bytes from ``fd``; None at end of file (the writer is gone)."""
-    buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        n = os.readv(fd, [view[got:]])
-        if n == 0:
-            return None
-        got += n
-    return buffer
+def _receive(channel: socket.socket) -> tuple[int, bool, Any] | None:
+    """The next message, or None when the worker is gone."""
+    header, fds, _, _ = socket.recv_fds(channel, _HEADER.size, 1)
+    if not header or not fds:
+        for fd in fds:
+            os.close(fd)
+        return None
+    try:
+        (size,) = _HEADER.unpack(header)
+        data = bytearray(size)
+        view = memoryview(data)
+        got = 0
+        while got < size:
+            n = os.preadv(fds[0], [view[got:]], got)
+            if n == 0:
+                return None
+            got += n
+    finally:
+        os.close(fds[0])
+    message: tuple[int, bool, Any] = pickle.loads(data)
+    return message
 
 
-def _serve(write_fd: int, claims: _Claims, run: Callable[[int], Any]) -> None:
-    """The whole life of a forked worker: claim, render, send (index, ok, result) down the pipe; then exit."""
+def _serve(channel: socket.socket, claims: _Claims, run: Callable[[int], Any], first: int | None) -> None:
+    """The whole life of a forked worker: render ``first`` if given, then claim, render, send (index, ok, result)
+    to the parent until no task is left; then exit."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         while True:
             claims.permits.acquire()
-            index = claims.claim()
+            index, first = (first, None) if first is not None else (claims.claim(), None)
             if index is None:
                 claims.permits.release()
                 break
             try:
                 message = (index, True, run(index))
             except Exception as exc:  # the parent raises it when it reaches this index; this worker stops
-                _send(write_fd, (index, False, _portable(exc)))
+                _send(channel, (index, False, _portable(exc)))
                 break
-            _send(write_fd, message)
-        _send(write_fd, (_DONE, True, None))
-    except BaseException:  # the pipe closed under us (the parent left): nothing more to say
+            _send(channel, message)
+        _send(channel, (_DONE, True, None))
+    except BaseException:  # the socket closed under us (the parent left): nothing more to say
         code = 1
     finally:
         os._exit(code)
@@ -153,27 +177,25 @@ def _portable(exc: Exception) -> Exception:
 
 
 class _Worker:
-    def __init__(self, claims: _Claims, run: Callable[[int], Any]) -> None:
-        self.fd, write_fd = os.pipe()
+    def __init__(self, claims: _Claims, run: Callable[[int], Any], first: int | None) -> None:
+        self.channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - the child; coverage does not follow a fork
-            os.close(self.fd)
-            _serve(write_fd, claims, run)
-        os.close(write_fd)
+            self.channel.close()
+            _serve(theirs, claims, run, first)
+        theirs.close()
         self.done = False
 
     def receive(self) -> tuple[int, bool, Any]:
-        header = _read_exact(self.fd, _HEADER.size)
-        body = None if header is None else _read_exact(self.fd, _HEADER.unpack(header)[0])
-        if body is None:
+        message = _receive(self.channel)
+        if message is None:
             raise WorkerDied(f"a rendering worker (pid {self.pid}) ended without its results")
-        message: tuple[int, bool, Any] = pickle.loads(body)
         return message
 
     def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        os.close(self.fd)
+        self.channel.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 
@@ -202,14 +224,15 @@ class ForkedWorkers(Generic[State]):
         """Whether workers are running beside this process (``map`` forks them when it is called)."""
         return bool(self._workers)
 
-    def map(self, task: Callable[[State, int], Result], count: int) -> Iterator[Result]:
-        """Fork the workers now and return the results of ``task(state, i)``, i = 0..count-1, in order."""
+    def map(self, task: Callable[[State, int], Result], count: int, first: int | None = None) -> Iterator[Result]:
+        """Fork the workers now and return the results of ``task(state, i)``, i = 0..count-1, in order. ``first``
+        (a long task needed late) is a worker's first task, started at once instead of when its turn comes."""
         helpers = min(self.jobs, count) - 1
         if helpers <= 0:
             return (task(self.state, index) for index in range(count))
-        claims = _Claims(count, helpers * WINDOW_PER_WORKER)
+        claims = _Claims(count, helpers * WINDOW_PER_WORKER, first)
         state = self.state
-        self._workers = [_Worker(claims, lambda i: task(state, i)) for _ in range(helpers)]
+        self._workers = [_Worker(claims, lambda i: task(state, i), first if n == 0 else None) for n in range(helpers)]
         return self._collect(task, claims)
 
     def _collect(self, task: Callable[[State, int], Result], claims: _Claims) -> Iterator[Result]:
@@ -217,6 +240,7 @@ class ForkedWorkers(Generic[State]):
         one instead of waiting (within the same window of permits as the workers)."""
         received: dict[int, tuple[bool, Any]] = {}  # results ahead of the consumer, each holding a permit
         for index in range(claims.count):
+            self._receive_some(received, wait=False)  # take in what is ready, so the window stays open
             if index not in received and claims.claim(only=index) is not None:
                 yield task(self.state, index)  # nobody had it: render it here
                 continue
@@ -247,14 +271,14 @@ class ForkedWorkers(Generic[State]):
 
     def _receive_some(self, received: dict[int, tuple[bool, Any]], wait: bool) -> bool:
         """Keep what the workers have sent (with ``wait``, wait for at least one message); whether any came."""
-        busy = {worker.fd: worker for worker in self._workers if not worker.done}
+        busy = {worker.channel: worker for worker in self._workers if not worker.done}
         if not busy:
             if wait:
                 raise WorkerDied("the rendering workers finished without a result that was claimed")
             return False
         readable, _, _ = select.select(list(busy), [], [], None if wait else 0)
-        for fd in readable:
-            worker = busy[fd]
+        for channel in readable:
+            worker = busy[channel]
             index, ok, value = worker.receive()
             if index == _DONE:
                 worker.done = True
