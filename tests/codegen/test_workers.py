@@ -34,6 +34,18 @@ def _mark_started(directory: Path, index: int) -> int:
     return index
 
 
+def _log_start(directory: Path, index: int) -> int:
+    (directory / f"started-{index}").write_text(f"{index} {os.getpid()} {time.monotonic_ns()}")
+    time.sleep(0.005)
+    return index
+
+
+def _fail_at_39(_: None, index: int) -> int:
+    if index == 39:
+        raise ValueError(f"task {index} failed")
+    return index
+
+
 def _mark_started_big(directory: Path, index: int) -> str:
     _mark_started(directory, index)
     return str(index) * (256 * 1024)  # four times a pipe's buffer
@@ -102,6 +114,24 @@ def test_workers_stay_within_their_window_of_the_consumer(tmp_path: Path) -> Non
             started = len(list(tmp_path.iterdir()))
             assert started <= consumed + window, (consumed, started)
     assert len(list(tmp_path.iterdir())) == 3 * window
+
+
+@needs_fork
+def test_the_first_task_is_a_workers_first_and_comes_out_in_its_place(tmp_path: Path) -> None:
+    """A long task needed last (the SLO document) starts before the others instead of holding up the end."""
+    with ForkedWorkers(tmp_path, 2) as workers:
+        assert list(workers.map(_log_start, 30, first=29)) == list(range(30))
+    logged = [p.read_text().split() for p in tmp_path.iterdir()]
+    starts = sorted((int(at), int(index)) for index, pid, at in logged if int(pid) != os.getpid())
+    assert starts and starts[0][1] == 29, starts
+
+
+@needs_fork
+def test_a_failing_first_task_is_raised_in_its_place() -> None:
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="task 39 failed"), ForkedWorkers(None, 2) as workers:
+        seen.extend(workers.map(_fail_at_39, 40, first=39))
+    assert seen == list(range(39))
 
 
 @needs_fork
