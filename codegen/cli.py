@@ -30,7 +30,7 @@ from codegen.pipeline import STDOUT, Layout, OutputConflict, cyclic_gc_off, iter
 from codegen.plugin_files import LoadedPlugins, PluginFileError
 from codegen.sli_plugins import BUILTIN_SLI_PLUGINS, SLIPlugin
 from codegen.slo_plugins.registry import DuplicatePluginError, Registry, builtin_registry
-from codegen.workers import AUTO_MIN_SLOS, MAX_JOBS, auto_jobs
+from codegen.workers import AUTO_MAX_JOBS, AUTO_MIN_SLOS, MAX_JOBS, auto_jobs
 from codegen.writer import WriteError, write_outputs
 
 
@@ -126,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_jobs,
         default="auto",
-        help=f"processes rendering the outputs (default auto: every available core from {AUTO_MIN_SLOS:,} SLOs, "
-        "else 1); the output is the same for any value",
+        help=f"processes rendering the outputs (default auto: the available cores, at most {AUTO_MAX_JOBS}, from "
+        f"{AUTO_MIN_SLOS:,} SLOs on, else 1); the output is the same for any value",
     )
 
     val = sub.add_parser(

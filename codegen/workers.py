@@ -37,6 +37,7 @@ import sys
 from collections.abc import Callable, Iterator
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Semaphore
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -51,12 +52,40 @@ MAX_JOBS = 64  # a typo such as ``-j 1000`` must not fork a thousand copies of t
 WINDOW_PER_WORKER = 16  # results a worker may have rendered ahead of the parent: ~1.5 MB each at 50 SLOs per file
 
 
-def available_cores() -> int:
-    """Cores this process may run on (the CPU affinity mask, which containers and ``taskset`` narrow)."""
+AUTO_MAX_JOBS = 4
+"""``--jobs auto`` uses at most this many: each worker costs about half the main process's memory, and past a few
+the serial parse and compile dominate anyway."""
+
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def available_cores(cgroup: Path = CGROUP) -> int:
+    """Cores this process may use: the CPU affinity mask (``taskset``, cpusets), narrowed by a cgroup CPU quota (a
+    container limited to 2 CPUs on a 64-core host sees 64 cores in its affinity mask)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cpu_quota(cgroup)
+    return max(1, min(cores, quota)) if quota is not None else cores
+
+
+def cpu_quota(cgroup: Path = CGROUP) -> int | None:
+    """The cgroup's CPU limit in whole CPUs, rounded up (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``); None: no limit."""
+    try:
+        text = (cgroup / "cpu.max").read_text().split()
+        quota, period = text[0], text[1]
+    except (OSError, IndexError):
+        try:
+            quota = (cgroup / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (cgroup / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    try:
+        limit, every = int(quota), int(period)
+    except ValueError:  # "max": unlimited
+        return None
+    return -(-limit // every) if limit > 0 and every > 0 else None
 
 
 def can_fork() -> bool:
@@ -69,8 +98,8 @@ def effective_jobs(jobs: int) -> int:
 
 
 def auto_jobs(slo_count: int) -> int:
-    """``--jobs auto``: every available core for a large run, one process for a small one."""
-    return min(available_cores(), MAX_JOBS) if slo_count >= AUTO_MIN_SLOS else 1
+    """``--jobs auto``: the available cores (up to ``AUTO_MAX_JOBS``) for a large run, one process for a small one."""
+    return min(available_cores(), AUTO_MAX_JOBS) if slo_count >= AUTO_MIN_SLOS else 1
 
 
 class WorkerDied(RuntimeError):

@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from codegen.workers import WINDOW_PER_WORKER, ForkedWorkers, WorkerDied, auto_jobs, can_fork
+from codegen.workers import (
+    AUTO_MAX_JOBS,
+    AUTO_MIN_SLOS,
+    WINDOW_PER_WORKER,
+    ForkedWorkers,
+    WorkerDied,
+    auto_jobs,
+    available_cores,
+    can_fork,
+    cpu_quota,
+)
 from tests.codegen.clirun import REPO, run, snapshot
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="forked workers need Linux")
@@ -152,6 +162,29 @@ def _children() -> list[str]:
 
 def test_auto_uses_one_process_for_a_small_run() -> None:
     assert auto_jobs(5) == 1
+    assert 1 <= auto_jobs(AUTO_MIN_SLOS) <= AUTO_MAX_JOBS
+
+
+@pytest.mark.parametrize(
+    ("files", "quota"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),
+        ({"cpu.max": "150000 100000\n"}, 2),
+        ({"cpu.max": "100000 100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ({"cpu/cpu.cfs_quota_us": "400000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 4),
+        ({"cpu.max": "garbage"}, None),
+        ({}, None),
+    ],
+)
+def test_a_cgroup_cpu_quota_narrows_the_cores(files: dict[str, str], quota: int | None, tmp_path: Path) -> None:
+    """A container limited to 2 CPUs on a 64-core host must not fork 64 copies of the run."""
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cpu_quota(tmp_path) == quota
+    cores = len(os.sched_getaffinity(0))
+    assert available_cores(tmp_path) == (cores if quota is None else min(cores, quota))
 
 
 def _write_specs(root: Path, files: int, slos_per_file: int) -> None:
