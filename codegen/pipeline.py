@@ -110,8 +110,8 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
     """Every generated file as (path, text), rendered only when asked for: the writer stages each one and drops it,
     so a run never holds all its output (300 MB of text at 10,000 SLOs). With ``jobs`` > 1 forked workers and this
     process share the SLO document and the spec files' rules and tests (``codegen.workers``); the files, their
-    order and their text are the same. Raises ``OutputConflict`` when two outputs
-    would be the same file; rules for standard output are ``stdout_rules``'s."""
+    order and their text are the same. Raises ``OutputConflict`` when two outputs would be the same file; rules for
+    standard output are ``stdout_rules``'s."""
     claimed: set[str] = set()
 
     def claim(path: str) -> str:
@@ -126,7 +126,8 @@ def iter_files(compiled: CompiledSpecs, layout: Layout, jobs: int = 1) -> Iterat
     with ForkedWorkers(run, jobs) as workers:
         docs_task = len(files) if run.docs else None  # the longest task: with workers, started first
         rendered = workers.map(_render_task, len(files) + run.docs, first=docs_task)
-        for spec_file, (rules, tests) in zip(files, rendered, strict=False):
+        for spec_file in files:
+            rules, tests = next(rendered)
             if not rules:
                 continue
             yield claim(rule_path(layout, spec_file.relative)), rules
