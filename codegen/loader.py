@@ -28,6 +28,10 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_STR_TAG = _CORE + "str"
+_NULL_TAG = _CORE + "null"
+_MAP_TAG = _CORE + "map"
+_SEQ_TAG = _CORE + "seq"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
@@ -74,22 +78,30 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 
 class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
     """The composer for spec files; duplicate keys, tags, depth and aliases are policed in ``_Builder``.
 
-    libyaml calls ``resolve`` back for every node; a plain scalar's tag depends only on its text and the class's
-    implicit resolvers (specs use no path resolvers), so each file's loader remembers the tags it has seen: keys
-    repeat in every SLO, and PyYAML's resolver walks its regular expressions for each of them.
+    libyaml calls ``resolve`` back for every node. Spec loaders have no path resolvers, so a node's tag depends
+    only on its kind and, for a plain scalar, its text and the class's implicit resolvers: the answer for a text
+    is remembered per file (keys repeat in every SLO), and a text whose first character starts no implicit
+    resolver is a string without walking PyYAML's regular expressions.
     """
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.plain_tags: dict[str, str] = {}
+        self.resolver_starts = frozenset(self.yaml_implicit_resolvers)
+        if self.yaml_path_resolvers or None in self.resolver_starts:  # pragma: no cover - a programming error
+            raise TypeError("spec loaders resolve tags without path or wildcard resolvers")
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
-        if kind is yaml.ScalarNode and implicit[0]:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:  # quoted
+                return _STR_TAG
             tag = self.plain_tags.get(value)
             if tag is None:
+                if value and value[0] not in self.resolver_starts:
+                    return _STR_TAG
                 tag = self.plain_tags[value] = super().resolve(kind, value, implicit)
             return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
+        return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
 
 
 # YAML 1.2 core-schema floats that YAML 1.1 reads as strings: an exponent without a dot or without a sign.
@@ -118,12 +130,6 @@ class _Abort(Exception):
     def __init__(self, error: SpecError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-_STR_TAG = _CORE + "str"
-_NULL_TAG = _CORE + "null"
-_MAP_TAG = _CORE + "map"
-_SEQ_TAG = _CORE + "seq"
 
 
 class _Builder:
