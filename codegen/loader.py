@@ -103,6 +103,12 @@ class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
             return tag
         return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
 
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
+        """Path resolvers only: there are none (libyaml still calls this for every node)."""
+
+    def ascend_resolver(self) -> None:
+        """Path resolvers only: there are none."""
+
 
 # YAML 1.2 core-schema floats that YAML 1.1 reads as strings: an exponent without a dot or without a sign.
 _StrictLoader.add_implicit_resolver(
@@ -245,7 +251,7 @@ class _Builder:
             self.error(node, path, f"YAML tag {tag!r} is not supported")
             return None
         try:
-            value = self.scalars.construct_object(node, deep=True)
+            value = self.scalars.yaml_constructors[tag](self.scalars, node)  # what construct_object would call
         except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
             problem = getattr(exc, "problem", None) or str(exc)
             self.error(node, path, f"invalid {tag.rsplit(':', 1)[-1]} value {node.value[:40]!r}: {problem}")
