@@ -32,6 +32,14 @@ _STR_TAG = _CORE + "str"
 _NULL_TAG = _CORE + "null"
 _MAP_TAG = _CORE + "map"
 _SEQ_TAG = _CORE + "seq"
+_EXPECTED = {  # what an explicitly tagged scalar must look like, for the texts PyYAML's constructors trip on
+    "bool": "expected true, false, yes, no, on or off (any case)",
+    "int": "expected an integer (e.g. 42, 0x2A, 0o52, 1_000)",
+    "float": "expected a number (e.g. 1.5, 1e3, .inf)",
+    "timestamp": "expected a date or time (e.g. 2001-12-14 or 2001-12-14T21:59:43Z)",
+    "str": "expected text",
+    "null": "expected null",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
@@ -252,9 +260,13 @@ class _Builder:
             return None
         try:
             value = self.scalars.yaml_constructors[tag](self.scalars, node)  # what construct_object would call
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.error(node, path, f"invalid {tag.rsplit(':', 1)[-1]} value {node.value[:40]!r}: {problem}")
+        except (ValueError, TypeError, OverflowError, LookupError, AttributeError, yaml.YAMLError) as exc:
+            kind = tag.rsplit(":", 1)[-1]
+            # PyYAML's constructors trust the resolver's regular expressions; an explicit tag skips them, and
+            # ``!!bool maybe``, ``!!int _`` or ``!!timestamp foo`` fail inside them (KeyError, IndexError...)
+            malformed = isinstance(exc, LookupError | AttributeError)
+            problem = _EXPECTED[kind] if malformed else getattr(exc, "problem", None) or str(exc)
+            self.error(node, path, f"invalid {kind} value {node.value[:40]!r}: {problem}")
             return None
         if isinstance(value, float) and not isinstance(value, bool):
             number = YamlFloat(value)

@@ -130,3 +130,39 @@ def test_aliases_are_counted_when_an_anchor_is_written() -> None:
     rows += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 6)]
     documents, errors = load_text("\n".join(rows) + "\n", "x.yaml")
     assert not documents and "alias bomb" in errors[-1].message
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a: !!bool maybe\n", "invalid bool value 'maybe': expected true, false, yes, no, on or off (any case)"),
+        ("a: !!bool ''\n", "invalid bool value '': expected true, false, yes, no, on or off (any case)"),
+        ("a: !!bool 1\n", "invalid bool value '1': expected true, false, yes, no, on or off (any case)"),
+        ("a: !!int\n", "invalid int value '': expected an integer (e.g. 42, 0x2A, 0o52, 1_000)"),
+        ("a: !!int _\n", "invalid int value '_': expected an integer (e.g. 42, 0x2A, 0o52, 1_000)"),
+        ("a: !!float\n", "invalid float value '': expected a number (e.g. 1.5, 1e3, .inf)"),
+        (
+            "a: !!timestamp foo\n",
+            "invalid timestamp value 'foo': expected a date or time (e.g. 2001-12-14 or 2001-12-14T21:59:43Z)",
+        ),
+        (
+            "a: !!timestamp\n",
+            "invalid timestamp value '': expected a date or time (e.g. 2001-12-14 or 2001-12-14T21:59:43Z)",
+        ),
+    ],
+)
+def test_an_explicit_tag_on_a_malformed_value_is_an_error(text: str, problem: str) -> None:
+    """An explicit tag skips the resolver's patterns and PyYAML's constructors then fail with KeyError,
+    IndexError or AttributeError: the loader reports the value, it does not crash."""
+    _, errors = load_text(text, "x.yaml")
+    assert [(e.line, e.field, e.message) for e in errors] == [(1, "a", problem)]
+
+
+@given(
+    st.sampled_from(["bool", "int", "float", "timestamp", "null", "str"]),
+    st.one_of(SCALAR, st.text(alphabet="0123456789-+.:_eExXoObTtZz ", max_size=12)),
+)
+def test_any_explicitly_tagged_scalar_loads_or_is_an_error(kind: str, text: str) -> None:
+    """Never an exception: hostile input gets an error naming the value."""
+    documents, errors = load_text(f"a: !!{kind} {text}\n", "x.yaml")
+    assert documents or errors
