@@ -201,11 +201,15 @@ class _Builder:
             if node.tag != _SEQ_TAG:
                 self.error(node, path, f"YAML tag {node.tag!r} is not supported")
             setdefault = self.lines.setdefault
+            plain = not self.aliases and depth < MAX_DEPTH  # as in _mapping
             items: list[Any] = []
             for i, item in enumerate(node.value):
                 child = (*path, i)
                 setdefault(child, item.start_mark.line + 1)
-                items.append(self.build(item, child, depth + 1, aliased))
+                if plain and item.__class__ is yaml.ScalarNode:
+                    items.append(self._scalar(item, child))
+                else:
+                    items.append(self.build(item, child, depth + 1, aliased))
             return items
         return self._scalar(node, path)
 
