@@ -36,6 +36,11 @@ def camel(snake: str) -> str:
     return head + "".join(word.capitalize() for word in rest)
 
 
+def spell(kind: SpecKind, snake: str) -> str:
+    """A field name as documents of ``kind`` write it: the Kubernetes form is camelCase."""
+    return camel(snake) if kind == "sloth.slok.dev/v1" else snake
+
+
 @dataclass
 class Fields:
     """Per-document parsing state: where we are, which key style applies, and the errors so far."""
@@ -51,7 +56,7 @@ class Fields:
     warnings: list[SpecError] = field(default_factory=list)
 
     def key(self, snake: str) -> str:
-        return camel(snake) if self.kind == "sloth.slok.dev/v1" else snake
+        return spell(self.kind, snake)
 
     def err(self, path: FieldPath, message: str) -> None:
         full = (*self.base, *path)
@@ -64,23 +69,25 @@ class Fields:
 
     def mapping(self, value: Any, path: FieldPath, allowed: Sequence[str], required: bool = False) -> dict[str, Any]:
         """Return ``value`` as a dict after rejecting unknown keys (with the closest valid one suggested)."""
-        empty: dict[str, Any] = dict.fromkeys(allowed)
         if value is None:
             if required:
                 self.err(path, "required")
-            return empty
+            return dict.fromkeys(allowed)
         if not isinstance(value, dict):
             self.err(path, f"must be a mapping, got {type(value).__name__}")
-            return empty
-        valid = [self.key(k) for k in allowed]
+            return dict.fromkeys(allowed)
+        spelled = _spellings(self.kind, tuple(allowed))
         if self.sloth_compat:
-            return self._compat_mapping(value, path, allowed, valid)
-        for key in value:
-            if key not in valid:
-                close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
-                self.err((*path, key), f"unknown key {key!r}{hint}")
-        return {k: value.get(self.key(k)) for k in allowed}
+            return self._compat_mapping(value, path, allowed, list(spelled.values()))
+        if not spelled.keys_spelled.issuperset(value):
+            valid = list(spelled.values())
+            for key in value:
+                if key not in spelled.keys_spelled:
+                    close = difflib.get_close_matches(str(key), valid, n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(valid)}"
+                    self.err((*path, key), f"unknown key {key!r}{hint}")
+        get = value.get
+        return {k: get(v) for k, v in spelled.items()}
 
     def _compat_mapping(
         self, value: dict[Any, Any], path: FieldPath, allowed: Sequence[str], valid: list[str]
@@ -156,6 +163,25 @@ class Fields:
                 continue
             out.append((str(key), stringify(raw)))
         return tuple(sorted(out))
+
+
+class _Spellings(dict[str, str]):
+    """Each allowed field name (snake_case) and how the document's key style spells it."""
+
+    keys_spelled: frozenset[str]
+
+
+_SPELLINGS: dict[tuple[SpecKind, tuple[str, ...]], _Spellings] = {}
+
+
+def _spellings(kind: SpecKind, allowed: tuple[str, ...]) -> _Spellings:
+    """Memoised: every SLO asks for the same few field lists, and camelCasing each name each time showed up."""
+    found = _SPELLINGS.get((kind, allowed))
+    if found is None:
+        found = _Spellings((k, spell(kind, k)) for k in allowed)
+        found.keys_spelled = frozenset(found.values())
+        _SPELLINGS[(kind, allowed)] = found
+    return found
 
 
 def stringify(value: Any) -> str:

@@ -28,6 +28,18 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 
 _CORE = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
+_STR_TAG = _CORE + "str"
+_NULL_TAG = _CORE + "null"
+_MAP_TAG = _CORE + "map"
+_SEQ_TAG = _CORE + "seq"
+_EXPECTED = {  # what an explicitly tagged scalar must look like, for the texts PyYAML's constructors trip on
+    "bool": "expected true, false, yes, no, on or off (any case)",
+    "int": "expected an integer (e.g. 42, 0x2A, 0o52, 1_000)",
+    "float": "expected a number (e.g. 1.5, 1e3, .inf)",
+    "timestamp": "expected a date or time (e.g. 2001-12-14 or 2001-12-14T21:59:43Z)",
+    "str": "expected text",
+    "null": "expected null",
+}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
@@ -72,7 +84,38 @@ _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # 
 
 
 class _StrictLoader(_Base):  # type: ignore[valid-type,misc]
-    """The composer for spec files; duplicate keys, tags, depth and aliases are policed in ``_Builder``."""
+    """The composer for spec files; duplicate keys, tags, depth and aliases are policed in ``_Builder``.
+
+    libyaml calls ``resolve`` back for every node. Spec loaders have no path resolvers, so a node's tag depends
+    only on its kind and, for a plain scalar, its text and the class's implicit resolvers: the answer for a text
+    is remembered per file (keys repeat in every SLO), and a text whose first character starts no implicit
+    resolver is a string without walking PyYAML's regular expressions.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.plain_tags: dict[str, str] = {}
+        self.resolver_starts = frozenset(self.yaml_implicit_resolvers)
+        if self.yaml_path_resolvers or None in self.resolver_starts:  # pragma: no cover - a programming error
+            raise TypeError("spec loaders resolve tags without path or wildcard resolvers")
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:  # quoted
+                return _STR_TAG
+            tag = self.plain_tags.get(value)
+            if tag is None:
+                if value and value[0] not in self.resolver_starts:
+                    return _STR_TAG
+                tag = self.plain_tags[value] = super().resolve(kind, value, implicit)
+            return tag
+        return _MAP_TAG if kind is yaml.MappingNode else _SEQ_TAG
+
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
+        """Path resolvers only: there are none (libyaml still calls this for every node)."""
+
+    def ascend_resolver(self) -> None:
+        """Path resolvers only: there are none."""
 
 
 # YAML 1.2 core-schema floats that YAML 1.1 reads as strings: an exponent without a dot or without a sign.
@@ -104,83 +147,109 @@ class _Abort(Exception):
 
 
 class _Builder:
-    """Turns one composed document into Python data, recording lines and policing what YAML allows."""
+    """Turns one composed document into Python data, recording lines and policing what YAML allows.
 
-    def __init__(self, doc: Document, errors: list[SpecError], scalars: yaml.SafeLoader) -> None:
+    Strings and nulls, nearly every scalar of a spec, are made here (PyYAML's constructor makes ``node.value`` and
+    ``None`` of them, through several calls each); other tags go through the constructor. When the text has no
+    ``&`` it has no anchor, so no node is shared and alias counting is skipped (``aliases=False``).
+    """
+
+    def __init__(self, doc: Document, errors: list[SpecError], scalars: yaml.SafeLoader, aliases: bool = True) -> None:
         self.doc = doc
+        self.lines = doc.lines
         self.errors = errors
         self.scalars = scalars
+        self.aliases = aliases
         self.seen: set[int] = set()
         self.alias_nodes = 0
 
     def error(self, node: yaml.Node, path: FieldPath, message: str) -> None:
         self.errors.append(SpecError(self.doc.path, node.start_mark.line + 1, None, _dotted(path), message))
 
+    def root(self, node: yaml.Node) -> Any:
+        """The document's data; its line is the root's."""
+        self.lines.setdefault((), node.start_mark.line + 1)
+        return self.build(node, ())
+
     def build(self, node: yaml.Node, path: FieldPath, depth: int = 0, aliased: bool = False) -> Any:
+        """``node`` as data; the caller has recorded the line of ``path``."""
         if depth > MAX_DEPTH:
             raise _Abort(
                 SpecError(
                     self.doc.path, node.start_mark.line + 1, None, "", f"YAML nested deeper than {MAX_DEPTH} levels"
                 )
             )
-        if id(node) in self.seen:  # composed graphs share a node for every alias of it
-            aliased = True
-        self.seen.add(id(node))
-        if aliased:
-            self.alias_nodes += 1
-            if self.alias_nodes > MAX_ALIAS_NODES:
-                raise _Abort(
-                    SpecError(
-                        self.doc.path,
-                        node.start_mark.line + 1,
-                        None,
-                        "",
-                        f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
+        if self.aliases:
+            if id(node) in self.seen:  # composed graphs share a node for every alias of it
+                aliased = True
+            self.seen.add(id(node))
+            if aliased:
+                self.alias_nodes += 1
+                if self.alias_nodes > MAX_ALIAS_NODES:
+                    raise _Abort(
+                        SpecError(
+                            self.doc.path,
+                            node.start_mark.line + 1,
+                            None,
+                            "",
+                            f"YAML aliases expand to more than {MAX_ALIAS_NODES} nodes (an alias bomb?)",
+                        )
                     )
-                )
-        self.doc.lines.setdefault(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth, aliased)
         if isinstance(node, yaml.SequenceNode):
-            if node.tag != _CORE + "seq":
+            if node.tag != _SEQ_TAG:
                 self.error(node, path, f"YAML tag {node.tag!r} is not supported")
-            return [self.build(item, (*path, i), depth + 1, aliased) for i, item in enumerate(node.value)]
+            setdefault = self.lines.setdefault
+            plain = not self.aliases and depth < MAX_DEPTH  # as in _mapping
+            items: list[Any] = []
+            for i, item in enumerate(node.value):
+                child = (*path, i)
+                setdefault(child, item.start_mark.line + 1)
+                if plain and item.__class__ is yaml.ScalarNode:
+                    items.append(self._scalar(item, child))
+                else:
+                    items.append(self.build(item, child, depth + 1, aliased))
+            return items
         return self._scalar(node, path)
 
     def _mapping(self, node: yaml.MappingNode, path: FieldPath, depth: int, aliased: bool) -> dict[Any, Any]:
-        if node.tag != _CORE + "map":
+        if node.tag != _MAP_TAG:
             self.error(node, path, f"YAML tag {node.tag!r} is not supported")
         out: dict[Any, Any] = {}
+        lines = self.lines
+        # A scalar value needs none of build's checks when no node is shared and it is not too deep.
+        plain = not self.aliases and depth < MAX_DEPTH
         for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":merge"):
-                self.error(key_node, path, "YAML merge keys are not supported")
-                continue
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not yaml.ScalarNode:
                 self.error(key_node, path, "a mapping key must be a plain value, not a mapping or a list")
                 continue
-            key = self._scalar(key_node, path)
-            try:
-                hash(key)
-            except TypeError:  # pragma: no cover - scalars are hashable
+            key_tag = key_node.tag
+            if key_tag == _STR_TAG and key_node.value.isascii():
+                key = key_node.value
+            elif key_tag.endswith(":merge"):
+                self.error(key_node, path, "YAML merge keys are not supported")
                 continue
-            if key in out:
-                self.error(key_node, (*path, key), f"duplicate key {key!r}")
+            else:
+                key = self._scalar(key_node, path)
+                try:
+                    hash(key)
+                except TypeError:  # pragma: no cover - scalars are hashable
+                    continue
             child = (*path, key)
-            out[key] = self.build(value_node, child, depth + 1, aliased)
-            self.doc.lines[child] = key_node.start_mark.line + 1
+            if key in out:
+                self.error(key_node, child, f"duplicate key {key!r}")
+            lines[child] = key_node.start_mark.line + 1
+            if plain and value_node.__class__ is yaml.ScalarNode:
+                out[key] = self._scalar(value_node, child)
+            else:
+                out[key] = self.build(value_node, child, depth + 1, aliased)
         return out
 
     def _scalar(self, node: yaml.Node, path: FieldPath) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            self.error(node, path, f"YAML tag {node.tag!r} is not supported")
-            return None
-        try:
-            value = self.scalars.construct_object(node, deep=True)
-        except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            self.error(node, path, f"invalid {node.tag.rsplit(':', 1)[-1]} value {node.value[:40]!r}: {problem}")
-            return None
-        if isinstance(value, str):
+        tag = node.tag
+        if tag == _STR_TAG:
+            value: Any = node.value
             if not value.isascii():
                 try:
                     value.encode("utf-8")
@@ -188,6 +257,21 @@ class _Builder:
                     self.error(node, path, "invalid text: a lone surrogate (\\ud800-\\udfff) is not Unicode")
                     return None
             return value
+        if tag == _NULL_TAG:
+            return None
+        if tag not in _SCALAR_TAGS:
+            self.error(node, path, f"YAML tag {tag!r} is not supported")
+            return None
+        try:
+            value = self.scalars.yaml_constructors[tag](self.scalars, node)  # what construct_object would call
+        except (ValueError, TypeError, OverflowError, LookupError, AttributeError, yaml.YAMLError) as exc:
+            kind = tag.rsplit(":", 1)[-1]
+            # PyYAML's constructors trust the resolver's regular expressions; an explicit tag skips them, and
+            # ``!!bool maybe``, ``!!int _`` or ``!!timestamp foo`` fail inside them (KeyError, IndexError...)
+            malformed = isinstance(exc, LookupError | AttributeError)
+            problem = _EXPECTED[kind] if malformed else getattr(exc, "problem", None) or str(exc)
+            self.error(node, path, f"invalid {kind} value {node.value[:40]!r}: {problem}")
+            return None
         if isinstance(value, float) and not isinstance(value, bool):
             number = YamlFloat(value)
             number.yaml_text = node.value
@@ -228,14 +312,15 @@ def load_text(text: str, path: str, sloth_compat: bool = False) -> tuple[list[Do
     except RecursionError:  # the pure-Python composer, without libyaml
         return [], [SpecError(path, None, None, "", f"YAML nested deeper than {MAX_DEPTH} levels")]
     scalars = loader("")
+    aliases = "&" in text  # an alias needs an anchor, and an anchor is written with "&"
     try:
         for index, node in enumerate(nodes):
             if _is_empty(node):
                 continue
             doc = Document(path, index, None)
-            builder = _Builder(doc, errors, scalars)
+            builder = _Builder(doc, errors, scalars, aliases)
             try:
-                doc.data = builder.build(node, ())
+                doc.data = builder.root(node)
             except _Abort as exc:
                 return [], [*errors, exc.error]
             documents.append(doc)
