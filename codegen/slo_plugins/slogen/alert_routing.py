@@ -32,7 +32,8 @@ def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
         return f"{go_float(round(tier.burn_factor, 2))}x over {tier.long} and {tier.short}"
 
     # one tier may fill both slots (an OpenSLO severity with a single burn-rate condition): say it once
-    either = burn(quick) if burn(quick) == burn(slow) else f"{burn(quick)}, or {burn(slow)}"
+    fast, slower = burn(quick), burn(slow)
+    either = fast if fast == slower else f"{fast}, or {slower}"
     return template_literal(
         f"{what}{slo.service}/{slo.name} ({go_float(slo.objective)}% over {format_duration(slo.period)}) "
         f"is burning its error budget faster than {either}."
