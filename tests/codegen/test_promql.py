@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from codegen.counter_delta import _counting_calls, delta_query
 from codegen.promql import check_expression, shape
+from codegen.promql_check import check_composable, check_instant_vector
 
 
 @pytest.mark.parametrize(
@@ -84,6 +85,16 @@ def test_a_shape_parses_exactly_when_its_text_does(template: str, value: str) ->
         shaped = None
     assert shaped == tree
     assert _reference_calls(shape(expr)) == _reference_calls(expr)
+    assert (check_instant_vector(expr) is None) == (_reference_check(expr) is None and _parses(f"absent(\n{expr}\n)"))
+    assert (check_composable(expr) is None) == _parses(f"({expr})")
+
+
+def _parses(expr: str) -> bool:
+    try:
+        promql_parser.parse(expr)
+    except ValueError:
+        return False
+    return True
 
 
 def test_queries_that_differ_in_matcher_values_keep_their_own_rewrite() -> None:
