@@ -38,10 +38,11 @@ _seconds = lru_cache(maxsize=256)(parse_duration)  # the same few windows for ev
 
 def _built_by_sli_rules(slo: SLO, rule: RecordingRule, window: str) -> bool:
     """Whether ``rule`` still holds what the core SLI plugin (and ``nan_safe_sli``) wrote for ``window``."""
-    if rule.expr in (error_ratio(slo, window), nan_safe_error_ratio(slo, window)):
+    expr = rule.expr  # likeliest first: the period is the optimized average, the windows NaN-safe ratios
+    base = slo.windows.base_window
+    if rule.role == "sli_period" and expr == optimized_period_expr(slo, window, format_duration(base)):
         return True
-    base = format_duration(slo.windows.base_window)
-    return rule.role == "sli_period" and rule.expr == optimized_period_expr(slo, window, base)
+    return expr == nan_safe_error_ratio(slo, window) or expr == error_ratio(slo, window)
 
 
 def _tiled(slo: SLO, rule: Rule, tiles: SLOTiles) -> str | None:
