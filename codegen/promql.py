@@ -11,12 +11,13 @@ from codegen.conventions import render_window
 
 # What ``shape`` scans, left to right: comments and strings are taken whole (so nothing inside them is read as a
 # matcher), a label matcher ``name=`` or ``name!=`` with a plain-text value, and any quote left over (a string
-# the scan could not close: then the text is left as it is).
+# the scan could not close: then the text is left as it is). The lookahead (every token's first character) lets
+# the scan skip the other characters fast.
 _SHAPE_TOKEN = re.compile(
-    r"#[^\n]*|'(?:[^'\\\n]|\\.)*'|`[^`]*`"
+    r"(?=[#'\"`a-zA-Z_])(?:#[^\n]*|'(?:[^'\\\n]|\\.)*'|`[^`]*`"
     r'|(?<![\w:])(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)\s*!?=\s*(?P<value>"[a-zA-Z0-9_.:/-]+")(?![\w"])'
     r'|"(?:[^"\\\n]|\\.)*"'
-    r"|(?P<stray>[\"'`])"
+    r"|(?P<stray>[\"'`]))"
 )
 SHAPE_VALUE = '"x"'
 
