@@ -23,6 +23,7 @@ from functools import lru_cache
 import promql_parser
 
 from codegen.durations import format_duration
+from codegen.promql import shape
 
 TILE_SECONDS = 300  # the base tile every SLI window is built from (codegen.exact_rules)
 TILE = format_duration(TILE_SECONDS)
@@ -90,14 +91,20 @@ def _delta(selector: str) -> str:
     return f"(({selector} - {selector} offset {TILE}) >= 0 or increase({selector}[{TILE}]))"
 
 
+@lru_cache(maxsize=4096)  # shapes, not texts: queries that differ only in matcher values share the answer
+def _linear_calls(shaped: str) -> int | None:
+    """``_counting_calls`` of a ``promql.shape``; None when it does not parse."""
+    try:
+        return _counting_calls(promql_parser.parse(shaped))
+    except ValueError:
+        return None
+
+
 @lru_cache(maxsize=65536)
 def delta_query(query: str) -> str | None:
     """``query`` (an SLI query over a 5m range) with every ``rate``/``increase`` of a counter turned into the
     counter's exact increase over the tile; None when the query is not linear in them (keep the rate form)."""
-    try:
-        calls = _counting_calls(promql_parser.parse(query))
-    except ValueError:
-        return None
+    calls = _linear_calls(shape(query))
     if not calls:
         return None
     out: list[str] = []

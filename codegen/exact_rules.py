@@ -153,13 +153,30 @@ def base_tiles(slo: SLO) -> tuple[str, str]:
     return tile_queries(slo, format_duration(BASE_TILE), BASE_RANGE)
 
 
+@dataclass(frozen=True, slots=True)
+class SLOTiles:
+    """What the tiled windows of one SLO depend on, worked out once per SLO rather than once per window."""
+
+    smooth_long: bool  # the base tiles are rates (``not telescopes``): long windows take the smooth family
+    raw: bool  # a raw SLI: only its period is tiled
+    selector: str  # ``c.tile_selector`` of the SLO
+
+    def window_expr(self, window: int, is_period: bool) -> str | None:
+        """See ``window_expr``."""
+        template = _window_template(window, self.smooth_long)
+        if template is None or (self.raw and not is_period):
+            return None
+        return template.replace(_IDS, self.selector)
+
+
+def slo_tiles(slo: SLO) -> SLOTiles:
+    return SLOTiles(not telescopes(slo), isinstance(slo.sli, RawSLI), c.tile_selector(slo.id))
+
+
 def window_expr(slo: SLO, window: int, is_period: bool) -> str | None:
     """The SLI over ``window`` from tiles; None when the window cannot be tiled (not whole 5m tiles) or when tiles
     would change its meaning: a raw SLI's alert windows (tiles of a ratio are a time average, not its ratio)."""
-    template = _window_template(window, not telescopes(slo))
-    if template is None or (isinstance(slo.sli, RawSLI) and not is_period):
-        return None
-    return template.replace(_IDS, c.tile_selector(slo.id))
+    return slo_tiles(slo).window_expr(window, is_period)
 
 
 def needed_levels(windows: list[int], smooth_long: bool = False) -> dict[Family, tuple[int, ...]]:
@@ -194,21 +211,38 @@ def _ladder_templates(exact: tuple[int, ...], smooth: tuple[int, ...]) -> tuple[
     return tuple(out)
 
 
+def _ladder(levels: dict[Family, tuple[int, ...]]) -> tuple[tuple[str, str], ...]:
+    return _ladder_templates(levels.get(EXACT, ()), levels.get(SMOOTH, ()))
+
+
+@lru_cache(maxsize=256)  # SLOs share a handful of window sets
+def _windows_ladder(windows: tuple[int, ...], smooth_long: bool) -> tuple[tuple[str, str], ...]:
+    return _ladder(needed_levels(list(windows), smooth_long))
+
+
+def _instantiate(templates: tuple[tuple[str, str], ...], selector: str, labels: Labels) -> list[RecordingRule]:
+    return [RecordingRule(record, expr.replace(_IDS, selector), labels) for record, expr in templates]
+
+
 def ladder_rules(slo: SLO, levels: dict[Family, tuple[int, ...]], labels: Labels) -> list[RecordingRule]:
     """The tiles above the 5m base of ``slo``."""
-    ids = c.tile_selector(slo.id)
-    templates = _ladder_templates(levels.get(EXACT, ()), levels.get(SMOOTH, ()))
-    return [RecordingRule(record, expr.replace(_IDS, ids), labels) for record, expr in templates]
+    return _instantiate(_ladder(levels), c.tile_selector(slo.id), labels)
 
 
-def tile_rules(slo: SLO, windows: list[int], labels: Labels) -> list[RecordingRule]:
+_BASE_TOTAL = tile_record(c.TOTAL_TILE_PREFIX, BASE_TILE)
+_BASE_ERRORS = tile_record(c.ERRORS_TILE_PREFIX, BASE_TILE)
+
+
+def tile_rules(slo: SLO, windows: list[int], labels: Labels, tiles: SLOTiles | None = None) -> list[RecordingRule]:
     """The base tiles and the ladders the tiled ``windows`` read, in evaluation order (each after what it reads).
 
-    ``labels`` are the SLI recordings' labels without ``sloth_window``, so tiles of different sizes add up.
+    ``labels`` are the SLI recordings' labels without ``sloth_window``, so tiles of different sizes add up;
+    ``tiles``: ``slo_tiles(slo)`` when the caller has it.
     """
+    tiles = tiles or slo_tiles(slo)
     errors, total = base_tiles(slo)
     return [
-        RecordingRule(tile_record(c.TOTAL_TILE_PREFIX, BASE_TILE), total, labels),
-        RecordingRule(tile_record(c.ERRORS_TILE_PREFIX, BASE_TILE), errors, labels),
-        *ladder_rules(slo, needed_levels(windows, not telescopes(slo)), labels),
+        RecordingRule(_BASE_TOTAL, total, labels),
+        RecordingRule(_BASE_ERRORS, errors, labels),
+        *_instantiate(_windows_ladder(tuple(windows), tiles.smooth_long), tiles.selector, labels),
     ]

@@ -181,6 +181,7 @@ def nan_safe_error_ratio(slo: SLO, window: str) -> str | None:
             assert_never(sli)
 
 
+@lru_cache(maxsize=16384)  # asked per window and per plugin; a pure function of the frozen SLI
 def counted_tiles(sli: SLI) -> tuple[str, str] | None:
     """``(errors, total)`` of an events or latency SLI over one 5m tile as exact counter increments
     (``codegen.counter_delta``: tiles of them add up to a window's exact count); None when either query is not

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import re
 
-import promql_parser
-
-from codegen.promql import check_expression
+from codegen.promql import check_expression, parsed_kind, shape
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _OPERATOR = re.compile(r"=~|!~|!=|=")
@@ -29,18 +27,14 @@ def check_instant_vector(expr: str) -> str | None:
     problem = check_expression(expr)
     if problem:
         return problem
-    try:
-        promql_parser.parse(f"absent(\n{expr}\n)")
-    except ValueError:
+    if parsed_kind(shape(f"absent(\n{expr}\n)")) is None:
         return "must be an instant vector expression (a selector, a function or aggregation of one), not a scalar"
     return None
 
 
 def check_composable(expr: str) -> str | None:
     """None when ``(expr)`` parses: slogen wraps every user expression it composes in parentheses."""
-    try:
-        promql_parser.parse(f"({expr})")
-    except ValueError:
+    if parsed_kind(shape(f"({expr})")) is None:
         return "ends in a # comment, which would swallow the parentheses slogen wraps around it; remove the comment"
     return None
 

@@ -27,14 +27,13 @@ def mwmb_expr(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     budget = go_float(slo.error_budget_ratio)
     ids = c.id_selector(slo.service, slo.name)
 
-    def window_check(window: str, tier: AlertTier) -> str:
-        return (
-            f"max({c.sli_error_record(window)}{ids} > ({go_float(tier.burn_factor)} * {budget})) "
-            f"without ({c.LABEL_WINDOW})"
-        )
-
     def pair(tier: AlertTier) -> str:
-        return f"(\n    {window_check(tier.short, tier)}\n    and\n    {window_check(tier.long, tier)}\n)"
+        # both windows of a tier compare with the same threshold: formatted once
+        threshold = f"{ids} > ({go_float(tier.burn_factor)} * {budget})) without ({c.LABEL_WINDOW})"
+        return (
+            f"(\n    max({c.sli_error_record(tier.short)}{threshold}\n"
+            f"    and\n    max({c.sli_error_record(tier.long)}{threshold}\n)"
+        )
 
     return f"{pair(quick)}\nor\n{pair(slow)}\n"
 

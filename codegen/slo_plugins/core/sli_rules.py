@@ -18,7 +18,7 @@ from codegen.model import SLO
 from codegen.plan import RecordingRule, Rule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginProcessError, PluginRequest, PluginUtils, SLOPlugin
 from codegen.slo_plugins.config import config_mapping
-from codegen.slo_plugins.labels import merge, with_label
+from codegen.slo_plugins.labels import label_setter, merge
 
 __all__ = ["SLO_PLUGIN_ID", "SLO_PLUGIN_VERSION", "new_plugin", "sli_rules"]
 
@@ -46,14 +46,14 @@ def _rendered(slo: SLO, window: str) -> str:
 def sli_rules(slo: SLO, optimized: bool = True) -> tuple[Rule, ...]:
     """The SLI recordings of ``slo`` (roles ``sli`` per alert window, ``sli_period`` for the period)."""
     base = merge(id_labels(slo.service, slo.name), slo.labels)  # Sloth's order: ids, window, then SLO labels
+    labels_for = label_setter(base, LABEL_WINDOW, override=False)
     catalog = slo.windows
     rules: list[Rule] = []
     for seconds in catalog.windows():
         window = format_duration(seconds)
-        labels = with_label(base, LABEL_WINDOW, window, override=False)
-        rules.append(RecordingRule(sli_error_record(window), _rendered(slo, window), labels, "sli", window))
+        rules.append(RecordingRule(sli_error_record(window), _rendered(slo, window), labels_for(window), "sli", window))
     period = format_duration(slo.period)
-    labels = with_label(base, LABEL_WINDOW, period, override=False)
+    labels = labels_for(period)
     if optimized:
         if catalog.base_window == slo.period:
             raise PluginProcessError(

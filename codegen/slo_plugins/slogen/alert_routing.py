@@ -7,6 +7,7 @@ plus the alert's anchor) and the spec's ``for``. The spec's own labels and annot
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from codegen import conventions as c
@@ -24,15 +25,17 @@ __all__ = ["SLO_PLUGIN_ID", "SLO_PLUGIN_VERSION", "new_plugin", "tier_descriptio
 SLO_PLUGIN_ID = "slogen.dev/alert_routing/v1"
 
 
+@lru_cache(maxsize=1024)  # a pure function of the tier; SLOs share a handful of tiers
+def _burn(tier: AlertTier) -> str:
+    return f"{go_float(round(tier.burn_factor, 2))}x over {tier.long} and {tier.short}"
+
+
 def tier_description(slo: SLO, quick: AlertTier, slow: AlertTier) -> str:
     """Annotations are Go templates: the text (with the user's description) is printed literally."""
     what = slo.description.rstrip(".") + ". " if slo.description else ""
-
-    def burn(tier: AlertTier) -> str:
-        return f"{go_float(round(tier.burn_factor, 2))}x over {tier.long} and {tier.short}"
-
     # one tier may fill both slots (an OpenSLO severity with a single burn-rate condition): say it once
-    either = burn(quick) if burn(quick) == burn(slow) else f"{burn(quick)}, or {burn(slow)}"
+    fast, slower = _burn(quick), _burn(slow)
+    either = fast if fast == slower else f"{fast}, or {slower}"
     return template_literal(
         f"{what}{slo.service}/{slo.name} ({go_float(slo.objective)}% over {format_duration(slo.period)}) "
         f"is burning its error budget faster than {either}."

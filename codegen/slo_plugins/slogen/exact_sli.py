@@ -19,7 +19,7 @@ from typing import Any
 
 from codegen.conventions import LABEL_WINDOW, TOTAL_TILE_PREFIX
 from codegen.durations import DurationError, format_duration, parse_duration
-from codegen.exact_rules import BASE_TILE, tile_record, tile_rules, window_expr
+from codegen.exact_rules import BASE_TILE, SLOTiles, slo_tiles, tile_record, tile_rules
 from codegen.lowering import error_ratio, nan_safe_error_ratio
 from codegen.model import SLO, NativeLatencySLI, SliceRatioSLI
 from codegen.plan import SLI_ROLES, RecordingRule, Rule, RuleGroup, SLORules
@@ -38,19 +38,20 @@ _seconds = lru_cache(maxsize=256)(parse_duration)  # the same few windows for ev
 
 def _built_by_sli_rules(slo: SLO, rule: RecordingRule, window: str) -> bool:
     """Whether ``rule`` still holds what the core SLI plugin (and ``nan_safe_sli``) wrote for ``window``."""
-    if rule.expr in (error_ratio(slo, window), nan_safe_error_ratio(slo, window)):
+    expr = rule.expr  # likeliest first: the period is the optimized average, the windows NaN-safe ratios
+    base = slo.windows.base_window
+    if rule.role == "sli_period" and expr == optimized_period_expr(slo, window, format_duration(base)):
         return True
-    base = format_duration(slo.windows.base_window)
-    return rule.role == "sli_period" and rule.expr == optimized_period_expr(slo, window, base)
+    return expr == nan_safe_error_ratio(slo, window) or expr == error_ratio(slo, window)
 
 
-def _tiled(slo: SLO, rule: Rule) -> str | None:
+def _tiled(slo: SLO, rule: Rule, tiles: SLOTiles) -> str | None:
     """The tiled expression of an SLI recording the core plugin built; None to leave ``rule`` as it is."""
     if not (isinstance(rule, RecordingRule) and rule.role in SLI_ROLES and rule.window):
         return None
     if not _built_by_sli_rules(slo, rule, rule.window):
         return None
-    return window_expr(slo, _seconds(rule.window), is_period=rule.role == "sli_period")
+    return tiles.window_expr(_seconds(rule.window), is_period=rule.role == "sli_period")
 
 
 def tileable(slo: SLO) -> bool:
@@ -72,8 +73,9 @@ class ExactSLIPlugin:
         tiled: list[int] = []
         first: int | None = None  # where the tiles go: before the first rewritten recording
         tile_labels: tuple[tuple[str, str], ...] = ()
+        tiles = slo_tiles(slo)
         for rule in group.rules:
-            expr = _tiled(slo, rule)
+            expr = _tiled(slo, rule, tiles)
             if isinstance(rule, RecordingRule) and rule.window and expr is not None:
                 if first is None:
                     first = len(out)
@@ -85,7 +87,7 @@ class ExactSLIPlugin:
             if self.interval and any(isinstance(r, RecordingRule) and r.record == BASE_TOTAL for r in group.rules):
                 rules.sli_recordings = RuleGroup(group.name, group.rules, self.interval)
             return
-        out[first:first] = tile_rules(slo, tiled, tile_labels)
+        out[first:first] = tile_rules(slo, tiled, tile_labels, tiles)
         rules.sli_recordings = RuleGroup(group.name, tuple(out), self.interval or group.interval)
 
 

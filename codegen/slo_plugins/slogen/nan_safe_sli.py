@@ -11,12 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from codegen.lowering import error_ratio, nan_safe_error_ratio
+from codegen.model import SLO
 from codegen.plan import SLI_ROLES, RecordingRule, Rule, SLORules
 from codegen.slo_plugins.api import SLO_PLUGIN_VERSION, PluginRequest, PluginUtils, SLOPlugin
 
 __all__ = ["SLO_PLUGIN_ID", "SLO_PLUGIN_VERSION", "new_plugin"]
 
 SLO_PLUGIN_ID = "slogen.dev/nan_safe_sli/v1"
+
+
+def _nan_safe(slo: SLO, rule: RecordingRule, window: str) -> RecordingRule | None:
+    """``rule`` with the NaN-safe ratio if it holds the plain one, else None. The plain ratio is compared first,
+    so a rule holding something else (the optimized period average) costs no NaN-safe ratio."""
+    if rule.expr != error_ratio(slo, window):
+        return None
+    safe = nan_safe_error_ratio(slo, window)
+    return None if safe is None else rule.with_expr(safe)
 
 
 class NanSafeSLIPlugin:
@@ -26,9 +36,9 @@ class NanSafeSLIPlugin:
         changed = False
         for rule in rules.sli_recordings.rules:
             if isinstance(rule, RecordingRule) and rule.role in SLI_ROLES and rule.window:
-                safe = nan_safe_error_ratio(slo, rule.window)
-                if safe is not None and rule.expr == error_ratio(slo, rule.window):
-                    rule = rule.with_expr(safe)
+                safe = _nan_safe(slo, rule, rule.window)
+                if safe is not None:
+                    rule = safe
                     changed = True
             out.append(rule)
         if changed:
