@@ -18,26 +18,29 @@ SLOS_PER_FILE = 50
 KINDS = ("events", "raw", "latency", "timeslice")
 
 
-def synthetic_slo(index: int) -> str:
+def synthetic_slo(index: int, own_metrics: bool = False) -> str:
+    """One SLO of a rotating kind; with ``own_metrics`` its metric names are its own (``http_requests_total_00042``),
+    so no two SLOs' queries have the same PromQL shape (by default they differ only in label values)."""
     kind = KINDS[index % len(KINDS)]
     route = f'route="r{index}"'
+    own = f"_{index:05d}" if own_metrics else ""
     slis = {
         "events": (
-            f'events:\n        error_query: sum(rate(http_requests_total{{job="svc",{route},code=~"5.."}}'
-            f'[{{{{.window}}}}]))\n        total_query: sum(rate(http_requests_total{{job="svc",{route}}}'
+            f'events:\n        error_query: sum(rate(http_requests_total{own}{{job="svc",{route},code=~"5.."}}'
+            f'[{{{{.window}}}}]))\n        total_query: sum(rate(http_requests_total{own}{{job="svc",{route}}}'
             f"[{{{{.window}}}}]))"
         ),
         "raw": (
-            f"raw:\n        error_ratio_query: 1 - (sum(rate(ok_total{{{route}}}[{{{{.window}}}}])) / "
-            f"sum(rate(all_total{{{route}}}[{{{{.window}}}}])))"
+            f"raw:\n        error_ratio_query: 1 - (sum(rate(ok_total{own}{{{route}}}[{{{{.window}}}}])) / "
+            f"sum(rate(all_total{own}{{{route}}}[{{{{.window}}}}])))"
         ),
         "latency": (
-            "latency:\n        histogram: http_request_duration_seconds\n        threshold: 0.5\n"
+            f"latency:\n        histogram: http_request_duration_seconds{own}\n        threshold: 0.5\n"
             f"        matchers: '{route}'\n        buckets: [0.1, 0.25, 0.5, 1]"
         ),
         "timeslice": (
-            f'timeslice:\n        query: queue_lag_seconds{{queue="q{index}"}}\n        bad_when: "> 30"\n'
-            f'        missing_is_bad: true\n        up_query: up{{job="q{index}"}}'
+            f'timeslice:\n        query: queue_lag_seconds{own}{{queue="q{index}"}}\n        bad_when: "> 30"\n'
+            f'        missing_is_bad: true\n        up_query: up{own}{{job="q{index}"}}'
         ),
     }
     return (
@@ -47,9 +50,9 @@ def synthetic_slo(index: int) -> str:
     )
 
 
-def write_specs(root: Path, count: int) -> None:
+def write_specs(root: Path, count: int, own_metrics: bool = False) -> None:
     for start in range(0, count, SLOS_PER_FILE):
-        body = "".join(synthetic_slo(i) for i in range(start, min(start + SLOS_PER_FILE, count)))
+        body = "".join(synthetic_slo(i, own_metrics) for i in range(start, min(start + SLOS_PER_FILE, count)))
         (root / f"svc-{start // SLOS_PER_FILE:04d}.yaml").write_text(
             f'version: "prometheus/v1"\nservice: "svc-{start // SLOS_PER_FILE:04d}"\nlabels: {{owner: bench}}\n'
             f"slos:\n{body}"

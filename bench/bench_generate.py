@@ -11,6 +11,9 @@ Each size runs in fresh subprocesses so peak RSS is that run's own (``ru_maxrss`
   sampled from outside every 200 ms (RSS would count the pages they share after the fork once per process;
   reading PSS walks the page tables, ~15 ms for a 600 MB process, so sampling more often slows the run measured).
 
+A last table runs ``cli`` at 10,000 SLOs whose metric names are all different, so no two queries share a PromQL
+shape (``codegen.promql.shape`` lets the default synthetic SLOs, which differ only in label values, share parses).
+
 Every run is repeated (``REPEATS``) and the minimum kept; the per-SLO cost is relative to the 100-SLO run of the
 same invocation, so linearity is read off a ratio that survives a shared machine.
 """
@@ -31,6 +34,7 @@ from bench.bench_compile import write_specs
 from codegen.workers import available_cores
 
 SIZES = (100, 1000, 10000)
+OWN_METRICS_AT = 10000
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 PSS_EVERY = 0.2  # seconds between samples of the process tree's PSS
 MODES = ("stages", "cli", "cli-j1")  # cli: --jobs auto, as `make generate`
@@ -164,10 +168,10 @@ def _tree(pid: int) -> list[int]:
     return [pid, *(p for child in children for p in _tree(int(child)))]
 
 
-def _run_child(mode: str, count: int) -> dict[str, Any]:
+def _run_child(mode: str, count: int, own_metrics: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "slo").mkdir()
-        write_specs(Path(tmp) / "slo", count)
+        write_specs(Path(tmp) / "slo", count, own_metrics)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "bench.bench_generate", "--child", mode, tmp],
@@ -208,6 +212,30 @@ def measure(sizes: tuple[int, ...] = SIZES, repeats: int = REPEATS) -> dict[int,
                 runs[mode].append(_run_child(mode, count))
         results[count] = {mode: _best(r) for mode, r in runs.items()}
     return results
+
+
+def measure_own_metrics(count: int = OWN_METRICS_AT, repeats: int = REPEATS) -> dict[str, dict[str, Any]]:
+    """``slogen generate`` when every SLO has its own metric names: every query its own PromQL shape, so each is
+    parsed (the default synthetic SLOs differ only in label values and share a handful of parses)."""
+    runs: dict[str, list[dict[str, Any]]] = {"cli": [], "cli-j1": []}
+    for _ in range(repeats):
+        for mode in runs:
+            runs[mode].append(_run_child(mode, count, own_metrics=True))
+    return {mode: _best(r) for mode, r in runs.items()}
+
+
+def own_metrics_table(count: int, results: dict[str, dict[str, Any]]) -> list[str]:
+    lines = [
+        "",
+        f"{count:,} SLOs, each with its own metric names (every query a PromQL shape of its own):",
+        "",
+        "| `slogen generate` | wall s | CPU s (all processes) | peak RSS MB (main) | peak PSS MB (all) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for mode, name in (("cli", "`--jobs auto`"), ("cli-j1", "`--jobs 1`")):
+        cli = results[mode]
+        lines.append(f"| {name} | {cli['total']:.2f} | {cli['cpu']:.2f} | {cli['rss_mb']:.0f} | {cli['pss_mb']:.0f} |")
+    return lines
 
 
 def table(results: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
@@ -253,7 +281,7 @@ def table(results: dict[int, dict[str, dict[str, Any]]]) -> list[str]:
 
 
 def run() -> list[str]:
-    return table(measure())
+    return table(measure()) + own_metrics_table(OWN_METRICS_AT, measure_own_metrics())
 
 
 def _child(mode: str, tmp: str) -> None:

@@ -45,16 +45,15 @@ State = TypeVar("State")
 Result = TypeVar("Result")
 
 AUTO_MIN_SLOS = 1000
-"""Below this, ``--jobs auto`` stays in one process: a run takes under 2 s, and a forked worker gains less than it
-costs (bench/README.md)."""
-
-MAX_JOBS = 64  # a typo such as ``-j 1000`` must not fork a thousand copies of the run
-WINDOW_PER_WORKER = 16  # results a worker may have rendered ahead of the parent: ~1.5 MB each at 50 SLOs per file
-
+"""Below this, ``--jobs auto`` stays in one process: the run takes about a second anyway, and a worker costs a fork
+and the pages it copies (at 1,000 SLOs two processes take 0.88 s against 1.07 s; bench/README.md)."""
 
 AUTO_MAX_JOBS = 4
 """``--jobs auto`` uses at most this many: each worker costs about half the main process's memory, and past a few
 the serial parse and compile dominate anyway."""
+
+MAX_JOBS = 64  # a typo such as ``-j 1000`` must not fork a thousand copies of the run
+WINDOW_PER_WORKER = 16  # results a worker may have rendered ahead of the parent: ~1.5 MB each at 50 SLOs per file
 
 CGROUP = Path("/sys/fs/cgroup")
 
@@ -116,7 +115,6 @@ class _Claims:
     def __init__(self, count: int, window: int, first: int | None) -> None:
         context = multiprocessing.get_context("fork")
         self.count = count
-        self.first = first
         self.order = [index for index in range(count) if index != first]
         self.next: Synchronized[int] = context.Value("q", 0)  # a position in ``order``
         self.permits: Semaphore = context.Semaphore(window)
