@@ -177,7 +177,11 @@ def _serve(channel: socket.socket, claims: _Claims, run: Callable[[int], Any], f
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         while True:
             claims.permits.acquire()
-            index, first = (first, None) if first is not None else (claims.claim(), None)
+            index: int | None = first
+            if first is not None:
+                first = None
+            else:
+                index = claims.claim()
             if index is None:
                 claims.permits.release()
                 break
@@ -259,7 +263,12 @@ class ForkedWorkers(Generic[State]):
             return (task(self.state, index) for index in range(count))
         claims = _Claims(count, helpers * WINDOW_PER_WORKER, first)
         state = self.state
-        self._workers = [_Worker(claims, lambda i: task(state, i), first if n == 0 else None) for n in range(helpers)]
+        try:
+            for n in range(helpers):
+                self._workers.append(_Worker(claims, lambda i: task(state, i), first if n == 0 else None))
+        except OSError:  # no fork (a process or memory limit): workers are only a speed-up, so do it all here
+            self.__exit__(None, None, None)
+            return (task(self.state, index) for index in range(count))
         return self._collect(task, claims)
 
     def _collect(self, task: Callable[[State, int], Result], claims: _Claims) -> Iterator[Result]:

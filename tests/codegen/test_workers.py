@@ -145,6 +145,26 @@ def test_a_failing_first_task_is_raised_in_its_place() -> None:
 
 
 @needs_fork
+def test_a_failed_fork_renders_everything_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers are a speed-up: at a process limit (EAGAIN) the same results come from this process."""
+    forks = 0
+    real_fork = os.fork
+
+    def fork_once_then_fail() -> int:
+        nonlocal forks
+        forks += 1
+        if forks > 1:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork_once_then_fail)
+    with ForkedWorkers(None, 3) as workers:
+        results = list(workers.map(_pid_and_square, 20))
+        assert not workers.forked and not _children()
+    assert results == [(os.getpid(), i * i) for i in range(20)]
+
+
+@needs_fork
 def test_a_worker_killed_under_the_run_is_an_error_not_a_hang() -> None:
     with pytest.raises(WorkerDied, match="ended without its results"), ForkedWorkers(None, 2) as workers:
         list(workers.map(_die_in_a_worker, 40))
